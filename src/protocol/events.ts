@@ -1,0 +1,47 @@
+import type { NormalisedExperiment } from './experiment';
+import type { CurvePoint, EnvironmentInfo, LandscapeResult, Metrics, RunError, RunStatus, TaskInfo } from './result';
+
+/** Everything a run reports, in order. A RunResult is the fold of these (see runState.ts). */
+export type RunEvent =
+  | { type: 'runStarted'; runId: string; experiment: NormalisedExperiment; experimentFile?: string; startedAt: string }
+  | { type: 'environment'; environment: EnvironmentInfo }
+  | { type: 'dataReady'; tasks: TaskInfo[]; totalSteps: number; dataMs: number }
+  | { type: 'baseline'; accuracy: number[]; loss: number[] }
+  | { type: 'taskStarted'; task: number; step: number }
+  | {
+      type: 'progress';
+      task: number;
+      epoch: number;
+      step: number;
+      totalSteps: number;
+      loss: number;
+      imagesPerSecond: number;
+      elapsedMs: number;
+      etaMs: number | null;
+    }
+  | { type: 'curvePoint'; point: CurvePoint }
+  | {
+      type: 'taskFinished';
+      task: number;
+      /** Row `task` of R and of the loss matrix (full test sets). */
+      accuracy: number[];
+      loss: number[];
+      /** Metrics over the rows so far (computed by the engine; consumers only display them). */
+      metrics: Metrics;
+      trainMs: number;
+      evalMs: number;
+    }
+  | { type: 'landscapeProgress'; done: number; total: number; phase: string }
+  | { type: 'landscape'; landscape: LandscapeResult }
+  | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  | {
+      type: 'finished';
+      status: Exclude<RunStatus, 'running'>;
+      finishedAt: string;
+      totalMs: number;
+      trainImagesPerSecond: number;
+      error?: RunError;
+      resultFile?: string;
+    };
+
+export type RunEventType = RunEvent['type'];

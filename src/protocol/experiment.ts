@@ -1,0 +1,94 @@
+// The experiment file (*.cl.json) as the engine sees it. schemas/experiment.schema.json is the
+// contract for the file on disk; these types describe it after validation and normalisation.
+
+export type DatasetName = 'mnist' | 'fashion-mnist' | 'idx';
+
+export interface TaskSpec {
+  dataset: DatasetName;
+  /** Folder holding the four IDX files (raw or .gz); required for 'idx', optional override otherwise. */
+  path?: string;
+  /** Number of training examples (stratified, seeded subset); all when absent. */
+  train?: number;
+  /** Number of test examples (stratified, seeded subset); all when absent. */
+  test?: number;
+  /** Display name of the task; defaults to the dataset's name. */
+  label?: string;
+}
+
+export interface ConvLayerSpec {
+  filters: number;
+  kernel: number;
+  /** Max-pool size after this conv (1 or absent = no pooling). */
+  pool?: number;
+}
+
+export type ModelSpec =
+  | { preset: 'small-cnn' | 'mlp' }
+  | { type: 'mlp'; hidden: number[] }
+  | { type: 'cnn'; conv: ConvLayerSpec[]; dense: number[] };
+
+/** A model spec with the preset expanded. */
+export type ResolvedModelSpec =
+  | { type: 'mlp'; hidden: number[]; preset?: string }
+  | { type: 'cnn'; conv: ConvLayerSpec[]; dense: number[]; preset?: string };
+
+export interface TrainingSpec {
+  optimizer: 'adam' | 'sgd';
+  learningRate: number;
+  batchSize: number;
+  epochs: number;
+  /** Evaluate every task's (curve) test subset every this many steps. */
+  evalEvery: number;
+  /** Test examples per task used for the curves (the rows of R always use the whole test set). */
+  evalSamples: number;
+}
+
+export interface StrategySpec {
+  name: 'naive';
+}
+
+export interface LandscapeSpec {
+  /** Points per axis of the G x G grid. */
+  grid: number;
+  /** Evaluation examples per task (seeded, fixed subset of the test set). */
+  samples: number;
+  /** Grid range along axis 1, in units of |theta_B - theta_A|. */
+  alphaRange: [number, number];
+  /** Grid range along axis 2, in units of |theta_B - theta_A|. */
+  betaRange: [number, number];
+  /** How axis 2 is chosen. */
+  secondAxis: 'trajectory-pca' | 'random';
+  /** Save a trajectory checkpoint every this many training steps. */
+  checkpointEvery: number;
+  /** Points on the 1D line theta_A -> theta_B (over alphaRange). */
+  linePoints: number;
+  /** Which task optima span the plane: indexes into tasks; default first and last. */
+  optima: [number, number];
+}
+
+export type Scenario = 'domain-il';
+
+/** The experiment as written (optional fields may be absent). */
+export interface ExperimentSpec {
+  $schema?: string;
+  name?: string;
+  seed?: number;
+  tasks: TaskSpec[];
+  scenario?: Scenario;
+  model?: ModelSpec;
+  training?: Partial<TrainingSpec>;
+  strategy?: StrategySpec;
+  landscape?: Partial<LandscapeSpec> | false;
+}
+
+/** The experiment with every default filled in: what a run actually did. */
+export interface NormalisedExperiment {
+  name: string;
+  seed: number;
+  tasks: TaskSpec[];
+  scenario: Scenario;
+  model: ResolvedModelSpec;
+  training: TrainingSpec;
+  strategy: StrategySpec;
+  landscape: LandscapeSpec | false;
+}

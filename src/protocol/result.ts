@@ -1,0 +1,125 @@
+import type { NormalisedExperiment } from './experiment';
+
+export const RESULT_FORMAT_VERSION = 1;
+
+export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed';
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+export interface TaskInfo {
+  index: number;
+  label: string;
+  dataset: string;
+  /** Where the data came from (resolution chain step) and the folder. */
+  source: string;
+  dir: string;
+  trainSize: number;
+  testSize: number;
+  /** Number of classes (size of the shared head's used outputs). */
+  classes: number;
+}
+
+export interface Metrics {
+  /** Mean of the last row of R. */
+  acc: number | null;
+  /** mean_{j<T-1} R[T-1][j] - R[j][j]  (Lopez-Paz & Ranzato 2017). */
+  bwt: number | null;
+  /** mean_{j>=1} R[j-1][j] - b_j  (Lopez-Paz & Ranzato 2017). */
+  fwt: number | null;
+  /** mean_{j<T-1} max_{l<T-1} R[l][j] - R[T-1][j]  (Chaudhry et al. 2018). */
+  forgetting: number | null;
+  /** Per-task forgetting f_j (null for the last task). */
+  forgettingPerTask: (number | null)[];
+  /** Mean of the diagonal R[j][j]: how well each task was learned when it was current. */
+  learningAccuracy: number | null;
+}
+
+export interface CurvePoint {
+  /** Global training step (0 = before training). */
+  step: number;
+  /** Index of the task being trained at this point (-1 = before training). */
+  trainingTask: number;
+  epoch: number;
+  /** Accuracy (fraction) on each task's curve subset. */
+  accuracy: number[];
+  loss: number[];
+}
+
+export interface EnvironmentInfo {
+  backend: BackendName;
+  tfjsVersion: string;
+  nodeVersion: string;
+  platform: string;
+  arch: string;
+  cpus: number;
+  threads: number;
+  simd?: boolean;
+}
+
+export interface Timing {
+  startedAt: string;
+  finishedAt?: string;
+  totalMs: number;
+  dataMs: number;
+  trainMs: number;
+  evalMs: number;
+  landscapeMs: number;
+  /** Training throughput over the whole run (images per second of training time). */
+  trainImagesPerSecond: number;
+}
+
+export interface LandscapeGrid {
+  task: number;
+  /** loss[b][a]: row = beta index, column = alpha index. */
+  loss: number[][];
+  accuracy: number[][];
+}
+
+export interface LandscapeResult {
+  /** Task indexes whose optima span the plane (theta_A = after task optima[0], theta_B = after optima[1]). */
+  optima: [number, number];
+  /** Grid coordinates in units of |theta_B - theta_A|. */
+  alphas: number[];
+  betas: number[];
+  /** |theta_B - theta_A| (L2, over all trainable parameters). */
+  distance: number;
+  secondAxis: 'trajectory-pca' | 'random';
+  /** Fraction of the trajectory's variance (about its mean) that the plane explains. */
+  explainedVariance: number;
+  grids: LandscapeGrid[];
+  /** 1D curve theta_A + t (theta_B - theta_A). loss[task][k], accuracy[task][k]. */
+  line: { t: number[]; loss: number[][]; accuracy: number[][] };
+  /** Trajectory checkpoints projected onto the plane. */
+  trajectory: { step: number; task: number; alpha: number; beta: number }[];
+  samples: number;
+  parameterCount: number;
+  timeMs: number;
+}
+
+export interface RunError {
+  message: string;
+  phase: 'validate' | 'data' | 'model' | 'train' | 'evaluate' | 'landscape' | 'write' | 'trainer';
+}
+
+export interface RunResult {
+  formatVersion: number;
+  runId: string;
+  status: RunStatus;
+  error?: RunError;
+  experiment: NormalisedExperiment;
+  experimentFile?: string;
+  tasks: TaskInfo[];
+  /** R[i][j] (fraction): accuracy on task j's full test set after training task i. Rows so far. */
+  accuracyMatrix: number[][];
+  /** Mean cross-entropy on task j's test set after training task i. */
+  lossMatrix: number[][];
+  /** b_j: accuracy of the untrained (seeded) model on task j. */
+  randomInitAccuracy: number[];
+  metrics: Metrics;
+  curves: CurvePoint[];
+  /** Global step at which each task's training started. */
+  taskBoundaries: number[];
+  totalSteps: number;
+  landscape: LandscapeResult | null;
+  environment: EnvironmentInfo | null;
+  timing: Timing;
+}

@@ -1,0 +1,143 @@
+// continual-workbench: the headless CLI on the same engine as the extension.
+import { Command, Option } from 'commander';
+import { SingleBar, Presets } from 'cli-progress';
+import { readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import type { RunEvent } from '../protocol/events';
+import { runExperimentFile } from '../engine/runFile';
+import { formatDiagnostic, parseExperiment } from '../engine/config/load';
+import { formatDuration, formatResultTable } from './format';
+import { runBenchmarks } from './bench';
+
+const EXIT_INVALID = 2;
+
+function defaultOutDir(file: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  const slug = basename(file).replace(/\.cl\.json$|\.json$/, '').replace(/[^\w.-]+/g, '-');
+  return join('runs', `${stamp}-${slug}`);
+}
+
+/** Progress on a TTY: a bar; otherwise a plain line every ~10% of the steps. */
+function progressReporter(json: boolean) {
+  const tty = process.stderr.isTTY && !json;
+  let bar: SingleBar | null = null;
+  let lastPlain = -1;
+  const names: string[] = [];
+  return {
+    onEvent(e: RunEvent) {
+      if (e.type === 'dataReady') {
+        names.push(...e.tasks.map((t) => t.label));
+        process.stderr.write(`data: ${e.tasks.map((t) => `${t.label} ${t.trainSize}/${t.testSize} (${t.source})`).join(', ')}; ${e.totalSteps} steps\n`);
+        if (tty) {
+          bar = new SingleBar(
+            { format: ' {task} |{bar}| {percentage}% · step {value}/{total} · loss {loss} · {ips} img/s · ETA {eta_s}', hideCursor: true, stream: process.stderr },
+            Presets.shades_classic,
+          );
+          bar.start(e.totalSteps, 0, { task: '', loss: '-', ips: '-', eta_s: '?' });
+        }
+      } else if (e.type === 'environment') {
+        process.stderr.write(`backend: ${e.environment.backend} (tfjs ${e.environment.tfjsVersion}, ${e.environment.threads} thread(s))\n`);
+      } else if (e.type === 'progress') {
+        const task = `task ${e.task + 1}/${names.length} ${names[e.task] ?? ''} ep ${e.epoch}`;
+        if (bar) bar.update(e.step, { task, loss: e.loss.toFixed(3), ips: e.imagesPerSecond.toFixed(0), eta_s: formatDuration(e.etaMs) });
+        else {
+          const decile = Math.floor((10 * e.step) / e.totalSteps);
+          if (decile !== lastPlain) {
+            lastPlain = decile;
+            process.stderr.write(`${task}: step ${e.step}/${e.totalSteps}, loss ${e.loss.toFixed(3)}, ${e.imagesPerSecond.toFixed(0)} img/s, ETA ${formatDuration(e.etaMs)}\n`);
+          }
+        }
+      } else if (e.type === 'taskFinished') {
+        bar?.stop();
+        process.stderr.write(`after ${names[e.task]}: ${e.accuracy.map((a, j) => `${names[j]} ${(a * 100).toFixed(2)}%`).join(', ')}\n`);
+        if (bar && e.task < names.length - 1) bar.start((bar as unknown as { total: number }).total, 0);
+      } else if (e.type === 'landscapeProgress') {
+        const pctDone = Math.floor((100 * e.done) / e.total);
+        if (e.done === 1 || e.done === e.total || pctDone % 10 === 0 && Math.floor((100 * (e.done - 1)) / e.total) % 10 !== 0) {
+          process.stderr.write(`landscape ${e.phase}: ${e.done}/${e.total}\n`);
+        }
+      } else if (e.type === 'log') {
+        process.stderr.write(`${e.level}: ${e.message}\n`);
+      } else if (e.type === 'finished') {
+        bar?.stop();
+      }
+    },
+  };
+}
+
+async function cmdRun(file: string, o: { out?: string; backend: string; json?: boolean; dataDir?: string; download: boolean }) {
+  const outDir = resolve(o.out ?? defaultOutDir(file));
+  const controller = new AbortController();
+  let interrupts = 0;
+  process.on('SIGINT', () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write('\ncancelling (Ctrl-C again to quit at once)…\n');
+    controller.abort();
+  });
+  const reporter = progressReporter(!!o.json);
+  const outcome = await runExperimentFile({
+    file,
+    outDir,
+    backend: o.backend as 'auto',
+    dataDir: o.dataDir,
+    allowDownload: o.download,
+    assetsDir: __dirname,
+    signal: controller.signal,
+    onEvent: (e) => reporter.onEvent(e),
+  });
+  if (outcome.kind === 'invalid') {
+    for (const line of [...outcome.errors, ...outcome.warnings]) process.stderr.write(line + '\n');
+    process.exitCode = EXIT_INVALID;
+    return;
+  }
+  for (const line of outcome.warnings) process.stderr.write(line + '\n');
+  const r = outcome.result;
+  if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
+  else {
+    process.stdout.write(formatResultTable(r) + '\n');
+    process.stdout.write(`result: ${outcome.resultFile}\nreport: ${join(outDir, 'report.html')}\n`);
+  }
+  process.exitCode = r.status === 'completed' ? 0 : r.status === 'cancelled' ? 130 : 1;
+}
+
+function cmdValidate(file: string) {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    process.stderr.write(`${path}: cannot read: ${(e as Error).message}\n`);
+    process.exitCode = EXIT_INVALID;
+    return;
+  }
+  const { diagnostics } = parseExperiment(text, path);
+  for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  if (errors) process.exitCode = EXIT_INVALID;
+  else process.stdout.write(`${path}: valid${diagnostics.length ? ` (${diagnostics.length} warning(s))` : ''}\n`);
+}
+
+const program = new Command();
+program.name('continual-workbench').description('Continual-learning experiments (catastrophic forgetting) on TensorFlow.js, headless.');
+program
+  .command('run')
+  .argument('<file>', 'experiment file (*.cl.json)')
+  .option('-o, --out <dir>', 'folder for result.json and report.html (default runs/<timestamp>-<name>)')
+  .addOption(new Option('-b, --backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
+  .option('--json', 'print the result as JSON on stdout (progress stays on stderr)')
+  .option('--data-dir <dir>', 'extra folder searched for datasets (also CLW_DATA_DIR)')
+  .option('--no-download', 'never download datasets')
+  .description('run an experiment; prints the accuracy matrix and metrics, writes result.json and report.html')
+  .action(cmdRun);
+program.command('validate').argument('<file>').description('check an experiment file; errors as file:line:column').action(cmdValidate);
+program
+  .command('bench')
+  .option('--quick', 'shorter measurements')
+  .description('training/evaluation throughput of the engine against references measured in the same run')
+  .action((o: { quick?: boolean }) => runBenchmarks(!!o.quick));
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,1002 @@
+/**
+ * Training kernels for tfjs's wasm backend (4.22).
+ *
+ * The wasm backend lacks `Conv2DBackpropFilter`, and several kernels a training step needs are slow
+ * there: `Conv2DBackpropInput` and `MaxPoolGrad` are naive scalar loops, `BatchMatMul` with a
+ * transposed operand skips XNNPACK, `Sum` over leading axes (bias gradients) transposes first, and
+ * `Identity` (used to save tensors for the backward pass) copies. This module registers
+ * replacements that route the arithmetic through XNNPACK (the backend's own Conv2D / BatchMatMul
+ * kernels) or do the data movement in a small WebAssembly SIMD module assembled below (JS loops when
+ * it is unavailable). Every kernel checks the configuration it supports and throws a clear error
+ * otherwise; none of them approximates: all match tfjs's cpu backend to float32 rounding.
+ *
+ * Kernels are written at the backend level (TensorInfo in, TensorInfo out; intermediates are heap
+ * buffers released with `backend.disposeData`), the way tfjs-backend-wasm writes its own kernels.
+ */
+import type { TF } from '../models/types';
+
+/** What a kernel receives and returns (tfjs-core's TensorInfo). */
+interface TensorInfo {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
+interface WasmBackend {
+  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number; shape: number[]; dtype: string } | undefined };
+  makeOutput(shape: number[], dtype: string): TensorInfo;
+  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
+}
+
+type Attrs = Record<string, unknown>;
+type KernelArgs = { inputs: Record<string, TensorInfo>; attrs: Attrs; backend: WasmBackend };
+type KernelFn = (args: KernelArgs) => TensorInfo | TensorInfo[];
+interface KernelConfigLike {
+  kernelName: string;
+  backendName: string;
+  kernelFunc: KernelFn;
+  setupFunc?: (backend: unknown) => void;
+  disposeFunc?: (backend: unknown) => void;
+}
+
+type Pad = 'valid' | 'same' | number | number[][];
+type ConvInfo = ReturnType<TF['backend_util']['computeConv2DInfo']>;
+
+const BACKEND = 'wasm';
+/** Direct (SIMD) filter gradient up to this many input channels; XNNPACK above. */
+export const DIRECT_FILTER_GRAD_MAX_CI = 4;
+/** Marks the kernel functions registered here, so a second registration is a no-op. */
+const MARK = Symbol.for('continual-workbench.wasmKernel');
+/** Original kernels captured before the first override, per tfjs-core kernel registry. */
+const originalsByRegistry = new WeakMap<object, Map<string, KernelConfigLike>>();
+
+/** Kernels replaced (or added) on the wasm backend. */
+export const WASM_TRAINING_KERNELS = [
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'MaxPoolGrad',
+  'BatchMatMul',
+  'Sum',
+  'Identity',
+] as const;
+export type WasmTrainingKernel = (typeof WASM_TRAINING_KERNELS)[number];
+
+export type WasmKernelMode =
+  /** The engine's kernels (default). */
+  | 'fast'
+  /**
+   * tfjs's built-in wasm kernels, plus the one missing kernel (Conv2DBackpropFilter) composed from
+   * built-in Transpose + Conv2D: the reference the benchmark compares against.
+   */
+  | 'builtin';
+
+export interface RegisterOptions {
+  mode?: WasmKernelMode;
+}
+
+/**
+ * Registers the training kernels on the 'wasm' backend of the given tfjs namespace. Idempotent: a
+ * second call with the same mode changes nothing; a call with another mode swaps the registrations.
+ * Returns the names of the kernels whose registration it changed.
+ */
+export function registerWasmTrainingKernels(tf: TF, options: RegisterOptions = {}): string[] {
+  const mode = options.mode ?? 'fast';
+  const originals = captureOriginals(tf);
+  const k = makeKernels(tf, originals);
+  const wanted: Record<WasmTrainingKernel, KernelFn | null> =
+    mode === 'fast'
+      ? {
+          Conv2DBackpropFilter: k.conv2DBackpropFilter,
+          Conv2DBackpropInput: k.conv2DBackpropInput,
+          MaxPoolGrad: k.maxPoolGrad,
+          BatchMatMul: k.batchMatMul,
+          Sum: k.sum,
+          Identity: k.identity,
+        }
+      : {
+          Conv2DBackpropFilter: k.conv2DBackpropFilterComposed,
+          Conv2DBackpropInput: null,
+          MaxPoolGrad: null,
+          BatchMatMul: null,
+          Sum: null,
+          Identity: null,
+        };
+  const changed: string[] = [];
+  for (const name of WASM_TRAINING_KERNELS) {
+    const fn = wanted[name];
+    const current = tf.getKernel(name, BACKEND) as unknown as KernelConfigLike | undefined;
+    const currentTag = current ? (current.kernelFunc as unknown as Record<symbol, string>)[MARK] : undefined;
+    const wantedTag = fn ? `${mode}:${name}` : undefined;
+    if (currentTag === wantedTag && (fn || current)) continue;
+    const original = originals.get(name);
+    if (current) tf.unregisterKernel(name, BACKEND);
+    if (fn) {
+      (fn as unknown as Record<symbol, string>)[MARK] = wantedTag!;
+      tf.registerKernel({
+        kernelName: name,
+        backendName: BACKEND,
+        kernelFunc: fn,
+        // Keep the original's setup: it binds the wasm function the original kernel calls, and we
+        // delegate to the original for the configurations we do not handle ourselves.
+        setupFunc: original?.setupFunc,
+        disposeFunc: original?.disposeFunc,
+      } as unknown as Parameters<TF['registerKernel']>[0]);
+    } else if (original) {
+      tf.registerKernel(original as unknown as Parameters<TF['registerKernel']>[0]);
+    }
+    changed.push(name);
+  }
+  return changed;
+}
+
+/** The kernels tfjs-backend-wasm registered itself, captured once (before any override). */
+function captureOriginals(tf: TF): Map<string, KernelConfigLike> {
+  // The registry is global to one tfjs-core copy; key the capture on a function of that copy.
+  const registryKey = tf.getKernel as unknown as object;
+  let originals = originalsByRegistry.get(registryKey);
+  if (!originals) {
+    originals = new Map();
+    for (const name of [...WASM_TRAINING_KERNELS, 'Conv2D', 'Transpose']) {
+      const config = tf.getKernel(name, BACKEND) as unknown as KernelConfigLike | undefined;
+      if (config && !(config.kernelFunc as unknown as Record<symbol, unknown>)[MARK]) originals.set(name, { ...config });
+    }
+    for (const name of ['Conv2D', 'Transpose', 'BatchMatMul', 'Sum', 'Identity']) {
+      if (!originals.has(name)) {
+        throw new Error(
+          `tfjs-backend-wasm's '${name}' kernel is not registered: load @tensorflow/tfjs-backend-wasm ` +
+            `(the same tfjs-core copy as the tfjs namespace given) before registering the training kernels`,
+        );
+      }
+    }
+    originalsByRegistry.set(registryKey, originals);
+  }
+  return originals;
+}
+
+function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
+  const bu = tf.backend_util;
+  const orig = (name: string): KernelFn => {
+    const c = originals.get(name);
+    if (!c) throw new Error(`wasm kernel '${name}' is not available`);
+    return c.kernelFunc;
+  };
+  const conv2d = orig('Conv2D');
+  const transpose = orig('Transpose');
+  const batchMatMulOrig = orig('BatchMatMul');
+  const sumOrig = orig('Sum');
+  const identityOrig = orig('Identity');
+
+  const call = (fn: KernelFn, backend: WasmBackend, inputs: Record<string, TensorInfo>, attrs: Attrs): TensorInfo =>
+    fn({ inputs, attrs, backend }) as TensorInfo;
+  const f32 = (backend: WasmBackend, t: TensorInfo) => backend.typedArrayFromHeap(t) as Float32Array;
+
+  function checkNHWC(kernel: string, dataFormat: unknown): void {
+    if (dataFormat != null && dataFormat !== 'NHWC') {
+      throw new Error(`${kernel} on wasm: only dataFormat 'NHWC' is supported (got '${String(dataFormat)}')`);
+    }
+  }
+  function checkFloat(kernel: string, ...ts: TensorInfo[]): void {
+    for (const t of ts) {
+      if (t.dtype !== 'float32') throw new Error(`${kernel} on wasm: only float32 tensors are supported (got ${t.dtype})`);
+    }
+  }
+  function checkShape(kernel: string, what: string, actual: number[], expected: number[]): void {
+    if (actual.length !== expected.length || actual.some((d, i) => d !== expected[i])) {
+      throw new Error(`${kernel} on wasm: ${what} has shape [${actual}], expected [${expected}]`);
+    }
+  }
+  function conv2DInfo(kernel: string, xShape: number[], filterShape: number[], attrs: Attrs): ConvInfo {
+    checkNHWC(kernel, attrs.dataFormat);
+    const dilations = (attrs.dilations as number | [number, number] | undefined) ?? 1;
+    const d = typeof dilations === 'number' ? [dilations, dilations] : dilations;
+    if (d[0] !== 1 || d[1] !== 1) throw new Error(`${kernel} on wasm: dilations other than 1 are not supported (got ${d})`);
+    if (xShape.length !== 4 || filterShape.length !== 4) {
+      throw new Error(`${kernel} on wasm: expects a rank-4 input and filter (got [${xShape}] and [${filterShape}])`);
+    }
+    return bu.computeConv2DInfo(
+      xShape as [number, number, number, number],
+      filterShape as [number, number, number, number],
+      attrs.strides as number | [number, number],
+      1,
+      attrs.pad as Pad as 'valid',
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+      false,
+      'channelsLast',
+    );
+  }
+
+  /**
+   * dx of a conv2d, as a stride-1 Conv2D (XNNPACK) of dy with the spatially reversed, in/out-swapped
+   * filter; for strides > 1, dy is first spread out with zeros (stride - 1 between its pixels).
+   */
+  function conv2DBackpropInput({ inputs, attrs, backend }: KernelArgs): TensorInfo {
+    const K = 'Conv2DBackpropInput';
+    const { dy, filter } = inputs;
+    checkFloat(K, dy, filter);
+    const info = conv2DInfo(K, attrs.inputShape as number[], filter.shape, attrs);
+    const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+    const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, padInfo } = info;
+    checkShape(K, 'dy', dy.shape, [N, OH, OW, CO]);
+    // Reversed, swapped filter: wr[KH-1-kh][KW-1-kw][co][ci] = w[kh][kw][ci][co].
+    const wr = backend.makeOutput([KH, KW, CO, CI], 'float32');
+    {
+      const w = f32(backend, filter);
+      const o = f32(backend, wr);
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          const src = (kh * KW + kw) * CI * CO;
+          const dst = ((KH - 1 - kh) * KW + (KW - 1 - kw)) * CO * CI;
+          for (let ci = 0; ci < CI; ci++) {
+            const s = src + ci * CO;
+            for (let co = 0; co < CO; co++) o[dst + co * CI + ci] = w[s + co];
+          }
+        }
+      }
+    }
+    let src = dy;
+    const DH = (OH - 1) * SH + 1;
+    const DW = (OW - 1) * SW + 1;
+    if (SH > 1 || SW > 1) {
+      src = backend.makeOutput([N, DH, DW, CO], 'float32');
+      const o = f32(backend, src);
+      const g = f32(backend, dy);
+      o.fill(0);
+      for (let n = 0; n < N; n++) {
+        for (let oh = 0; oh < OH; oh++) {
+          for (let ow = 0; ow < OW; ow++) {
+            const s = ((n * OH + oh) * OW + ow) * CO;
+            o.set(g.subarray(s, s + CO), ((n * DH + oh * SH) * DW + ow * SW) * CO);
+          }
+        }
+      }
+    }
+    const top = KH - 1 - padInfo.top;
+    const left = KW - 1 - padInfo.left;
+    const bottom = H - DH - top + KH - 1;
+    const right = W - DW - left + KW - 1;
+    if (top < 0 || left < 0 || bottom < 0 || right < 0) {
+      backend.disposeData(wr.dataId);
+      if (src !== dy) backend.disposeData(src.dataId);
+      throw new Error(
+        `${K} on wasm: unsupported padding (${JSON.stringify(attrs.pad)}) for input [${H},${W}], ` +
+          `filter ${KH}x${KW}, strides ${SH},${SW}`,
+      );
+    }
+    const out = call(conv2d, backend, { x: src, filter: wr }, {
+      strides: 1,
+      pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+      dataFormat: 'NHWC',
+      dilations: 1,
+    });
+    backend.disposeData(wr.dataId);
+    if (src !== dy) backend.disposeData(src.dataId);
+    return out;
+  }
+
+  /**
+   * dW of a conv2d: dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh-pt, ow*s+kw-pl, ci] dy[n,oh,ow,co],
+   * which is a Conv2D (XNNPACK) of x^T = [ci, h, w, n] with the filter dy^T = [oh, ow, n, co] at
+   * dilation = stride, giving [ci, kh, kw, co]; rows/columns of x past the last one used are cropped.
+   */
+  function filterGradViaConv({ inputs, attrs, backend }: KernelArgs, useSimd: boolean): TensorInfo {
+    const K = 'Conv2DBackpropFilter';
+    const { x, dy } = inputs;
+    checkFloat(K, x, dy);
+    const filterShape = attrs.filterShape as number[];
+    const info = conv2DInfo(K, x.shape, filterShape, attrs);
+    const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+    const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, padInfo } = info;
+    checkShape(K, 'dy', dy.shape, [N, OH, OW, CO]);
+    const top = padInfo.top;
+    const left = padInfo.left;
+    // Rows of x a filter tap can reach: up to (OH-1)*SH + KH - 1 - top.
+    const HC = Math.min(H, (OH - 1) * SH + KH - top);
+    const WC = Math.min(W, (OW - 1) * SW + KW - left);
+    const bottom = KH - HC - top + (OH - 1) * SH;
+    const right = KW - WC - left + (OW - 1) * SW;
+    if (top < 0 || left < 0 || bottom < 0 || right < 0) {
+      throw new Error(`${K} on wasm: unsupported padding (${JSON.stringify(attrs.pad)})`);
+    }
+    // x^T, cropped to [CI, HC, WC, N].
+    const simd = useSimd ? simdFor(backend) : null;
+    let xt: TensorInfo;
+    if (HC === H && WC === W && simd) {
+      xt = backend.makeOutput([CI, H, W, N], 'float32');
+      simd.transpose3(heapOffset(backend, x), heapOffset(backend, xt), N, H * W, CI);
+    } else if (HC === H && WC === W) {
+      xt = call(transpose, backend, { x }, { perm: [3, 1, 2, 0] });
+    } else {
+      xt = backend.makeOutput([CI, HC, WC, N], 'float32');
+      const s = f32(backend, x);
+      const o = f32(backend, xt);
+      for (let ci = 0; ci < CI; ci++) {
+        for (let h = 0; h < HC; h++) {
+          for (let w = 0; w < WC; w++) {
+            let p = ((ci * HC + h) * WC + w) * N;
+            let q = (h * W + w) * CI + ci;
+            const step = H * W * CI;
+            for (let n = 0; n < N; n++, q += step) o[p++] = s[q];
+          }
+        }
+      }
+    }
+    let dyt: TensorInfo;
+    if (simd && CO % 4 === 0) {
+      dyt = backend.makeOutput([OH, OW, N, CO], 'float32');
+      simd.swapOuter(heapOffset(backend, dy), heapOffset(backend, dyt), N, OH * OW, CO * 4);
+    } else {
+      dyt = call(transpose, backend, { x: dy }, { perm: [1, 2, 0, 3] });
+    }
+    const o = call(conv2d, backend, { x: xt, filter: dyt }, {
+      strides: 1,
+      pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+      dataFormat: 'NHWC',
+      dilations: [SH, SW],
+    });
+    backend.disposeData(xt.dataId);
+    backend.disposeData(dyt.dataId);
+    checkShape(K, 'the composed result', o.shape, [CI, KH, KW, CO]);
+    let out: TensorInfo;
+    if (CI === 1) {
+      out = { dataId: o.dataId, shape: [KH, KW, CI, CO], dtype: 'float32' };
+    } else {
+      out = call(transpose, backend, { x: o }, { perm: [1, 2, 0, 3] });
+      backend.disposeData(o.dataId);
+    }
+    return out;
+  }
+
+  /**
+   * dW directly (SIMD, register-blocked over 16 output channels) when the filter's input side is
+   * small (first layers: XNNPACK gets a huge packed filter and a handful of output pixels there);
+   * otherwise through XNNPACK as above.
+   */
+  function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
+    const { inputs, attrs, backend } = args;
+    const { x, dy } = inputs;
+    const filterShape = attrs.filterShape as number[];
+    const simd = filterShape.length === 4 && filterShape[3] % 16 === 0 && filterShape[2] <= DIRECT_FILTER_GRAD_MAX_CI ? simdFor(backend) : null;
+    if (!simd) return filterGradViaConv(args, true);
+    const K = 'Conv2DBackpropFilter';
+    checkFloat(K, x, dy);
+    const info = conv2DInfo(K, x.shape, filterShape, attrs);
+    const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+    const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, padInfo } = info;
+    checkShape(K, 'dy', dy.shape, [N, OH, OW, CO]);
+    const out = backend.makeOutput([KH, KW, CI, CO], 'float32');
+    f32(backend, out).fill(0);
+    simd.filterGrad(
+      heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out),
+      N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, padInfo.top, padInfo.left,
+    );
+    return out;
+  }
+
+  /** The reference filter gradient for 'builtin' mode: built-in Transpose + Conv2D only. */
+  function conv2DBackpropFilterComposed(args: KernelArgs): TensorInfo {
+    return filterGradViaConv(args, false);
+  }
+
+  /**
+   * MaxPool's gradient: each output's dy goes to the first maximum of its window (row-major, strict
+   * '>', padding never a candidate), as tfjs's cpu backend does; windows may overlap.
+   */
+  function maxPoolGrad({ inputs, attrs, backend }: KernelArgs): TensorInfo {
+    const K = 'MaxPoolGrad';
+    const { dy, input } = inputs;
+    checkFloat(K, dy, input);
+    if (input.shape.length !== 4) throw new Error(`${K} on wasm: expects a rank-4 input (got [${input.shape}])`);
+    const info = bu.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      attrs.filterSize as number | [number, number],
+      attrs.strides as number | [number, number],
+      1,
+      attrs.pad as Pad as 'valid',
+      attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+    );
+    const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
+    const { strideHeight: SH, strideWidth: SW, effectiveFilterHeight: FH, effectiveFilterWidth: FW, padInfo } = info;
+    checkShape(K, 'dy', dy.shape, [N, OH, OW, C]);
+    const dx = backend.makeOutput(input.shape, 'float32');
+    const xs = f32(backend, input);
+    const g = f32(backend, dy);
+    const o = f32(backend, dx);
+    o.fill(0);
+    const simd = C % 4 === 0 ? simdFor(backend) : null;
+    if (simd) {
+      simd.maxPoolGrad(
+        heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx),
+        N, H, W, C, OH, OW, FH, FW, SH, SW, padInfo.top, padInfo.left,
+      );
+    } else if (padInfo.top === 0 && padInfo.left === 0 && SH >= FH && SW >= FW && (OH - 1) * SH + FH <= H && (OW - 1) * SW + FW <= W) {
+      maxPoolGradDisjoint(xs, g, o, N, H, W, C, OH, OW, FH, FW, SH, SW);
+    } else {
+      maxPoolGradGeneral(xs, g, o, N, H, W, C, OH, OW, FH, FW, SH, SW, padInfo.top, padInfo.left);
+    }
+    return dx;
+  }
+
+  /**
+   * BatchMatMul: the built-in runs XNNPACK only for a single product without transposes (the second
+   * operand is packed as the weights each call) and a naive loop otherwise. With a transposed
+   * operand, a single product is rewritten as a non-transposed one, A·B or (Bᵀ·Aᵀ)ᵀ, whichever moves
+   * and packs fewer elements; batched products go to the built-in.
+   */
+  function batchMatMul(args: KernelArgs): TensorInfo {
+    const { inputs, attrs, backend } = args;
+    const { a, b } = inputs;
+    const tA = !!attrs.transposeA;
+    const tB = !!attrs.transposeB;
+    const single = (t: TensorInfo) => t.shape.length >= 2 && t.shape.slice(0, -2).every((d) => d === 1);
+    if ((!tA && !tB) || a.dtype !== 'float32' || b.dtype !== 'float32' || !single(a) || !single(b)) {
+      return call(batchMatMulOrig, backend, inputs, attrs);
+    }
+    const ar = a.shape[a.shape.length - 2];
+    const ac = a.shape[a.shape.length - 1];
+    const br = b.shape[b.shape.length - 2];
+    const bc = b.shape[b.shape.length - 1];
+    const [m, k] = tA ? [ac, ar] : [ar, ac];
+    const [k2, n] = tB ? [bc, br] : [br, bc];
+    if (k !== k2) return call(batchMatMulOrig, backend, inputs, attrs); // let the built-in report it
+    const a2d: TensorInfo = { dataId: a.dataId, shape: [ar, ac], dtype: a.dtype };
+    const b2d: TensorInfo = { dataId: b.dataId, shape: [br, bc], dtype: b.dtype };
+    const lead = a.shape.length > b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
+    // Elements transposed + packed (XNNPACK copies the right operand into its own layout).
+    const direct = (tA ? m * k : 0) + (tB ? k * n : 0) + k * n;
+    const swapped = (tB ? 0 : k * n) + (tA ? 0 : m * k) + m * k + m * n;
+    const temps: TensorInfo[] = [];
+    const t2 = (t: TensorInfo) => {
+      const r = call(transpose, backend, { x: t }, { perm: [1, 0] });
+      temps.push(r);
+      return r;
+    };
+    let out: TensorInfo;
+    if (direct <= swapped) {
+      const lhs = tA ? t2(a2d) : a2d;
+      const rhs = tB ? t2(b2d) : b2d;
+      out = call(batchMatMulOrig, backend, { a: lhs, b: rhs }, { transposeA: false, transposeB: false });
+    } else {
+      const lhs = tB ? b2d : t2(b2d); // Bᵀ [n, k]
+      const rhs = tA ? a2d : t2(a2d); // Aᵀ [k, m]
+      const ct = call(batchMatMulOrig, backend, { a: lhs, b: rhs }, { transposeA: false, transposeB: false });
+      temps.push(ct);
+      out = call(transpose, backend, { x: { dataId: ct.dataId, shape: [n, m], dtype: ct.dtype } }, { perm: [1, 0] });
+    }
+    for (const t of temps) backend.disposeData(t.dataId);
+    out.shape = [...lead, m, n];
+    return out;
+  }
+
+  /** Identity without a copy (tensors are immutable): share the data, as the cpu backend does. */
+  function identity({ inputs, backend }: KernelArgs): TensorInfo {
+    const { x } = inputs;
+    if (x.dtype === 'string') return call(identityOrig, backend, inputs, {});
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  }
+
+  /**
+   * Sum over leading axes (a bias gradient: [n, h, w, c] -> [c]) as one pass with float64
+   * accumulators; other reductions go to the built-in.
+   */
+  function sum(args: KernelArgs): TensorInfo {
+    const { inputs, attrs, backend } = args;
+    const { x } = inputs;
+    const rank = x.shape.length;
+    const axes = tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+    const sorted = [...axes].sort((p, q) => p - q);
+    const leading = sorted.length > 0 && sorted.length < rank && sorted.every((ax, i) => ax === i);
+    if (x.dtype !== 'float32' || !leading) return call(sumOrig, backend, inputs, attrs);
+    const rows = x.shape.slice(0, sorted.length).reduce((p, q) => p * q, 1);
+    const outShape = x.shape.slice(sorted.length);
+    const C = outShape.reduce((p, q) => p * q, 1);
+    const out = backend.makeOutput(outShape, 'float32');
+    const simd = C % 4 === 0 ? simdFor(backend) : null;
+    if (simd) {
+      const partial = backend.makeOutput([C], 'float32');
+      f32(backend, out).fill(0);
+      simd.sumRows(heapOffset(backend, x), rows, C, heapOffset(backend, partial), heapOffset(backend, out));
+      backend.disposeData(partial.dataId);
+    } else {
+      const s = f32(backend, x);
+      const acc = new Float64Array(C);
+      for (let r = 0, p = 0; r < rows; r++) {
+        for (let c = 0; c < C; c++) acc[c] += s[p++];
+      }
+      f32(backend, out).set(acc);
+    }
+    if (attrs.keepDims) out.shape = [...x.shape.slice(0, sorted.length).map(() => 1), ...outShape];
+    return out;
+  }
+
+  return {
+    conv2DBackpropInput,
+    conv2DBackpropFilter,
+    conv2DBackpropFilterComposed,
+    maxPoolGrad,
+    batchMatMul,
+    sum,
+    identity,
+  };
+}
+
+/** MaxPoolGrad when windows neither overlap nor leave the input (e.g. 2x2 stride 2, valid). */
+function maxPoolGradDisjoint(
+  x: Float32Array, g: Float32Array, o: Float32Array,
+  N: number, H: number, W: number, C: number, OH: number, OW: number, FH: number, FW: number, SH: number, SW: number,
+): void {
+  const row = W * C;
+  let gi = 0;
+  if (FH === 2 && FW === 2) {
+    for (let n = 0; n < N; n++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          const b = ((n * H + oh * SH) * W + ow * SW) * C;
+          for (let c = 0; c < C; c++, gi++) {
+            let m = -Infinity;
+            let p = -1;
+            let q = b + c;
+            let v = x[q];
+            if (v > m) { m = v; p = q; }
+            q += C; v = x[q];
+            if (v > m) { m = v; p = q; }
+            q += row - C; v = x[q];
+            if (v > m) { m = v; p = q; }
+            q += C; v = x[q];
+            if (v > m) { m = v; p = q; }
+            if (p >= 0) o[p] = g[gi];
+          }
+        }
+      }
+    }
+    return;
+  }
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        const b = ((n * H + oh * SH) * W + ow * SW) * C;
+        for (let c = 0; c < C; c++, gi++) {
+          let m = -Infinity;
+          let p = -1;
+          for (let kh = 0, r = b + c; kh < FH; kh++, r += row) {
+            for (let kw = 0, q = r; kw < FW; kw++, q += C) {
+              const v = x[q];
+              if (v > m) { m = v; p = q; }
+            }
+          }
+          if (p >= 0) o[p] = g[gi];
+        }
+      }
+    }
+  }
+}
+
+/** MaxPoolGrad for any window/stride/padding: windows may overlap (dx accumulates). */
+function maxPoolGradGeneral(
+  x: Float32Array, g: Float32Array, o: Float32Array,
+  N: number, H: number, W: number, C: number, OH: number, OW: number, FH: number, FW: number, SH: number, SW: number,
+  padTop: number, padLeft: number,
+): void {
+  const maxVal = new Float32Array(C);
+  const maxPos = new Int32Array(C);
+  for (let n = 0; n < N; n++) {
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = oh * SH - padTop;
+      const hs = Math.max(0, h0);
+      const he = Math.min(H, h0 + FH);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = ow * SW - padLeft;
+        const ws = Math.max(0, w0);
+        const we = Math.min(W, w0 + FW);
+        maxVal.fill(-Infinity);
+        maxPos.fill(-1);
+        for (let h = hs; h < he; h++) {
+          for (let w = ws; w < we; w++) {
+            const base = ((n * H + h) * W + w) * C;
+            for (let c = 0; c < C; c++) {
+              const v = x[base + c];
+              if (v > maxVal[c]) {
+                maxVal[c] = v;
+                maxPos[c] = base + c;
+              }
+            }
+          }
+        }
+        const gb = ((n * OH + oh) * OW + ow) * C;
+        for (let c = 0; c < C; c++) {
+          const p = maxPos[c];
+          if (p >= 0) o[p] += g[gb + c];
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A small WebAssembly SIMD module for the data-movement kernels, instantiated over the wasm
+// backend's own memory (so it reads and writes tensors in place, by heap byte offset). It is
+// assembled here from a few opcodes rather than shipped as a binary; every function is a plain
+// loop nest, documented by the pseudo-code beside it. If the module cannot be built (no SIMD, a
+// shared-memory build), the kernels use their JS loops instead.
+// ---------------------------------------------------------------------------------------------
+
+interface SimdModule {
+  /**
+   * MaxPoolGrad over NHWC, C % 4 == 0; dx must be zeroed. Pointers are heap byte offsets.
+   * (x, dy, dx, N, H, W, C, OH, OW, FH, FW, SH, SW, padTop, padLeft)
+   */
+  maxPoolGrad(...args: number[]): void;
+  /** total[c] += sum_r x[r, c], C % 4 == 0, rows summed in f32 blocks of 256. (x, rows, C, partial, total) */
+  sumRows(x: number, rows: number, c: number, partial: number, total: number): void;
+  /**
+   * Conv2D filter gradient, direct: out[kh,kw,ci,co] += sum x * dy, CO % 16 == 0, accumulated per
+   * image in f32 registers and added to out per image; out must be zeroed.
+   * (x, dy, out, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, padTop, padLeft)
+   */
+  filterGrad(...args: number[]): void;
+  /** dst[c][b][a] = src[a][b][c], 4-byte elements. (src, dst, A, B, C) */
+  transpose3(src: number, dst: number, a: number, b: number, c: number): void;
+  /** dst[b][a][:] = src[a][b][:], rows of rowBytes bytes. (src, dst, A, B, rowBytes) */
+  swapOuter(src: number, dst: number, a: number, b: number, rowBytes: number): void;
+}
+
+/** The slice of the WebAssembly JS API used here (the project's TS lib has no DOM/WebAssembly types). */
+interface WasmApi {
+  Memory: abstract new (...args: never[]) => { buffer: ArrayBufferLike };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+const simdByMemory = new WeakMap<object, SimdModule | null>();
+let simdDisabled = false;
+
+/** Turns the SIMD helper module off (JS loops only), e.g. to compare the two; returns the previous state. */
+export function setWasmSimdKernelsEnabled(enabled: boolean): boolean {
+  const previous = !simdDisabled;
+  simdDisabled = !enabled;
+  return previous;
+}
+
+/** The SIMD helper module for this backend's memory, or null when it cannot be used. */
+function simdFor(backend: unknown): SimdModule | null {
+  if (simdDisabled || !WA) return null;
+  const wasm = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
+  const memory = wasm?.asm?.memory ?? wasm?.wasmMemory;
+  if (!(memory instanceof WA.Memory)) return null;
+  const cached = simdByMemory.get(memory);
+  if (cached !== undefined) return cached;
+  let mod: SimdModule | null = null;
+  try {
+    if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) {
+      const instance = new WA.Instance(new WA.Module(assembleSimdModule()), { env: { memory } });
+      mod = instance.exports as unknown as SimdModule;
+    }
+  } catch (e) {
+    if (process.env.CLW_DEBUG_WASM_KERNELS) console.error('wasm SIMD kernels unavailable:', e);
+    mod = null;
+  }
+  simdByMemory.set(memory, mod);
+  return mod;
+}
+
+/** Byte offset of a tensor in the wasm heap. */
+function heapOffset(backend: WasmBackend, t: TensorInfo): number {
+  const d = backend.dataIdMap.get(t.dataId);
+  if (!d) throw new Error('tensor data is not on the wasm backend');
+  return d.memoryOffset;
+}
+
+// --- a minimal WebAssembly assembler -----------------------------------------------------------
+
+type Code = number[];
+const uleb = (n: number): Code => {
+  const out: Code = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+};
+const sleb = (n: number): Code => {
+  const out: Code = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+};
+const name = (s: string): Code => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
+
+const I32 = 0x7f;
+const V128 = 0x7b;
+const get = (i: number): Code => [0x20, ...uleb(i)];
+const set = (i: number): Code => [0x21, ...uleb(i)];
+const tee = (i: number): Code => [0x22, ...uleb(i)];
+const i32 = (v: number): Code => [0x41, ...sleb(v)];
+const ADD = [0x6a];
+const SUB = [0x6b];
+const MUL = [0x6c];
+const LT_S = [0x48];
+const LT_U = [0x49];
+const GT_S = [0x4a];
+const GE_S = [0x4e];
+const SELECT = [0x1b];
+const F32_LOAD = [0x2a, 2, 0];
+const F32_CONST_NEG_INF = [0x43, 0x00, 0x00, 0x80, 0xff];
+const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
+const V_LOAD = simd(0x00, 0, 0); // align hint 1 (any alignment), offset 0
+const V_STORE = simd(0x0b, 0, 0);
+const V_ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
+const F32X4_SPLAT = simd(0x13);
+const F32X4_EQ = simd(0x41);
+const F32X4_GT = simd(0x44);
+const V_NOT = simd(0x4d);
+const V_AND = simd(0x4e);
+const V_ANDNOT = simd(0x4f);
+const V_OR = simd(0x50);
+const F32X4_ADD = simd(0xe4);
+const F32X4_MUL = simd(0xe6);
+const F32X4_PMAX = simd(0xeb);
+/** if (cond) { body } — cond is code leaving an i32. */
+const ifThen = (cond: Code, body: Code): Code => [...cond, 0x04, 0x40, ...body, 0x0b];
+/** for (i = start; i < end; i += step) body — start/end/step are code leaving an i32 (end re-evaluated). */
+const forRange = (i: number, start: Code, end: Code, step: Code, body: Code): Code => [
+  ...start, ...set(i),
+  0x02, 0x40,
+  ...get(i), ...end, ...GE_S, 0x0d, 0,
+  0x03, 0x40,
+  ...body,
+  ...get(i), ...step, ...ADD, ...tee(i), ...end, ...LT_S, 0x0d, 0,
+  0x0b,
+  0x0b,
+];
+/** a < b ? a : b and a > b ? a : b for i32 code. */
+const min = (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, ...LT_S, ...SELECT];
+const max = (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, ...GT_S, ...SELECT];
+
+interface FnDef {
+  exportName: string;
+  params: number;
+  /** Extra locals by type, in order after the params. */
+  i32Locals: number;
+  v128Locals: number;
+  body: Code;
+}
+
+function assembleModule(fns: FnDef[]): Uint8Array {
+  const types = fns.map((f) => [0x60, ...uleb(f.params), ...new Array<number>(f.params).fill(I32), 0]);
+  const typeSec = section(1, [...uleb(types.length), ...types.flat()]);
+  const importSec = section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x00]);
+  const funcSec = section(3, [...uleb(fns.length), ...fns.flatMap((_, i) => uleb(i))]);
+  const exportSec = section(7, [...uleb(fns.length), ...fns.flatMap((f, i) => [...name(f.exportName), 0x00, ...uleb(i)])]);
+  const bodies = fns.map((f) => {
+    const locals = [...uleb(2), ...uleb(f.i32Locals), I32, ...uleb(f.v128Locals), V128];
+    const b = [...locals, ...f.body, 0x0b];
+    return [...uleb(b.length), ...b];
+  });
+  const codeSec = section(10, [...uleb(bodies.length), ...bodies.flat()]);
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...typeSec, ...importSec, ...funcSec, ...exportSec, ...codeSec]);
+}
+
+function assembleSimdModule(): Uint8Array {
+  return assembleModule([maxPoolGradFn(), sumRowsFn(), filterGradFn(), transpose3Fn(), swapOuterFn()]);
+}
+
+/**
+ * for n, oh, ow, 4-channel group:
+ *   m = max over the window (pmax: NaN never wins); lanes where m is -inf take no gradient
+ *   for each window position in row-major order: eq = (x == m) & !taken; taken |= eq; dx += dy & eq
+ */
+function maxPoolGradFn(): FnDef {
+  // params
+  const [x, dy, dx, N, H, W, C, OH, OW, FH, FW, SH, SW, PT, PL] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+  // i32 locals
+  let l = 15;
+  const [n, oh, ow, cb, h, w, hs, he, ws, we, h0, w0, rowB, imgB, cB, xImg, dxImg, g, hOff, off] = Array.from({ length: 20 }, () => l++);
+  // v128 locals
+  const [m, taken, gv, eq, ninf] = Array.from({ length: 5 }, () => l++);
+  const windowLoop = (inner: Code): Code =>
+    forRange(h, get(hs), get(he), i32(1), [
+      ...get(h), ...get(rowB), ...MUL, ...get(cb), ...ADD, ...set(hOff),
+      ...forRange(w, get(ws), get(we), i32(1), [
+        ...get(hOff), ...get(w), ...get(cB), ...MUL, ...ADD, ...set(off),
+        ...inner,
+      ]),
+    ]);
+  const body: Code = [
+    ...get(C), ...i32(4), ...MUL, ...set(cB),
+    ...get(W), ...get(cB), ...MUL, ...set(rowB),
+    ...get(H), ...get(rowB), ...MUL, ...set(imgB),
+    ...F32_CONST_NEG_INF, ...F32X4_SPLAT, ...set(ninf),
+    ...get(dy), ...set(g),
+    ...forRange(n, i32(0), get(N), i32(1), [
+      ...get(x), ...get(n), ...get(imgB), ...MUL, ...ADD, ...set(xImg),
+      ...get(dx), ...get(n), ...get(imgB), ...MUL, ...ADD, ...set(dxImg),
+      ...forRange(oh, i32(0), get(OH), i32(1), [
+        ...get(oh), ...get(SH), ...MUL, ...get(PT), ...SUB, ...set(h0),
+        ...max(get(h0), i32(0)), ...set(hs),
+        ...min([...get(h0), ...get(FH), ...ADD], get(H)), ...set(he),
+        ...forRange(ow, i32(0), get(OW), i32(1), [
+          ...get(ow), ...get(SW), ...MUL, ...get(PL), ...SUB, ...set(w0),
+          ...max(get(w0), i32(0)), ...set(ws),
+          ...min([...get(w0), ...get(FW), ...ADD], get(W)), ...set(we),
+          ...forRange(cb, i32(0), get(cB), i32(16), [
+            ...get(ninf), ...set(m),
+            ...windowLoop([...get(m), ...get(xImg), ...get(off), ...ADD, ...V_LOAD, ...F32X4_PMAX, ...set(m)]),
+            ...get(m), ...get(ninf), ...F32X4_GT, ...V_NOT, ...set(taken),
+            ...get(g), ...get(cb), ...ADD, ...V_LOAD, ...set(gv),
+            ...windowLoop([
+              ...get(xImg), ...get(off), ...ADD, ...V_LOAD, ...get(m), ...F32X4_EQ, ...get(taken), ...V_ANDNOT, ...set(eq),
+              ...get(taken), ...get(eq), ...V_OR, ...set(taken),
+              ...get(dxImg), ...get(off), ...ADD,
+              ...get(dxImg), ...get(off), ...ADD, ...V_LOAD, ...get(gv), ...get(eq), ...V_AND, ...F32X4_ADD,
+              ...V_STORE,
+            ]),
+          ]),
+          ...get(g), ...get(cB), ...ADD, ...set(g),
+        ]),
+      ]),
+    ]),
+  ];
+  return { exportName: 'maxPoolGrad', params: 15, i32Locals: 20, v128Locals: 5, body };
+}
+
+/**
+ * for each block of 256 rows: partial = 0; partial += x[r] for r in block; total += partial
+ */
+function sumRowsFn(): FnDef {
+  const [x, rows, C, partial, total] = [0, 1, 2, 3, 4];
+  let l = 5;
+  const [cB, xa, r, rEnd, cb, blk] = Array.from({ length: 6 }, () => l++);
+  const overC = (inner: Code) => forRange(cb, i32(0), get(cB), i32(16), inner);
+  const body: Code = [
+    ...get(C), ...i32(4), ...MUL, ...set(cB),
+    ...get(x), ...set(xa),
+    ...forRange(blk, i32(0), get(rows), i32(256), [
+      ...min([...get(blk), ...i32(256), ...ADD], get(rows)), ...set(rEnd),
+      ...overC([...get(partial), ...get(cb), ...ADD, ...V_ZERO, ...V_STORE]),
+      ...forRange(r, get(blk), get(rEnd), i32(1), [
+        ...overC([
+          ...get(partial), ...get(cb), ...ADD,
+          ...get(partial), ...get(cb), ...ADD, ...V_LOAD, ...get(xa), ...get(cb), ...ADD, ...V_LOAD, ...F32X4_ADD,
+          ...V_STORE,
+        ]),
+        ...get(xa), ...get(cB), ...ADD, ...set(xa),
+      ]),
+      ...overC([
+        ...get(total), ...get(cb), ...ADD,
+        ...get(total), ...get(cb), ...ADD, ...V_LOAD, ...get(partial), ...get(cb), ...ADD, ...V_LOAD, ...F32X4_ADD,
+        ...V_STORE,
+      ]),
+    ]),
+  ];
+  return { exportName: 'sumRows', params: 5, i32Locals: 6, v128Locals: 0, body };
+}
+
+/**
+ * for n: for (kh, kw, ci): for 16-channel block of co:
+ *   acc0..3 = 0
+ *   for oh, ow whose input pixel (oh*SH+kh-pt, ow*SW+kw-pl) is inside x:
+ *     acc += splat(x[n, ih, iw, ci]) * dy[n, oh, ow, co-block]
+ *   out[kh, kw, ci, co-block] += acc
+ */
+function filterGradFn(): FnDef {
+  const [x, dy, out, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, PT, PL] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+  let l = 16;
+  const [n, kh, kw, ci, cb, oh, ow, ohs, ohe, ows, owe, ciB, coB, xImg, dyImg, xa, dya, oa, xStep, t] = Array.from({ length: 20 }, () => l++);
+  const [xv, a0, a1, a2, a3] = Array.from({ length: 5 }, () => l++);
+  const accs = [a0, a1, a2, a3];
+  // Smallest o with o*S + k - p >= 0, i.e. ceil((p - k) / S) clamped at 0; largest bound: o*S + k - p < X.
+  // lo = max(0, (p - k + S - 1) / S) (integer division, valid as numerator >= 0 when p >= k ... else 0)
+  const lo = (p: number, k: number, s: number): Code => [
+    ...max([...get(p), ...get(k), ...SUB, ...get(s), ...ADD, ...i32(1), ...SUB], i32(0)),
+    ...get(s), 0x6d, // i32.div_s
+  ];
+  // hi = min(O, ceil((X + p - k) / S)) = min(O, (X + p - k + S - 1) / S), numerator clamped >= 0
+  const hi = (X: number, p: number, k: number, s: number, O: number): Code =>
+    min(
+      [...max([...get(X), ...get(p), ...ADD, ...get(k), ...SUB, ...get(s), ...ADD, ...i32(1), ...SUB], i32(0)), ...get(s), 0x6d],
+      get(O),
+    );
+  const body: Code = [
+    ...get(CI), ...i32(4), ...MUL, ...set(ciB),
+    ...get(CO), ...i32(4), ...MUL, ...set(coB),
+    ...get(SW), ...get(ciB), ...MUL, ...set(xStep),
+    ...forRange(n, i32(0), get(N), i32(1), [
+      ...get(x), ...get(n), ...get(H), ...MUL, ...get(W), ...MUL, ...get(ciB), ...MUL, ...ADD, ...set(xImg),
+      ...get(dy), ...get(n), ...get(OH), ...MUL, ...get(OW), ...MUL, ...get(coB), ...MUL, ...ADD, ...set(dyImg),
+      ...forRange(kh, i32(0), get(KH), i32(1), [
+        ...lo(PT, kh, SH), ...set(ohs),
+        ...hi(H, PT, kh, SH, OH), ...set(ohe),
+        ...forRange(kw, i32(0), get(KW), i32(1), [
+          ...lo(PL, kw, SW), ...set(ows),
+          ...hi(W, PL, kw, SW, OW), ...set(owe),
+          ...ifThen([...get(ohs), ...get(ohe), ...LT_S, ...get(ows), ...get(owe), ...LT_S, 0x71 /* i32.and */], [
+            ...forRange(ci, i32(0), get(CI), i32(1), [
+              ...forRange(cb, i32(0), get(coB), i32(64), [
+                ...accs.flatMap((a) => [...V_ZERO, ...set(a)]),
+                ...forRange(oh, get(ohs), get(ohe), i32(1), [
+                  // xa = xImg + ((oh*SH + kh - pt) * W + ows*SW + kw - pl) * ciB + ci*4
+                  ...get(oh), ...get(SH), ...MUL, ...get(kh), ...ADD, ...get(PT), ...SUB, ...get(W), ...MUL,
+                  ...get(ows), ...get(SW), ...MUL, ...ADD, ...get(kw), ...ADD, ...get(PL), ...SUB,
+                  ...get(ciB), ...MUL, ...get(xImg), ...ADD, ...get(ci), ...i32(4), ...MUL, ...ADD, ...set(xa),
+                  // dya = dyImg + (oh*OW + ows) * coB + cb
+                  ...get(oh), ...get(OW), ...MUL, ...get(ows), ...ADD, ...get(coB), ...MUL, ...get(dyImg), ...ADD, ...get(cb), ...ADD, ...set(dya),
+                  ...forRange(ow, get(ows), get(owe), i32(1), [
+                    ...get(xa), ...F32_LOAD, ...F32X4_SPLAT, ...set(xv),
+                    ...accs.flatMap((a, i) => [
+                      ...get(a), ...get(xv), ...get(dya), ...simd(0x00, 0, i * 16), ...F32X4_MUL, ...F32X4_ADD, ...set(a),
+                    ]),
+                    ...get(xa), ...get(xStep), ...ADD, ...set(xa),
+                    ...get(dya), ...get(coB), ...ADD, ...set(dya),
+                  ]),
+                ]),
+                // oa = out + ((kh*KW + kw)*CI + ci) * coB + cb
+                ...get(kh), ...get(KW), ...MUL, ...get(kw), ...ADD, ...get(CI), ...MUL, ...get(ci), ...ADD,
+                ...get(coB), ...MUL, ...get(out), ...ADD, ...get(cb), ...ADD, ...set(oa),
+                ...accs.flatMap((a, i) => [
+                  ...get(oa), ...get(oa), ...simd(0x00, 0, i * 16), ...get(a), ...F32X4_ADD, ...simd(0x0b, 0, i * 16),
+                ]),
+              ]),
+            ]),
+          ]),
+        ]),
+      ]),
+    ]),
+  ];
+  void t;
+  return { exportName: 'filterGrad', params: 16, i32Locals: 20, v128Locals: 5, body };
+}
+
+/** for b: for a: for c: dst[(c*B + b)*A + a] = src[(a*B + b)*C + c] */
+function transpose3Fn(): FnDef {
+  const [src, dst, A, B, C] = [0, 1, 2, 3, 4];
+  let l = 5;
+  const [a, b, c, sa, da, sStep, dStep] = Array.from({ length: 7 }, () => l++);
+  const body: Code = [
+    ...get(B), ...get(C), ...MUL, ...i32(4), ...MUL, ...set(sStep), // bytes between a and a+1 in src
+    ...get(B), ...get(A), ...MUL, ...i32(4), ...MUL, ...set(dStep), // bytes between c and c+1 in dst
+    ...forRange(b, i32(0), get(B), i32(1), [
+      ...forRange(a, i32(0), get(A), i32(1), [
+        // sa = src + (a*B + b)*C*4 ; da = dst + (b*A + a)*4
+        ...get(src), ...get(a), ...get(sStep), ...MUL, ...ADD, ...get(b), ...get(C), ...MUL, ...i32(4), ...MUL, ...ADD, ...set(sa),
+        ...get(dst), ...get(b), ...get(A), ...MUL, ...get(a), ...ADD, ...i32(4), ...MUL, ...ADD, ...set(da),
+        ...forRange(c, i32(0), get(C), i32(1), [
+          ...get(da), ...get(sa), ...F32_LOAD, 0x38, 2, 0, // f32.store
+          ...get(sa), ...i32(4), ...ADD, ...set(sa),
+          ...get(da), ...get(dStep), ...ADD, ...set(da),
+        ]),
+      ]),
+    ]),
+  ];
+  return { exportName: 'transpose3', params: 5, i32Locals: 7, v128Locals: 0, body };
+}
+
+/** for a: for b: memory.copy(dst + (b*A + a)*R, src + (a*B + b)*R, R) */
+function swapOuterFn(): FnDef {
+  const [src, dst, A, B, R] = [0, 1, 2, 3, 4];
+  let l = 5;
+  const [a, b, sa] = Array.from({ length: 3 }, () => l++);
+  const body: Code = [
+    ...get(src), ...set(sa),
+    ...forRange(a, i32(0), get(A), i32(1), [
+      ...forRange(b, i32(0), get(B), i32(1), [
+        ...get(dst), ...get(b), ...get(A), ...MUL, ...get(a), ...ADD, ...get(R), ...MUL, ...ADD,
+        ...get(sa), ...get(R),
+        0xfc, 10, 0, 0, // memory.copy
+        ...get(sa), ...get(R), ...ADD, ...set(sa),
+      ]),
+    ]),
+  ];
+  return { exportName: 'swapOuter', params: 5, i32Locals: 3, v128Locals: 0, body };
+}

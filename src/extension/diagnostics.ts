@@ -1,0 +1,78 @@
+// Problems for experiment files (*.cl.json): the same parse + schema + semantic checks the
+// trainer runs, on open, on change (debounced) and on save.
+import * as vscode from 'vscode';
+import { EXPERIMENT_FILE_SUFFIX, parseExperiment, type ExperimentDiagnostic, type ParsedExperiment } from '../engine/config/load';
+
+export const DIAGNOSTIC_SOURCE = 'continual-workbench';
+const CHANGE_DEBOUNCE_MS = 300;
+
+export const isExperimentUri = (uri: vscode.Uri) => uri.path.toLowerCase().endsWith(EXPERIMENT_FILE_SUFFIX);
+
+export function toVsDiagnostic(d: ExperimentDiagnostic): vscode.Diagnostic {
+  const start = new vscode.Position(Math.max(0, d.line - 1), Math.max(0, d.column - 1));
+  const end = new vscode.Position(Math.max(0, d.endLine - 1), Math.max(0, d.endColumn - 1));
+  const severity = d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning;
+  const diagnostic = new vscode.Diagnostic(new vscode.Range(start, end.isBefore(start) ? start : end), d.message, severity);
+  diagnostic.source = DIAGNOSTIC_SOURCE;
+  return diagnostic;
+}
+
+export class ExperimentDiagnostics implements vscode.Disposable {
+  private readonly collection = vscode.languages.createDiagnosticCollection(DIAGNOSTIC_SOURCE);
+  private readonly timers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly disposables: vscode.Disposable[] = [this.collection];
+
+  constructor() {
+    this.disposables.push(
+      vscode.workspace.onDidOpenTextDocument((doc) => this.validate(doc)),
+      vscode.workspace.onDidChangeTextDocument((e) => this.schedule(e.document)),
+      vscode.workspace.onDidSaveTextDocument((doc) => this.validate(doc)),
+      vscode.workspace.onDidCloseTextDocument((doc) => {
+        this.cancelTimer(doc.uri);
+        if (isExperimentUri(doc.uri)) this.collection.delete(doc.uri);
+      }),
+    );
+    for (const doc of vscode.workspace.textDocuments) this.validate(doc);
+  }
+
+  /** Validates now and publishes the result; returns the parse for callers that go on to run. */
+  validate(doc: vscode.TextDocument): ParsedExperiment | undefined {
+    if (!isExperimentUri(doc.uri)) return undefined;
+    this.cancelTimer(doc.uri);
+    return this.publish(doc.uri, doc.getText());
+  }
+
+  /** Validates text read from disk (a file that is not open) and publishes the result. */
+  publish(uri: vscode.Uri, text: string): ParsedExperiment {
+    const parsed = parseExperiment(text, uri.fsPath);
+    // Every diagnostic names the file it was given, i.e. this document.
+    this.collection.set(uri, parsed.diagnostics.map(toVsDiagnostic));
+    return parsed;
+  }
+
+  dispose(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  private schedule(doc: vscode.TextDocument): void {
+    if (!isExperimentUri(doc.uri)) return;
+    this.cancelTimer(doc.uri);
+    const key = doc.uri.toString();
+    this.timers.set(
+      key,
+      setTimeout(() => {
+        this.timers.delete(key);
+        if (!doc.isClosed) this.publish(doc.uri, doc.getText());
+      }, CHANGE_DEBOUNCE_MS),
+    );
+  }
+
+  private cancelTimer(uri: vscode.Uri): void {
+    const key = uri.toString();
+    const t = this.timers.get(key);
+    if (t) clearTimeout(t);
+    this.timers.delete(key);
+  }
+}

@@ -1,0 +1,234 @@
+// VS Code glue: commands, the run manager, panels, the result editor, diagnostics. Activation
+// only registers things; nothing heavy runs until a command or an experiment file needs it.
+import { bundleLoadStart } from './loadStart';
+import * as vscode from 'vscode';
+import { ExperimentDiagnostics, isExperimentUri } from './diagnostics';
+import { experimentTemplate, freeExperimentName } from './experimentTemplate';
+import { WorkbenchPanel, type PanelDeps } from './panel';
+import { RESULT_OPTION_VIEW_TYPE, RESULT_VIEW_TYPE, ResultEditorProvider } from './resultEditor';
+import { resolveResultsDir } from './runFolder';
+import { RunManager, type Run } from './runManager';
+import { PanelResultMemory, registerWorkbenchSerializer } from './serializer';
+import { ensureTrustedForRun } from './trust';
+
+export const OUTPUT_CHANNEL_NAME = 'Continual Workbench';
+
+let runManager: RunManager | undefined;
+
+export function activate(context: vscode.ExtensionContext): void {
+  const activateStart = performance.now();
+  const output = vscode.window.createOutputChannel(OUTPUT_CHANNEL_NAME);
+  const runs = new RunManager({ extensionUri: context.extensionUri, globalStorageUri: context.globalStorageUri, output });
+  runManager = runs;
+  const diagnostics = new ExperimentDiagnostics();
+  const memory = new PanelResultMemory(context.workspaceState);
+
+  const deps: PanelDeps = {
+    extensionUri: context.extensionUri,
+    runs,
+    output,
+    runExperiment: (uri) => runExperiment(uri),
+    rememberPanelResult: (title, resultFile) => memory.remember(title, resultFile),
+  };
+
+  async function runExperiment(uri: vscode.Uri): Promise<Run | undefined> {
+    if (!(await ensureTrustedForRun())) return undefined;
+    if (uri.scheme !== 'file') {
+      void vscode.window.showErrorMessage(`Continual Workbench runs experiment files on disk; ${uri.toString(true)} is not one.`);
+      return undefined;
+    }
+    const name = uri.path.split('/').pop();
+    // The trainer reads the file from disk: unsaved edits would not be what runs.
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+    if (open?.isDirty && !(await open.save())) {
+      void vscode.window.showWarningMessage(`Save ${name} to run it.`);
+      return undefined;
+    }
+    let text: string;
+    try {
+      text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Cannot read ${uri.fsPath}: ${(e as Error).message}`);
+      return undefined;
+    }
+    const parsed = diagnostics.publish(uri, text);
+    if (!parsed.experiment) {
+      const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+      for (const d of errors) output.appendLine(`${d.file}:${d.line}:${d.column}: ${d.message}`);
+      const showProblems = 'Show Problems';
+      const pick = await vscode.window.showErrorMessage(
+        `${name} has ${errors.length} problem${errors.length === 1 ? '' : 's'}; fix ${errors.length === 1 ? 'it' : 'them'} to run the experiment.`,
+        showProblems,
+      );
+      if (pick === showProblems) {
+        await vscode.window.showTextDocument(uri);
+        await vscode.commands.executeCommand('workbench.actions.view.problems');
+      }
+      return undefined;
+    }
+    try {
+      return runs.start({
+        experimentFile: uri.fsPath,
+        experiment: parsed.experiment,
+        workspaceFolder: vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath,
+      });
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Continual Workbench: cannot create the run folder: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  context.subscriptions.push(
+    output,
+    runs,
+    diagnostics,
+    runs.onDidLaunch((run) => WorkbenchPanel.showRun(deps, run)),
+    ResultEditorProvider.register(deps),
+    registerWorkbenchSerializer(deps, memory),
+
+    vscode.commands.registerCommand('continualWorkbench.runExperiment', async (arg?: unknown, selected?: unknown) => {
+      for (const uri of await experimentTargets(arg, selected)) await runExperiment(uri);
+    }),
+
+    vscode.commands.registerCommand('continualWorkbench.cancelRun', async (arg?: unknown) => {
+      let targets = runs.unfinished;
+      if (typeof arg === 'string') targets = targets.filter((r) => r.id === arg);
+      else if (arg instanceof vscode.Uri) targets = targets.filter((r) => r.experimentFile === arg.fsPath);
+      if (!targets.length) {
+        void vscode.window.showInformationMessage('Continual Workbench: no run is active.');
+        return;
+      }
+      if (targets.length > 1) {
+        const picks = await vscode.window.showQuickPick(
+          targets.map((r) => ({ label: r.name, description: r.phase, detail: r.runDir, run: r })),
+          { canPickMany: true, title: 'Cancel Runs' },
+        );
+        targets = picks?.map((p) => p.run) ?? [];
+      }
+      for (const run of targets) runs.cancel(run);
+    }),
+
+    vscode.commands.registerCommand('continualWorkbench.newExperiment', async (arg?: unknown) => {
+      const folder = arg instanceof vscode.Uri ? await folderOf(arg) : vscode.workspace.workspaceFolders?.[0]?.uri;
+      const schemaUrl = vscode.Uri.joinPath(context.extensionUri, 'schemas', 'experiment.schema.json').toString();
+      let target: vscode.Uri | undefined;
+      if (folder) {
+        const names = new Set((await vscode.workspace.fs.readDirectory(folder)).map(([n]) => n));
+        target = vscode.Uri.joinPath(folder, freeExperimentName((n) => names.has(n)));
+      } else {
+        target = await vscode.window.showSaveDialog({ filters: { 'Continual experiment': ['cl.json'] }, title: 'New Continual Experiment' });
+      }
+      if (!target) return;
+      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(experimentTemplate(schemaUrl)));
+      await vscode.window.showTextDocument(target, { preview: false });
+    }),
+
+    vscode.commands.registerCommand('continualWorkbench.openResult', async (arg?: unknown) => {
+      const uri = arg instanceof vscode.Uri ? arg : await pickResultFile();
+      if (!uri) return;
+      const viewType = /\/\.continual\/runs\/.+\/result\.json$/.test(uri.path) ? RESULT_VIEW_TYPE : RESULT_OPTION_VIEW_TYPE;
+      await vscode.commands.executeCommand('vscode.openWith', uri, viewType);
+    }),
+
+    vscode.commands.registerCommand('continualWorkbench.showOutput', () => output.show()),
+
+    // Internal (status bar, notifications): reveal a run's panel, reopening it if it was closed.
+    vscode.commands.registerCommand('continualWorkbench.showRun', (id?: unknown) => {
+      if (typeof id !== 'string' || WorkbenchPanel.reveal(id)) return;
+      const run = runs.get(id);
+      if (run && run.phase !== 'queued') WorkbenchPanel.showRun(deps, run);
+    }),
+  );
+
+  const activateMs = performance.now() - activateStart;
+  const totalMs = performance.now() - bundleLoadStart;
+  output.appendLine(`Continual Workbench activated in ${totalMs.toFixed(1)} ms (bundle ${(totalMs - activateMs).toFixed(1)} ms + activate() ${activateMs.toFixed(1)} ms)`);
+  void writeActivationRecord(context, { activationMs: round(totalMs), bundleMs: round(totalMs - activateMs), activateMs: round(activateMs) }, output);
+}
+
+export function deactivate(): Promise<void> | undefined {
+  return runManager?.shutdown();
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+/** <globalStorage>/activation.json: the last activation's timing, for tests and bug reports. */
+async function writeActivationRecord(context: vscode.ExtensionContext, times: Record<string, number>, output: vscode.OutputChannel): Promise<void> {
+  try {
+    await vscode.workspace.fs.createDirectory(context.globalStorageUri);
+    const record = { ...times, at: new Date().toISOString(), vscodeVersion: vscode.version, extensionVersion: context.extension.packageJSON.version };
+    const file = vscode.Uri.joinPath(context.globalStorageUri, 'activation.json');
+    await vscode.workspace.fs.writeFile(file, new TextEncoder().encode(JSON.stringify(record, null, 2) + '\n'));
+  } catch (e) {
+    output.appendLine(`could not write activation.json: ${(e as Error).message}`);
+  }
+}
+
+/** The experiment files a run command applies to: the selection, the argument, the editor, or a pick. */
+async function experimentTargets(arg: unknown, selected: unknown): Promise<vscode.Uri[]> {
+  if (Array.isArray(selected)) {
+    const uris = selected.filter((u): u is vscode.Uri => u instanceof vscode.Uri && isExperimentUri(u));
+    if (uris.length) return uris;
+  }
+  if (arg instanceof vscode.Uri) return [arg];
+  const active = vscode.window.activeTextEditor?.document.uri;
+  if (active && isExperimentUri(active)) return [active];
+  const found = await vscode.workspace.findFiles('**/*.cl.json', '**/node_modules/**', 500);
+  if (found.length === 1) return found;
+  if (!found.length) {
+    const create = 'New Continual Experiment';
+    const pick = await vscode.window.showInformationMessage('No experiment file (*.cl.json) in this workspace.', create);
+    if (pick === create) await vscode.commands.executeCommand('continualWorkbench.newExperiment');
+    return [];
+  }
+  const pick = await vscode.window.showQuickPick(
+    found
+      .sort((a, b) => a.path.localeCompare(b.path))
+      .map((uri) => ({ label: uri.path.split('/').pop()!, description: vscode.workspace.asRelativePath(uri), uri })),
+    { title: 'Run Continual Experiment', placeHolder: 'Experiment file' },
+  );
+  return pick ? [pick.uri] : [];
+}
+
+/** Past runs of every workspace folder (newest first), or a file picked by hand. */
+async function pickResultFile(): Promise<vscode.Uri | undefined> {
+  const browse = { label: '$(folder-opened) Browse…', uri: undefined as vscode.Uri | undefined, description: '' };
+  const items: (typeof browse)[] = [];
+  let firstDir: vscode.Uri | undefined;
+  for (const folder of vscode.workspace.workspaceFolders ?? []) {
+    if (folder.uri.scheme !== 'file') continue;
+    const setting = vscode.workspace.getConfiguration('continualWorkbench', folder.uri).get<string>('resultsDir');
+    const dir = vscode.Uri.file(resolveResultsDir(setting, folder.uri.fsPath, folder.uri.fsPath));
+    firstDir ??= dir;
+    let entries: [string, vscode.FileType][] = [];
+    try {
+      entries = await vscode.workspace.fs.readDirectory(dir);
+    } catch {
+      continue;
+    }
+    for (const [name, type] of entries.sort(([a], [b]) => b.localeCompare(a))) {
+      if (type !== vscode.FileType.Directory) continue;
+      const uri = vscode.Uri.joinPath(dir, name, 'result.json');
+      try {
+        await vscode.workspace.fs.stat(uri);
+      } catch {
+        continue;
+      }
+      items.push({ label: name, uri, description: vscode.workspace.asRelativePath(uri) });
+    }
+  }
+  const pick = items.length ? await vscode.window.showQuickPick([...items, browse], { title: 'Open Result in Workbench', placeHolder: 'Run' }) : browse;
+  if (!pick) return undefined;
+  if (pick.uri) return pick.uri;
+  const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: firstDir, filters: { 'Run result': ['json'] }, title: 'Open Result in Workbench' });
+  return chosen?.[0];
+}
+
+async function folderOf(uri: vscode.Uri): Promise<vscode.Uri> {
+  try {
+    if ((await vscode.workspace.fs.stat(uri)).type & vscode.FileType.Directory) return uri;
+  } catch {
+    // fall through: treat as a file
+  }
+  return vscode.Uri.joinPath(uri, '..');
+}

@@ -1,0 +1,100 @@
+// The workbench webview's HTML. Pure (no vscode import) so the CSP can be unit-tested.
+import { randomBytes } from 'node:crypto';
+import type { PanelMode } from '../protocol/webview';
+
+export interface WorkbenchHtmlOptions {
+  /** webview.asWebviewUri(dist/webview.js), as a string. */
+  scriptUri: string;
+  /** webview.asWebviewUri(dist/webview.css), as a string. */
+  styleUri: string;
+  /** webview.cspSource. */
+  cspSource: string;
+  /** A fresh nonce for this render (createNonce()). */
+  nonce: string;
+  mode: PanelMode;
+  title?: string;
+}
+
+export interface ErrorHtmlOptions {
+  cspSource: string;
+  nonce: string;
+  title: string;
+  message: string;
+  /** Show an "Open as JSON" button (posts {type:'openAsJson'}). */
+  offerOpenAsJson: boolean;
+}
+
+/** 144 random bits, base64: a new one for every render, never a constant. */
+export function createNonce(): string {
+  return randomBytes(18).toString('base64');
+}
+
+const escapeHtml = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+/**
+ * The Content-Security-Policy of every webview we render: nothing by default; scripts and style
+ * elements only with this render's nonce; assets only from the webview resource origin; images
+ * also from data:/blob: (the PNG export rasterises an SVG).
+ */
+export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+  return [
+    "default-src 'none'",
+    `img-src ${cspSource} data: blob:`,
+    `style-src ${cspSource} 'nonce-${nonce}'`,
+    `font-src ${cspSource}`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+}
+
+export function workbenchHtml(o: WorkbenchHtmlOptions): string {
+  const csp = contentSecurityPolicy(o.cspSource, o.nonce);
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" nonce="${escapeHtml(o.nonce)}" href="${escapeHtml(o.styleUri)}">
+<title>${escapeHtml(o.title ?? 'Continual Workbench')}</title>
+</head>
+<body data-mode="${escapeHtml(o.mode)}">
+<main id="app" aria-busy="true"></main>
+<script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
+</body>
+</html>`;
+}
+
+/** A script-light page for files that are not result files (or could not be read). */
+export function errorHtml(o: ErrorHtmlOptions): string {
+  const csp = contentSecurityPolicy(o.cspSource, o.nonce);
+  const button = o.offerOpenAsJson ? '<p><button id="open-as-json" type="button">Open as JSON</button></p>' : '';
+  const script = o.offerOpenAsJson
+    ? `<script nonce="${escapeHtml(o.nonce)}">
+const vscode = acquireVsCodeApi();
+document.getElementById('open-as-json').addEventListener('click', () => vscode.postMessage({ type: 'openAsJson' }));
+</script>`
+    : '';
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<style nonce="${escapeHtml(o.nonce)}">
+body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 1.5em 2em; }
+h1 { font-size: 1.3em; font-weight: 600; }
+.message { color: var(--vscode-errorForeground); white-space: pre-wrap; }
+button { font: inherit; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: 1px solid var(--vscode-button-border, transparent); padding: 4px 12px; cursor: pointer; }
+button:hover { background: var(--vscode-button-hoverBackground); }
+</style>
+<title>${escapeHtml(o.title)}</title>
+</head>
+<body data-mode="error">
+<h1>${escapeHtml(o.title)}</h1>
+<p class="message" role="alert">${escapeHtml(o.message)}</p>
+${button}
+${script}
+</body>
+</html>`;
+}

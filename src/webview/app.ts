@@ -1,0 +1,179 @@
+// The workbench: composes header, accuracy matrix, metric cards, curves and landscape, and renders a
+// ViewModel into them. Knows nothing about where the state comes from (panel messages or report).
+import type { FromWebviewMessage } from '../protocol/webview';
+import type { RunResult } from '../protocol/result';
+import { createHeader, type ViewModel } from './header';
+import { createHeatmap, heatmapModel } from './charts/heatmap';
+import { createCurvesChart } from './charts/curves';
+import { createLandscapeView } from './charts/landscape';
+import { createMetricCards } from './metricCards';
+import { createExporter } from './exporting';
+import { appendRichText, h, measuredWidth, setChildren } from './dom';
+import { taskLabels } from './model';
+import { readPalette, type Palette } from './theme';
+
+export type { ViewModel } from './header';
+
+export interface WorkbenchOptions {
+  /** Width used when the document has no layout (tests). */
+  fallbackWidth?: number;
+  /** Palette override (tests); otherwise read from the theme. */
+  palette?: Palette;
+}
+
+export interface Workbench {
+  render(view: ViewModel): void;
+  /** Re-reads theme colours; the next render redraws every chart. */
+  refreshTheme(): void;
+  dispose(): void;
+}
+
+function section(doc: Document, cls: string, title: string, subtitle?: string) {
+  const el = h(doc, 'section', { class: `card ${cls}` });
+  const head = h(doc, 'div', { class: 'card-head' });
+  const titles = h(doc, 'div', { class: 'card-titles' });
+  titles.append(h(doc, 'h2', {}, title));
+  if (subtitle) {
+    const sub = h(doc, 'div', { class: 'card-subtitle muted' });
+    appendRichText(sub, subtitle);
+    titles.append(sub);
+  }
+  const tools = h(doc, 'div', { class: 'card-tools' });
+  head.append(titles, tools);
+  const body = h(doc, 'div', { class: 'card-body' });
+  el.append(head, body);
+  return { el, tools, body };
+}
+
+function toolButton(doc: Document, text: string, testid: string, title: string, onClick: () => void): HTMLElement {
+  const b = h(doc, 'vscode-button', { secondary: true, 'data-testid': testid, title, class: 'tool' }, text);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage) => void, options: WorkbenchOptions = {}): Workbench {
+  const doc = root.ownerDocument;
+  const fallbackWidth = options.fallbackWidth ?? 960;
+  let palette: Palette = options.palette ?? readPalette(doc.body);
+  let view: ViewModel | null = null;
+  const result = (): RunResult | null => view?.state?.result ?? null;
+  const reportError = (e: unknown) => console.error('export failed', e);
+  const exporter = createExporter(doc, result, () => palette, post);
+
+  const app = h(doc, 'div', { class: 'clw' });
+  root.append(app);
+  const header = createHeader(app, { post, exportJson: () => exporter.json() });
+  const content = h(doc, 'div', { class: 'content' });
+  app.append(content);
+
+  const matrix = section(doc, 'matrix', 'Accuracy matrix R', 'R[i][j]: accuracy (%) on task j after training task i');
+  const heatmap = createHeatmap(matrix.body);
+  matrix.tools.append(
+    toolButton(doc, 'SVG', 'export-matrix-svg', 'Save the matrix as SVG', () => void exporter.chart(heatmap.exportSvg(), 'accuracy-matrix', 'svg').catch(reportError)),
+    toolButton(doc, 'PNG', 'export-matrix-png', 'Save the matrix as PNG', () => void exporter.chart(heatmap.exportSvg(), 'accuracy-matrix', 'png').catch(reportError)),
+    toolButton(doc, 'CSV', 'export-matrix-csv', 'Save R (and the baseline) as CSV', () => exporter.csv()),
+  );
+
+  const metricsCard = section(doc, 'metrics', 'Continual-learning metrics', 'computed by the engine from R and b');
+  const cards = createMetricCards(metricsCard.body);
+
+  const curvesCard = section(doc, 'curves-card', 'Accuracy during training', 'each task’s test accuracy (evaluation subset) over training steps');
+  const curves = createCurvesChart(curvesCard.body);
+  curvesCard.tools.append(
+    toolButton(doc, 'SVG', 'export-curves-svg', 'Save the curves as SVG', () => void exporter.chart(curves.exportSvg(), 'curves', 'svg').catch(reportError)),
+    toolButton(doc, 'PNG', 'export-curves-png', 'Save the curves as PNG', () => void exporter.chart(curves.exportSvg(), 'curves', 'png').catch(reportError)),
+  );
+
+  const landscapeCard = section(doc, 'landscape-card', 'Loss landscape', 'the plane through θ_A (first optimum) and θ_B (second), axes in units of |θ_B − θ_A|');
+  const landscape = createLandscapeView(landscapeCard.body);
+  const landscapeTools = [
+    toolButton(doc, 'Maps SVG', 'export-landscape-svg', 'Save the contour maps as SVG', () => void exporter.chart(landscape.exportSvgs().maps, `landscape-${landscape.metric()}`, 'svg').catch(reportError)),
+    toolButton(doc, 'Maps PNG', 'export-landscape-png', 'Save the contour maps as PNG', () => void exporter.chart(landscape.exportSvgs().maps, `landscape-${landscape.metric()}`, 'png').catch(reportError)),
+    toolButton(doc, 'Line SVG', 'export-line-svg', 'Save the 1D line chart as SVG', () => void exporter.chart(landscape.exportSvgs().line, `landscape-line-${landscape.metric()}`, 'svg').catch(reportError)),
+    toolButton(doc, 'Line PNG', 'export-line-png', 'Save the 1D line chart as PNG', () => void exporter.chart(landscape.exportSvgs().line, `landscape-line-${landscape.metric()}`, 'png').catch(reportError)),
+  ];
+
+  const logs = h(doc, 'details', { class: 'card logs', 'data-testid': 'logs' });
+  const logsSummary = h(doc, 'summary');
+  const logsList = h(doc, 'ul');
+  logs.append(logsSummary, logsList);
+
+  // Keys of what each chart last drew: the fold mutates the state in place, so compare contents.
+  let keys: Record<string, string> = {};
+  let themeVersion = 0;
+  let drawnLandscape: RunResult['landscape'] | undefined;
+  const changed = (name: string, key: string) => {
+    if (keys[name] === key) return false;
+    keys[name] = key;
+    return true;
+  };
+
+  function landscapePlaceholder(r: RunResult, computing: boolean): string {
+    if (r.experiment?.landscape === false) return 'The landscape is turned off in this experiment ("landscape": false).';
+    if (taskLabels(r).length < 2) return 'The landscape needs two tasks (it is the plane through two task optima).';
+    if (computing) return 'Computing the loss landscape…';
+    if (r.status === 'running') return 'The loss landscape is computed after the last task.';
+    return 'No landscape in this result (the run ended before it was computed).';
+  }
+
+  return {
+    render(next) {
+      view = next;
+      root.removeAttribute('aria-busy'); // the host marks the panel busy until the first render
+      header.update(next);
+      const state = next.state;
+      if (!state) {
+        content.hidden = true;
+        return;
+      }
+      content.hidden = false;
+      const r = state.result;
+      const labels = taskLabels(r);
+
+      // Attach the sections first so the charts measure their real width.
+      const sections: HTMLElement[] = [matrix.el, metricsCard.el, curvesCard.el, landscapeCard.el];
+      const notable = state.logs.filter((l) => l.level !== 'info');
+      if (notable.length) {
+        logsSummary.textContent = `Log: ${notable.length} warning${notable.length === 1 ? '' : 's'} or error${notable.length === 1 ? '' : 's'}`;
+        logsList.replaceChildren(...notable.slice(-50).map((l) => h(doc, 'li', { class: `log-${l.level}` }, `${l.level}: ${l.message}`)));
+        sections.push(logs);
+      }
+      setChildren(content, sections);
+
+      const width = measuredWidth(content, fallbackWidth);
+      const common = `${themeVersion}|${width}|${labels.join('\u0000')}`;
+      const hm = heatmapModel(r);
+      if (changed('heatmap', `${common}|${JSON.stringify(hm)}`)) heatmap.update(hm, palette);
+      const rows = r.accuracyMatrix.filter(Array.isArray).length;
+      if (changed('metrics', `${JSON.stringify(r.metrics)}|${rows}|${labels.length}`)) cards.update(r.metrics, rows, labels.length);
+
+      const curvesWidth = measuredWidth(curvesCard.body, width - 32);
+      const last = r.curves[r.curves.length - 1];
+      if (changed('curves', `${common}|${curvesWidth}|${r.curves.length}|${last?.step}|${r.taskBoundaries.join()}|${r.totalSteps}`)) {
+        curves.update({ curves: r.curves, labels, boundaries: r.taskBoundaries, totalSteps: r.totalSteps, palette, width: curvesWidth });
+      }
+
+      const landWidth = measuredWidth(landscapeCard.body, width - 32);
+      const lp = state.landscapeProgress;
+      const placeholder = landscapePlaceholder(r, !!lp);
+      const landKey = `${common}|${landWidth}|${lp ? `${lp.done}/${lp.total}/${lp.phase}` : ''}|${placeholder}`;
+      if (changed('landscape', landKey) || drawnLandscape !== r.landscape) {
+        drawnLandscape = r.landscape;
+        landscape.update({ landscape: r.landscape, labels, palette, width: landWidth, placeholder, progress: lp });
+      }
+      setChildren(landscapeCard.tools, r.landscape ? landscapeTools : []);
+    },
+    refreshTheme() {
+      if (!options.palette) palette = readPalette(doc.body);
+      themeVersion++;
+      keys = {};
+      drawnLandscape = undefined;
+    },
+    dispose() {
+      curves.dispose();
+      landscape.dispose();
+      heatmap.dispose();
+      app.remove();
+    },
+  };
+}

@@ -1,0 +1,189 @@
+// Accuracy matrix R[i][j] as a heatmap: an HTML table on screen (real rows and headers, test ids on
+// the cells) and the same layout as a standalone SVG for export.
+import { interpolateLab } from 'd3';
+import type { RunResult } from '../../protocol/result';
+import { formatPercent } from '../format';
+import { h, setAttrs } from '../dom';
+import { taskLabels } from '../model';
+import { relativeLuminance, type Palette } from '../theme';
+
+export interface HeatmapModel {
+  labels: string[];
+  /** One row per task; null where the row has not arrived yet (pending). */
+  rows: ((number | null)[] | null)[];
+  /** b_j, null where unknown. */
+  baseline: (number | null)[];
+}
+
+const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+
+export function heatmapModel(r: RunResult): HeatmapModel {
+  const labels = taskLabels(r);
+  const T = labels.length;
+  const rows = labels.map((_, i) => {
+    const row = r.accuracyMatrix[i];
+    return Array.isArray(row) ? labels.map((__, j) => finite(row[j])) : null;
+  });
+  const baseline = Array.from({ length: T }, (_, j) => finite(r.randomInitAccuracy[j]));
+  return { labels, rows, baseline };
+}
+
+/** Cell fill for an accuracy in [0, 1]: from the editor background (0%) to the accent colour (100%). */
+export function heatmapCellColor(value: number, p: Palette): string {
+  const t = Math.min(1, Math.max(0, value));
+  return interpolateLab(p.background, p.accent)(t);
+}
+
+/** WCAG contrast ratio between two colours (1..21). */
+export function contrastRatio(a: string, b: string): number {
+  const la = relativeLuminance(a);
+  const lb = relativeLuminance(b);
+  return (Math.max(la, lb) + 0.05) / (Math.min(la, lb) + 0.05);
+}
+
+/** Black or white, whichever reads better on `background`. */
+export function readableTextColor(background: string): string {
+  return contrastRatio(background, '#000000') >= contrastRatio(background, '#ffffff') ? '#000000' : '#ffffff';
+}
+
+export interface HeatmapChart {
+  update(model: HeatmapModel, palette: Palette): void;
+  /** A standalone SVG of the current matrix. */
+  exportSvg(): SVGSVGElement | null;
+  dispose(): void;
+}
+
+function cellTitle(model: HeatmapModel, i: number, j: number, v: number): string {
+  return `R[${i}][${j}] = ${formatPercent(v)}%: accuracy on ${model.labels[j]} after training ${model.labels[i]}`;
+}
+
+export function createHeatmap(el: HTMLElement): HeatmapChart {
+  const doc = el.ownerDocument;
+  const table = h(doc, 'table', { class: 'heatmap', 'data-testid': 'heatmap' });
+  el.append(table);
+  let current: { model: HeatmapModel; palette: Palette } | null = null;
+
+  function header(model: HeatmapModel): HTMLTableSectionElement {
+    const thead = h(doc, 'thead');
+    const tr = h(doc, 'tr');
+    tr.append(h(doc, 'th', { class: 'corner', scope: 'col' }, 'after task ↓ / on task →'));
+    model.labels.forEach((label, j) => {
+      const th = h(doc, 'th', { scope: 'col', class: 'col-head' });
+      th.append(h(doc, 'span', { class: 'task-index' }, `task ${j}`), h(doc, 'span', { class: 'task-label' }, label));
+      tr.append(th);
+    });
+    thead.append(tr);
+    return thead;
+  }
+
+  function valueCell(v: number, palette: Palette, attrs: Record<string, string | number>, title: string): HTMLTableCellElement {
+    const td = h(doc, 'td', { ...attrs, title }, formatPercent(v));
+    const bg = heatmapCellColor(v, palette);
+    td.style.backgroundColor = bg;
+    td.style.color = readableTextColor(bg);
+    return td;
+  }
+
+  return {
+    update(model, palette) {
+      current = { model, palette };
+      const tbody = h(doc, 'tbody');
+      model.rows.forEach((row, i) => {
+        const tr = h(doc, 'tr', { class: row ? 'row' : 'row pending', 'data-row': i });
+        const th = h(doc, 'th', { scope: 'row', class: 'row-head' });
+        th.append(h(doc, 'span', { class: 'task-index' }, `after task ${i}`), h(doc, 'span', { class: 'task-label' }, model.labels[i]));
+        tr.append(th);
+        model.labels.forEach((_, j) => {
+          const v = row?.[j] ?? null;
+          if (v === null) {
+            const td = h(doc, 'td', { class: 'cell pending', 'data-testid': 'heatmap-pending', 'data-row': i, 'data-col': j, title: row ? 'not measured' : `pending: filled when task ${i} (${model.labels[i]}) ends` });
+            tr.append(td);
+          } else {
+            const td = valueCell(v, palette, { class: i === j ? 'cell diagonal' : 'cell', 'data-testid': 'heatmap-cell', 'data-row': i, 'data-col': j }, cellTitle(model, i, j, v));
+            tr.append(td);
+          }
+        });
+        tbody.append(tr);
+      });
+      const base = h(doc, 'tbody', { class: 'baseline' });
+      const btr = h(doc, 'tr');
+      const bth = h(doc, 'th', { scope: 'row', class: 'row-head', title: 'b_j: accuracy of the untrained (seeded) model; FWT compares against it' });
+      bth.append(h(doc, 'span', { class: 'task-index' }, 'random init'), h(doc, 'span', { class: 'task-label' }, 'baseline b'));
+      btr.append(bth);
+      model.baseline.forEach((v, j) => {
+        if (v === null) btr.append(h(doc, 'td', { class: 'cell pending', 'data-testid': 'baseline-pending', 'data-col': j }));
+        else btr.append(valueCell(v, palette, { class: 'cell', 'data-testid': 'baseline-cell', 'data-col': j }, `b_${j} = ${formatPercent(v)}%: ${model.labels[j]} before any training`));
+      });
+      base.append(btr);
+      table.replaceChildren(header(model), tbody, base);
+    },
+    exportSvg() {
+      return current ? heatmapSvg(doc, current.model, current.palette) : null;
+    },
+    dispose() {
+      table.remove();
+    },
+  };
+}
+
+export interface HeatmapSvgLayout {
+  width: number;
+  height: number;
+  labelWidth: number;
+  headerHeight: number;
+  cellWidth: number;
+  cellHeight: number;
+  /** Top of the baseline row (a gap below the matrix). */
+  baselineY: number;
+}
+
+export function heatmapSvgLayout(model: HeatmapModel, fontSize: number): HeatmapSvgLayout {
+  const charW = fontSize * 0.6;
+  const longest = Math.max(12, ...model.labels.map((l) => l.length));
+  const labelWidth = Math.ceil(Math.min(240, Math.max(110, longest * charW + 24)));
+  const cellWidth = Math.ceil(Math.max(64, Math.min(160, longest * charW + 16)));
+  const cellHeight = Math.round(fontSize * 2.8);
+  const headerHeight = Math.round(fontSize * 3.2);
+  const T = model.labels.length;
+  const baselineY = headerHeight + T * cellHeight + Math.round(cellHeight / 2);
+  return { width: labelWidth + T * cellWidth + 8, height: baselineY + cellHeight + 8, labelWidth, headerHeight, cellWidth, cellHeight, baselineY };
+}
+
+/** The matrix as SVG (for export): same colours and values as the table. */
+export function heatmapSvg(doc: Document, model: HeatmapModel, p: Palette): SVGSVGElement {
+  const NS = 'http://www.w3.org/2000/svg';
+  const L = heatmapSvgLayout(model, p.fontSize);
+  const svg = doc.createElementNS(NS, 'svg') as SVGSVGElement;
+  setAttrs(svg, { width: L.width, height: L.height, viewBox: `0 0 ${L.width} ${L.height}`, 'font-family': p.fontFamily, 'font-size': p.fontSize, fill: p.foreground });
+  const add = (parent: Element, tag: string, attrs: Record<string, string | number>, text?: string) => {
+    const e = doc.createElementNS(NS, tag);
+    setAttrs(e, attrs);
+    if (text !== undefined) e.textContent = text;
+    parent.append(e);
+    return e;
+  };
+  const cell = (x: number, y: number, v: number | null, diagonal: boolean) => {
+    if (v === null) {
+      add(svg, 'rect', { x: x + 1, y: y + 1, width: L.cellWidth - 2, height: L.cellHeight - 2, fill: 'none', stroke: p.border, 'stroke-dasharray': '3 3' });
+      return;
+    }
+    const bg = heatmapCellColor(v, p);
+    add(svg, 'rect', { x: x + 1, y: y + 1, width: L.cellWidth - 2, height: L.cellHeight - 2, fill: bg, stroke: diagonal ? p.foreground : p.border, 'stroke-width': diagonal ? 1.5 : 1 });
+    add(svg, 'text', { x: x + L.cellWidth / 2, y: y + L.cellHeight / 2, 'text-anchor': 'middle', 'dominant-baseline': 'central', fill: readableTextColor(bg), 'font-variant-numeric': 'tabular-nums' }, formatPercent(v));
+  };
+  model.labels.forEach((label, j) => {
+    const x = L.labelWidth + j * L.cellWidth + L.cellWidth / 2;
+    add(svg, 'text', { x, y: L.headerHeight - 22, 'text-anchor': 'middle', fill: p.muted, 'font-size': p.fontSize - 2 }, `task ${j}`);
+    add(svg, 'text', { x, y: L.headerHeight - 6, 'text-anchor': 'middle', 'font-weight': 600 }, label);
+  });
+  model.rows.forEach((row, i) => {
+    const y = L.headerHeight + i * L.cellHeight;
+    add(svg, 'text', { x: 4, y: y + L.cellHeight / 2 - 7, 'dominant-baseline': 'central', fill: p.muted, 'font-size': p.fontSize - 2 }, `after task ${i}`);
+    add(svg, 'text', { x: 4, y: y + L.cellHeight / 2 + 8, 'dominant-baseline': 'central', 'font-weight': 600 }, model.labels[i]);
+    model.labels.forEach((_, j) => cell(L.labelWidth + j * L.cellWidth, y, row?.[j] ?? null, i === j));
+  });
+  add(svg, 'text', { x: 4, y: L.baselineY + L.cellHeight / 2 - 7, 'dominant-baseline': 'central', fill: p.muted, 'font-size': p.fontSize - 2 }, 'random init');
+  add(svg, 'text', { x: 4, y: L.baselineY + L.cellHeight / 2 + 8, 'dominant-baseline': 'central', 'font-weight': 600 }, 'baseline b');
+  model.baseline.forEach((v, j) => cell(L.labelWidth + j * L.cellWidth, L.baselineY, v, false));
+  return svg;
+}

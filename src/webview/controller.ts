@@ -1,0 +1,90 @@
+// Panel side of the protocol: restores the last view from the webview state, applies 'snapshot' and
+// 'events' messages with the shared fold, and coalesces renders to one per animation frame.
+import { applyRunEvent } from '../protocol/runState';
+import type { ToWebviewMessage } from '../protocol/webview';
+import type { ViewModel } from './header';
+
+export interface PersistApi {
+  getState(): unknown;
+  setState(state: unknown): void;
+}
+
+interface Persisted {
+  version: 1;
+  view: ViewModel;
+}
+
+export interface ControllerOptions {
+  render(view: ViewModel): void;
+  persist?: PersistApi;
+  /** Runs the callback before the next paint (requestAnimationFrame in the browser). */
+  schedule(cb: () => void): void;
+  /** Delay between two saves of the view into the webview state. */
+  persistEveryMs?: number;
+  setTimer?: (cb: () => void, ms: number) => unknown;
+}
+
+export interface PanelController {
+  view(): ViewModel;
+  handleMessage(data: unknown): void;
+  /** Asks for a render on the next frame (several calls, one render). */
+  requestRender(): void;
+}
+
+function isPersisted(s: unknown): s is Persisted {
+  return typeof s === 'object' && s !== null && (s as Persisted).version === 1 && typeof (s as Persisted).view === 'object' && (s as Persisted).view !== null;
+}
+
+export function createPanelController(opts: ControllerOptions): PanelController {
+  const saved = opts.persist?.getState();
+  let view: ViewModel = isPersisted(saved) ? saved.view : { state: null, mode: 'live', canRun: false };
+  let renderQueued = false;
+  let persistQueued = false;
+  const persistEvery = opts.persistEveryMs ?? 1000;
+  const setTimer = opts.setTimer ?? ((cb: () => void, ms: number) => setTimeout(cb, ms));
+
+  const persistNow = () => {
+    persistQueued = false;
+    opts.persist?.setState({ version: 1, view } satisfies Persisted);
+  };
+  const persistSoon = () => {
+    if (!opts.persist || persistQueued) return;
+    persistQueued = true;
+    setTimer(persistNow, persistEvery);
+  };
+  const requestRender = () => {
+    if (renderQueued) return;
+    renderQueued = true;
+    opts.schedule(() => {
+      renderQueued = false;
+      opts.render(view);
+    });
+  };
+
+  return {
+    view: () => view,
+    requestRender,
+    handleMessage(data) {
+      const msg = data as ToWebviewMessage;
+      if (typeof msg !== 'object' || msg === null) return;
+      if (msg.type === 'snapshot') {
+        view = { state: msg.state, mode: msg.mode, canRun: msg.canRun, experimentFile: msg.experimentFile };
+        persistNow();
+        requestRender();
+      } else if (msg.type === 'events' && Array.isArray(msg.events)) {
+        let state = view.state;
+        for (const e of msg.events) {
+          try {
+            state = applyRunEvent(state, e);
+          } catch (err) {
+            // An event before its run's snapshot: the host sends a fresh snapshot after 'ready'.
+            console.warn('run event ignored:', err instanceof Error ? err.message : err);
+          }
+        }
+        view = { ...view, state };
+        persistSoon();
+        requestRender();
+      }
+    },
+  };
+}

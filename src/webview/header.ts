@@ -1,0 +1,187 @@
+// Header: name, status, backend, timings, live progress, and the actions the mode allows.
+import type { RunState } from '../protocol/runState';
+import type { FromWebviewMessage, PanelMode } from '../protocol/webview';
+import { formatCount, formatDuration, formatValue } from './format';
+import { h, setChildren } from './dom';
+import { experimentName, taskLabels } from './model';
+
+export interface ViewModel {
+  state: RunState | null;
+  mode: PanelMode;
+  canRun: boolean;
+  experimentFile?: string;
+}
+
+export interface HeaderActions {
+  post(m: FromWebviewMessage): void;
+  exportJson(): void;
+}
+
+export interface Header {
+  update(view: ViewModel): void;
+}
+
+export interface ProgressView {
+  /** 0..1, or null when indeterminate. */
+  fraction: number | null;
+  text: string;
+}
+
+/** What the progress line says: training progress, landscape progress, or preparation. */
+export function progressView(state: RunState): ProgressView | null {
+  const r = state.result;
+  if (r.status !== 'running') return null;
+  if (state.landscapeProgress) {
+    const { done, total, phase } = state.landscapeProgress;
+    return { fraction: total > 0 ? Math.min(1, done / total) : null, text: `Loss landscape · ${phase} ${formatCount(done)} / ${formatCount(total)}` };
+  }
+  const p = state.progress;
+  if (!p) return { fraction: null, text: r.tasks.length ? 'Evaluating…' : 'Preparing data…' };
+  const labels = taskLabels(r);
+  const T = labels.length || 1;
+  const epochs = r.experiment?.training?.epochs;
+  const parts = [
+    `Task ${p.task + 1}/${T} (${labels[p.task] ?? `task ${p.task}`})`,
+    epochs ? `epoch ${p.epoch}/${epochs}` : `epoch ${p.epoch}`,
+    `step ${formatCount(p.step)} / ${formatCount(p.totalSteps)}`,
+    `${formatCount(p.imagesPerSecond)} img/s`,
+    `loss ${formatValue(p.loss)}`,
+    `elapsed ${formatDuration(p.elapsedMs)}`,
+  ];
+  if (p.etaMs !== null && Number.isFinite(p.etaMs)) parts.push(`about ${formatDuration(p.etaMs)} left`);
+  return { fraction: p.totalSteps > 0 ? Math.min(1, p.step / p.totalSteps) : null, text: parts.join(' · ') };
+}
+
+function backendText(state: RunState): string {
+  const env = state.result.environment;
+  if (!env) return '';
+  const bits = [`${env.backend} backend`, `tfjs ${env.tfjsVersion}`];
+  if (env.threads) bits.push(`${env.threads} thread${env.threads === 1 ? '' : 's'}`);
+  if (env.simd) bits.push('SIMD');
+  return bits.join(' · ');
+}
+
+export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
+  const doc = el.ownerDocument;
+  const header = h(doc, 'header', { class: 'clw-header' });
+  const titleRow = h(doc, 'div', { class: 'title-row' });
+  const name = h(doc, 'h1', { 'data-testid': 'experiment-name' });
+  const status = h(doc, 'vscode-badge', { 'data-testid': 'run-status', class: 'status' });
+  const backend = h(doc, 'span', { class: 'backend muted', 'data-testid': 'backend' });
+  const spacer = h(doc, 'span', { class: 'spacer' });
+  const buttons = h(doc, 'div', { class: 'actions' });
+  titleRow.append(name, status, backend, spacer, buttons);
+
+  const cancel = h(doc, 'vscode-button', { 'data-testid': 'cancel', title: 'Stop the run (the result so far is kept)' }, 'Cancel');
+  const rerun = h(doc, 'vscode-button', { 'data-testid': 'rerun', title: 'Run the experiment file again' }, 'Rerun');
+  const openJson = h(doc, 'vscode-button', { 'data-testid': 'open-json', secondary: true, title: 'Open the result file as JSON text' }, 'Open as JSON');
+  const exportJson = h(doc, 'vscode-button', { 'data-testid': 'export-json', secondary: true, title: 'Save the whole result as JSON' }, 'Export JSON');
+  let cancelRequested: string | null = null;
+  let current: ViewModel | null = null;
+  cancel.addEventListener('click', () => {
+    if (!current?.state || cancelRequested === current.state.result.runId) return;
+    cancelRequested = current.state.result.runId;
+    cancel.setAttribute('disabled', '');
+    cancel.textContent = 'Cancelling…';
+    actions.post({ type: 'cancel' });
+  });
+  rerun.addEventListener('click', () => actions.post({ type: 'rerun' }));
+  openJson.addEventListener('click', () => actions.post({ type: 'openAsJson' }));
+  exportJson.addEventListener('click', () => actions.exportJson());
+
+  const meta = h(doc, 'div', { class: 'meta-row muted' });
+  const fileLink = h(doc, 'a', { href: '#', 'data-testid': 'experiment-link', title: 'Open the experiment file' }, 'experiment file');
+  fileLink.addEventListener('click', (e) => {
+    e.preventDefault();
+    actions.post({ type: 'openExperiment' });
+  });
+  const fileText = h(doc, 'span', { class: 'file' });
+  const times = h(doc, 'span', { class: 'times', 'data-testid': 'timing' });
+
+  const error = h(doc, 'div', { class: 'error', role: 'alert', 'data-testid': 'run-error' });
+  const progress = h(doc, 'div', { class: 'progress', 'data-testid': 'progress' });
+  const bar = h(doc, 'div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': 100 });
+  const fill = h(doc, 'div', { class: 'fill' });
+  bar.append(fill);
+  const progressText = h(doc, 'div', { class: 'progress-text' });
+  progress.append(bar, progressText);
+  const waiting = h(doc, 'p', { class: 'placeholder' }, 'No run yet. Right-click an experiment file (*.cl.json) and choose “Run Continual Experiment”.');
+  el.append(header);
+
+  return {
+    update(view) {
+      current = view;
+      const state = view.state;
+      if (!state) {
+        setChildren(header, [waiting]);
+        return;
+      }
+      const r = state.result;
+      name.textContent = experimentName(r);
+      status.textContent = r.status;
+      status.className = `status status-${r.status}`;
+      const be = backendText(state);
+      backend.textContent = be;
+      backend.hidden = !be;
+
+      const running = r.status === 'running';
+      if (!running || cancelRequested !== r.runId) {
+        cancel.removeAttribute('disabled');
+        cancel.textContent = 'Cancel';
+        if (!running) cancelRequested = null;
+      }
+      const visible: HTMLElement[] = [];
+      if (view.mode === 'live' && running) visible.push(cancel);
+      if (view.mode !== 'report' && !running && view.canRun) visible.push(rerun);
+      if (view.mode === 'saved') visible.push(openJson);
+      visible.push(exportJson);
+      setChildren(buttons, visible);
+
+      const file = r.experimentFile ?? view.experimentFile;
+      const metaParts: Node[] = [];
+      if (file && view.mode !== 'report') {
+        fileLink.title = `Open ${file}`;
+        metaParts.push(fileLink, doc.createTextNode(' · '));
+      } else if (file) {
+        fileText.textContent = file;
+        metaParts.push(fileText, doc.createTextNode(' · '));
+      }
+      const started = r.timing?.startedAt ? new Date(r.timing.startedAt) : null;
+      const timeBits: string[] = [];
+      if (started && !Number.isNaN(started.getTime())) timeBits.push(`started ${started.toLocaleString()}`);
+      // While running, elapsed time and time left are on the progress line.
+      if (!running && r.timing?.totalMs) {
+        timeBits.push(`took ${formatDuration(r.timing.totalMs)}`);
+        if (r.timing.trainImagesPerSecond) timeBits.push(`${formatCount(r.timing.trainImagesPerSecond)} img/s training`);
+      }
+      times.textContent = timeBits.join(' · ');
+      metaParts.push(times);
+      setChildren(meta, metaParts);
+
+      if (r.status === 'failed') {
+        error.textContent = r.error ? `Failed during ${r.error.phase}: ${r.error.message}` : 'Failed.';
+      } else if (r.status === 'running' && view.mode !== 'live') {
+        error.textContent = `The run was still going when this ${view.mode === 'report' ? 'report' : 'result file'} was written: the results below are partial.`;
+      } else if (r.status === 'cancelled') {
+        error.textContent = 'Cancelled: the results below cover the tasks that finished.';
+      } else error.textContent = '';
+      error.className = r.status === 'failed' ? 'error' : 'notice';
+      error.setAttribute('data-testid', r.status === 'failed' ? 'run-error' : 'run-notice');
+      error.setAttribute('role', r.status === 'failed' ? 'alert' : 'status');
+
+      // Only a live panel receives progress; a saved file or report written mid-run is a snapshot.
+      const pv = view.mode === 'live' ? progressView(state) : null;
+      if (pv) {
+        fill.style.width = pv.fraction === null ? '100%' : `${(pv.fraction * 100).toFixed(1)}%`;
+        bar.classList.toggle('indeterminate', pv.fraction === null);
+        if (pv.fraction === null) bar.removeAttribute('aria-valuenow');
+        else bar.setAttribute('aria-valuenow', (pv.fraction * 100).toFixed(0));
+        progressText.textContent = pv.text;
+      }
+      const children: HTMLElement[] = [titleRow, meta];
+      if (error.textContent) children.push(error);
+      if (pv) children.push(progress);
+      setChildren(header, children);
+    },
+  };
+}

@@ -1,0 +1,67 @@
+// Entry of the webview bundle (dist/webview.js). Two ways in: a VS Code panel (live or saved run,
+// state by messages) or a standalone report.html (the RunResult embedded as JSON).
+import './styles.css';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import type { RunResult } from '../protocol/result';
+import { stateFromResult } from '../protocol/runState';
+import { createWorkbench } from './app';
+import { createPanelController } from './controller';
+import { reportPost, vscodePost } from './host';
+import { watchTheme } from './theme';
+
+// Lit adopts constructable stylesheets (no CSP concern); where it must fall back to <style>
+// elements it uses this nonce, the one the host put on our script tag.
+const script = document.currentScript as HTMLScriptElement | null;
+const nonce = script?.nonce || document.querySelector<HTMLScriptElement>('script[nonce]')?.nonce;
+if (nonce) window.litNonce = nonce;
+
+function readEmbeddedResult(): RunResult | null {
+  const el = document.getElementById('clw-result');
+  if (!el) return null;
+  try {
+    return JSON.parse(el.textContent ?? 'null') as RunResult;
+  } catch (e) {
+    console.error('the embedded result is not valid JSON', e);
+    return null;
+  }
+}
+
+function boot() {
+  const root = document.getElementById('app') ?? document.body;
+  const embedded = document.getElementById('clw-result') ? readEmbeddedResult() : undefined;
+  const api = embedded === undefined ? window.acquireVsCodeApi?.() : undefined;
+  const post = api ? vscodePost(api) : reportPost(document);
+  const workbench = createWorkbench(root, post);
+  const controller = createPanelController({
+    render: (v) => workbench.render(v),
+    persist: api,
+    schedule: (cb) => requestAnimationFrame(() => cb()),
+  });
+
+  watchTheme(document, () => {
+    workbench.refreshTheme();
+    controller.requestRender();
+  });
+  if (typeof ResizeObserver !== 'undefined') {
+    let lastWidth = -1;
+    new ResizeObserver((entries) => {
+      const w = Math.round(entries[0]?.contentRect.width ?? 0);
+      if (w !== lastWidth) {
+        lastWidth = w;
+        controller.requestRender();
+      }
+    }).observe(root);
+  }
+
+  if (api) {
+    window.addEventListener('message', (e: MessageEvent) => controller.handleMessage(e.data));
+    controller.requestRender(); // the view restored from getState(), if any, until the snapshot arrives
+    api.postMessage({ type: 'ready' });
+  } else {
+    const state = embedded ? stateFromResult(embedded) : null;
+    controller.handleMessage({ type: 'snapshot', state, mode: 'report', canRun: false });
+  }
+}
+
+boot();

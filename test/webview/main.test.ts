@@ -1,0 +1,101 @@
+// The real bundle (src/webview/main.ts built by esbuild in memory, as scripts/build.mjs does) booted
+// in jsdom: report mode from the embedded JSON, panel mode through a fake acquireVsCodeApi.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { build } from 'esbuild';
+import { JSDOM, VirtualConsole } from 'jsdom';
+import { renderReportHtml } from '../../src/engine/report';
+import { sampleResult } from './dom';
+
+let bundle: Promise<{ js: string; css: string }> | null = null;
+function assets() {
+  bundle ??= build({
+    entryPoints: [join(__dirname, '..', '..', 'src', 'webview', 'main.ts')],
+    bundle: true,
+    write: false,
+    outdir: '/virtual',
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    loader: { '.css': 'css' },
+    logLevel: 'silent',
+  }).then((r) => ({
+    js: r.outputFiles.find((f) => f.path.endsWith('.js'))!.text,
+    css: r.outputFiles.find((f) => f.path.endsWith('.css'))!.text,
+  }));
+  return bundle;
+}
+
+function quietConsole(errors: string[]) {
+  const vc = new VirtualConsole();
+  vc.on('error', (m) => errors.push(String(m)));
+  vc.on('jsdomError', (e) => errors.push(e.message));
+  return vc;
+}
+
+/** jsdom has ElementInternals without form values; vscode-button (form-associated) calls them. */
+function patchJsdom(w: unknown) {
+  const EI = (w as { ElementInternals?: { prototype: Record<string, unknown> } }).ElementInternals;
+  if (EI && typeof EI.prototype.setFormValue !== 'function') EI.prototype.setFormValue = () => {};
+}
+
+/** Messages from the page's realm, as plain data (deepEqual checks prototypes). */
+const plain = (x: unknown) => JSON.parse(JSON.stringify(x));
+
+const frame = (w: Window) => new Promise((r) => w.requestAnimationFrame(() => r(null)));
+
+test('report.html renders from its embedded result', async () => {
+  const a = await assets();
+  assert.doesNotMatch(a.js, /<\/script|<!--/i, 'the bundle inlines without escaping surprises');
+  const errors: string[] = [];
+  const dom = new JSDOM(renderReportHtml(sampleResult(), a), { runScripts: 'dangerously', pretendToBeVisual: true, virtualConsole: quietConsole(errors), beforeParse: patchJsdom });
+  const doc = dom.window.document;
+  await frame(dom.window as unknown as Window);
+  assert.deepEqual(errors, []);
+  assert.equal(doc.querySelector('[data-testid="run-status"]')?.textContent, 'completed');
+  assert.equal(doc.querySelectorAll('[data-testid="heatmap-cell"]').length, 4);
+  assert.equal(doc.querySelector('[data-testid="rerun"]'), null);
+  assert.ok(doc.querySelector('[data-testid="export-json"]'));
+  dom.window.close();
+});
+
+test('panel: posts ready, renders the snapshot, applies events, keeps state for restore', async () => {
+  const a = await assets();
+  const errors: string[] = [];
+  const html = `<!DOCTYPE html><html><head><style>${a.css}</style></head><body class="vscode-dark"><div id="app"></div><script nonce="abc">${a.js}</script></body></html>`;
+  const posted: unknown[] = [];
+  let saved: unknown;
+  const dom = new JSDOM(html, {
+    runScripts: 'dangerously',
+    pretendToBeVisual: true,
+    virtualConsole: quietConsole(errors),
+    beforeParse(w) {
+      patchJsdom(w);
+      (w as unknown as { acquireVsCodeApi: unknown }).acquireVsCodeApi = () => ({ postMessage: (m: unknown) => posted.push(m), getState: () => saved, setState: (s: unknown) => (saved = s) });
+    },
+  });
+  const w = dom.window as unknown as Window & { litNonce?: string };
+  const doc = dom.window.document;
+  assert.deepEqual(plain(posted), [{ type: 'ready' }]);
+  assert.equal(w.litNonce, 'abc', 'Lit gets the script nonce for any fallback <style>');
+  const r = sampleResult();
+  r.status = 'running';
+  r.accuracyMatrix = [r.accuracyMatrix[0]];
+  r.landscape = null;
+  dom.window.postMessage({ type: 'snapshot', state: { result: r, progress: null, landscapeProgress: null, logs: [] }, mode: 'live', canRun: true }, '*');
+  await new Promise((res) => setTimeout(res, 20));
+  await frame(w);
+  assert.equal(doc.querySelector('[data-testid="run-status"]')?.textContent, 'running');
+  assert.equal(doc.querySelectorAll('[data-testid="heatmap-cell"]').length, 2);
+  (doc.querySelector('[data-testid="cancel"]') as HTMLElement).click();
+  assert.deepEqual(plain(posted[1]), { type: 'cancel' });
+  dom.window.postMessage({ type: 'events', events: [{ type: 'taskFinished', task: 1, accuracy: [0.244, 0.903], loss: [3.7, 0.27], metrics: sampleResult().metrics, trainMs: 1, evalMs: 1 }] }, '*');
+  await new Promise((res) => setTimeout(res, 20));
+  await frame(w);
+  assert.equal(doc.querySelectorAll('[data-testid="heatmap-cell"]').length, 4);
+  assert.match(doc.querySelector('[data-testid="metric-bwt"]')!.textContent!, /-74\.5/);
+  assert.ok(saved, 'view saved with setState');
+  assert.deepEqual(errors, []);
+  dom.window.close();
+});

@@ -311,6 +311,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
           evaluateAt,
           signal,
           onProgress: (done, total, ph) => emit({ type: 'landscapeProgress', done, total, phase: ph }),
+          onNote: (message) => emit({ type: 'log', level: 'warn', message: `landscape: ${message}` }),
         }),
       );
       emit({ type: 'landscape', landscape });

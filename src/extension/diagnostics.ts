@@ -1,12 +1,19 @@
 // Problems for experiment files (*.cl.json): the same parse + schema + semantic checks the
 // trainer runs, on open, on change (debounced) and on save.
 import * as vscode from 'vscode';
-import { EXPERIMENT_FILE_SUFFIX, parseExperiment, type ExperimentDiagnostic, type ParsedExperiment } from '../engine/config/load';
+import type { ExperimentDiagnostic, ParsedExperiment } from '../engine/config/load';
 
 export const DIAGNOSTIC_SOURCE = 'continual-workbench';
 const CHANGE_DEBOUNCE_MS = 300;
+/** = EXPERIMENT_FILE_SUFFIX of engine/config/load (a unit test keeps them equal; importing it would load the validator). */
+export const EXPERIMENT_SUFFIX = '.cl.json';
 
-export const isExperimentUri = (uri: vscode.Uri) => uri.path.toLowerCase().endsWith(EXPERIMENT_FILE_SUFFIX);
+// The validator (ajv + the schema) loads on first use, not during activation: opening a result
+// file or restoring a panel never needs it.
+let configModule: Promise<typeof import('../engine/config/load')> | undefined;
+const loadConfigModule = () => (configModule ??= import('../engine/config/load'));
+
+export const isExperimentUri = (uri: vscode.Uri) => uri.path.toLowerCase().endsWith(EXPERIMENT_SUFFIX);
 
 export function toVsDiagnostic(d: ExperimentDiagnostic): vscode.Diagnostic {
   const start = new vscode.Position(Math.max(0, d.line - 1), Math.max(0, d.column - 1));
@@ -35,15 +42,16 @@ export class ExperimentDiagnostics implements vscode.Disposable {
     for (const doc of vscode.workspace.textDocuments) this.validate(doc);
   }
 
-  /** Validates now and publishes the result; returns the parse for callers that go on to run. */
-  validate(doc: vscode.TextDocument): ParsedExperiment | undefined {
-    if (!isExperimentUri(doc.uri)) return undefined;
+  /** Validates an open experiment document now. */
+  private validate(doc: vscode.TextDocument): void {
+    if (!isExperimentUri(doc.uri)) return;
     this.cancelTimer(doc.uri);
-    return this.publish(doc.uri, doc.getText());
+    void this.publish(doc.uri, doc.getText());
   }
 
-  /** Validates text read from disk (a file that is not open) and publishes the result. */
-  publish(uri: vscode.Uri, text: string): ParsedExperiment {
+  /** Validates the text of an experiment file and publishes the problems; returns the parse for callers that go on to run. */
+  async publish(uri: vscode.Uri, text: string): Promise<ParsedExperiment> {
+    const { parseExperiment } = await loadConfigModule();
     const parsed = parseExperiment(text, uri.fsPath);
     // Every diagnostic names the file it was given, i.e. this document.
     this.collection.set(uri, parsed.diagnostics.map(toVsDiagnostic));
@@ -64,7 +72,7 @@ export class ExperimentDiagnostics implements vscode.Disposable {
       key,
       setTimeout(() => {
         this.timers.delete(key);
-        if (!doc.isClosed) this.publish(doc.uri, doc.getText());
+        if (!doc.isClosed) void this.publish(doc.uri, doc.getText());
       }, CHANGE_DEBOUNCE_MS),
     );
   }

@@ -13,6 +13,9 @@ import { ensureTrustedForRun } from './trust';
 
 export const OUTPUT_CHANNEL_NAME = 'Continual Workbench';
 
+// Imports are evaluated before this line: the time to load the bundle's modules.
+const bundleEvalMs = performance.now() - bundleLoadStart;
+
 let runManager: RunManager | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
@@ -51,7 +54,7 @@ export function activate(context: vscode.ExtensionContext): void {
       void vscode.window.showErrorMessage(`Cannot read ${uri.fsPath}: ${(e as Error).message}`);
       return undefined;
     }
-    const parsed = diagnostics.publish(uri, text);
+    const parsed = await diagnostics.publish(uri, text);
     if (!parsed.experiment) {
       const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
       for (const d of errors) output.appendLine(`${d.file}:${d.line}:${d.column}: ${d.message}`);
@@ -141,9 +144,9 @@ export function activate(context: vscode.ExtensionContext): void {
   );
 
   const activateMs = performance.now() - activateStart;
-  const totalMs = performance.now() - bundleLoadStart;
-  output.appendLine(`Continual Workbench activated in ${totalMs.toFixed(1)} ms (bundle ${(totalMs - activateMs).toFixed(1)} ms + activate() ${activateMs.toFixed(1)} ms)`);
-  void writeActivationRecord(context, { activationMs: round(totalMs), bundleMs: round(totalMs - activateMs), activateMs: round(activateMs) }, output);
+  const activationMs = bundleEvalMs + activateMs;
+  output.appendLine(`Continual Workbench activated in ${activationMs.toFixed(1)} ms (loading the bundle ${bundleEvalMs.toFixed(1)} ms + activate() ${activateMs.toFixed(1)} ms)`);
+  void writeActivationRecord(context, { activationMs: round(activationMs), bundleEvalMs: round(bundleEvalMs), activateMs: round(activateMs) }, output);
 }
 
 export function deactivate(): Promise<void> | undefined {

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
 
@@ -132,7 +132,10 @@ process.on('exit', () => {
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.once(sig, () => {
     for (const wb of live) wb.killNow();
-    process.kill(process.pid, sig); // default action now that our handler is gone
+    // Nobody else listening: the default action (die by this signal). Otherwise (node:test listens
+    // when a file is run directly) give it a moment to report, then make sure the process ends.
+    if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
+    else setTimeout(() => process.exit(128 + (osConstants.signals[sig] ?? 1)), 3_000).unref();
   });
 }
 
@@ -321,9 +324,10 @@ export class Workbench {
 
   // ---- Explorer and menus -----------------------------------------------------------------------
 
-  /** A row of the Explorer tree, by its label (file or folder name). */
-  explorerItem(name: string): Locator {
-    return this.page.locator('.explorer-folders-view .monaco-list-row').filter({
+  /** A row of the Explorer tree, by its label (file or folder name); `level` 1 = workspace root entries. */
+  explorerItem(name: string, level?: number): Locator {
+    const rows = `.explorer-folders-view .monaco-list-row${level ? `[aria-level="${level}"]` : ''}`;
+    return this.page.locator(rows).filter({
       has: this.page.locator('.monaco-icon-label .label-name', { hasText: new RegExp(`^${escapeRegExp(name)}$`) }),
     }).first();
   }
@@ -390,11 +394,11 @@ export class Workbench {
     await this.clickMenuItem(menuItem, timeout);
   }
 
-  /** Expand Explorer folders along `relPath` and double-click the file at its end. */
+  /** Expand Explorer folders along `relPath` (relative to the workspace root) and double-click the file at its end. */
   async openFromExplorer(relPath: string): Promise<void> {
     const parts = relPath.split('/').filter(Boolean);
     for (const [i, part] of parts.entries()) {
-      const row = this.explorerItem(part);
+      const row = this.explorerItem(part, i + 1);
       await waitFor(() => row.isVisible(), { timeout: 20_000, message: `Explorer row "${part}" of ${relPath}` });
       if (i < parts.length - 1) {
         if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();

@@ -87,6 +87,24 @@ async function waitForStatus(wb: Workbench, want: RunStatus[], timeout: number):
   });
 }
 
+/**
+ * Wait for the editor tab of the workbench panel; stop early when the extension host log says the
+ * extension failed to activate (with that error in the message).
+ */
+async function waitForPanel(wb: Workbench, title: string, timeout = 30_000): Promise<void> {
+  const tab = wb.tab(title);
+  await waitFor(
+    async () => {
+      if (await tab.isVisible()) return true;
+      const errors = await wb.extensionErrors();
+      if (errors.some((l) => /Activating extension .* failed/.test(l)))
+        throw Object.assign(new Error(`the extension failed to activate:\n  ${errors.join('\n  ')}`), { fatal: true });
+      return false;
+    },
+    { timeout, interval: 500, message: `the "${title}" panel to open` },
+  );
+}
+
 /** Every heatmap cell shows (R[i][j]*100).toFixed(1), and every entry of R has its cell. */
 async function assertHeatmapMatches(frame: FrameLocator, R: number[][]): Promise<void> {
   const cellsLoc = frame.locator('[data-testid="heatmap-cell"]');
@@ -164,7 +182,7 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
         (e as Error).message,
         `screenshot: ${shot}`,
         `logs: ${logs}`,
-        ...(extErrors.length ? ['extension host errors:', ...extErrors] : []),
+        ...(extErrors.length && !/failed to activate/.test((e as Error).message) ? ['extension host errors:', ...extErrors] : []),
       ].join('\n  ');
       throw Object.assign(new Error(msg, { cause: e }), { stack: `${msg}\n${(e as Error).stack ?? ''}` });
     }
@@ -174,7 +192,7 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
     step('tiny-run', async (wb) => {
       const known = runDirs(wb.workspace);
       await wb.explorerContextAction(TINY.file, RUN_ITEM);
-      await wb.tab(`Workbench: ${TINY.name}`).waitFor({ state: 'visible', timeout: 30_000 });
+      await waitForPanel(wb, `Workbench: ${TINY.name}`);
       const frame = wb.webviewFrame();
       await waitFor(async () => (await text(frame, 'experiment-name')) === TINY.name, { timeout: 30_000, message: `experiment-name "${TINY.name}" in the webview` });
 
@@ -236,7 +254,7 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
       await wb.closeAllEditors();
       const known = runDirs(wb.workspace);
       await wb.explorerContextAction(LONG.file, RUN_ITEM);
-      await wb.tab(`Workbench: ${LONG.name}`).waitFor({ state: 'visible', timeout: 30_000 });
+      await waitForPanel(wb, `Workbench: ${LONG.name}`);
       const frame = wb.webviewFrame();
       let pct: number | null = null;
       await waitFor(

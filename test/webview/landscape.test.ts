@@ -10,6 +10,7 @@ import {
   logThresholds,
   nearestGridPoint,
   paddedContourGrid,
+  plotCrossings,
   trajectorySegments,
 } from '../../src/webview/charts/landscape';
 import { fallbackPalette } from '../../src/webview/theme';
@@ -129,6 +130,83 @@ test('view: one contour map per task, optima at (0,0) and (1,0) in pixels, traje
   assert.ok(exported.maps && exported.line);
   assert.equal(exported.maps!.querySelectorAll('.overlay, .crosshair').length, 0);
   view.dispose();
+});
+
+test('plot crossings: entries and exits of a polyline on the box edge, in order', () => {
+  const box = { left: 0, top: 0, width: 100, height: 100 };
+  // Starts below the box, comes in through the bottom, leaves through the right, comes back in.
+  const c = plotCrossings([{ x: 50, y: 150 }, { x: 50, y: 50 }, { x: 150, y: 50 }, { x: 50, y: 60 }], box);
+  assert.deepEqual(c.map((k) => [k.kind, k.x, k.y, k.from]), [
+    ['enter', 50, 100, 0],
+    ['exit', 100, 50, 1],
+    ['enter', 100, 55, 2],
+  ]);
+  assert.ok(close(c[0].angle, -Math.PI / 2), 'entering upwards (pixel y down)');
+  // Straight through: in and out on one segment.
+  assert.deepEqual(plotCrossings([{ x: -10, y: 50 }, { x: 110, y: 50 }], box).map((k) => [k.kind, k.x]), [['enter', 0], ['exit', 100]]);
+  assert.deepEqual(plotCrossings([{ x: 10, y: 10 }, { x: 90, y: 90 }], box), [], 'inside: nothing');
+  assert.deepEqual(plotCrossings([{ x: -10, y: -10 }, { x: -5, y: 200 }], box), [], 'outside: nothing');
+});
+
+test('view: trajectory from outside the range is clipped to the plot box and its entry marked; optima unclipped', () => {
+  const dom = setupDom();
+  const doc = dom.window.document;
+  const el = doc.getElementById('app')!;
+  const view = createLandscapeView(el);
+  const other = createLandscapeView(el);
+  const p = fallbackPalette(true);
+  const land = sampleLandscape();
+  // Random init far below the grid (beta range -1.25..1.25), like a real run.
+  land.trajectory[0] = { step: 0, task: -1, alpha: -0.6, beta: -1.4 };
+  const data = { landscape: land, labels: ['MNIST', 'Fashion-MNIST'], palette: p, width: 900, placeholder: '', progress: null };
+  view.update(data);
+  other.update(data);
+  const [svg, svg2] = [...el.querySelectorAll('svg[data-testid="landscape-maps"]')];
+  const L = landscapeLayout(900, 2, p.fontSize);
+  const span = 2.5;
+  const ids: string[] = [];
+  const clipOf = (e: Element) => /^url\(#([^)]+)\)$/.exec(e.getAttribute('clip-path') ?? '')?.[1];
+  const clippedAncestor = (e: Element | null): boolean => !!e && e !== svg && (e.hasAttribute('clip-path') || clippedAncestor(e.parentElement));
+  [...svg.querySelectorAll('[data-testid="landscape-map"]')].forEach((m, k) => {
+    const traj = m.querySelector('g.trajectory')!;
+    const id = clipOf(traj);
+    assert.ok(id, `map ${k}: trajectory clipped`);
+    ids.push(id!);
+    for (const seg of traj.querySelectorAll('[data-testid="trajectory"], path.halo, .trajectory-start')) assert.ok(clippedAncestor(seg));
+    const rect = svg.querySelector(`clipPath[id="${id}"] rect`)!;
+    assert.ok(rect, 'the clipPath is inside the chart svg');
+    assert.deepEqual(['x', 'y', 'width', 'height'].map((a) => Number(rect.getAttribute(a))), [L.mapLeft[k], L.top, L.mapSize, L.mapSize], 'clip = plot box');
+    assert.equal(clipOf(m.querySelector('g.contours')!), id, 'contours share the clip');
+    // The optima and their labels stay unclipped (theta_B may sit near the edge).
+    for (const o of m.querySelectorAll('.optimum, .optimum *')) assert.equal(clippedAncestor(o), false);
+    // Entry marked where the line crosses the bottom edge: (-0.6,-1.4) -> (-0.1,0.2) meets beta = -1.25 at alpha = -0.553125.
+    const enter = [...m.querySelectorAll('[data-testid="trajectory-enter"]')];
+    assert.equal(enter.length, 1);
+    assert.equal(clippedAncestor(enter[0]), false, 'the marker on the edge is not clipped');
+    const [, tx, ty] = /translate\(([-\d.e]+),([-\d.e]+)\)/.exec(enter[0].getAttribute('transform')!)!.map(Number);
+    assert.ok(close(tx, L.mapLeft[k] + ((-0.553125 + 0.75) / span) * L.mapSize, 1e-6), `entry x on map ${k}`);
+    assert.ok(close(ty, L.top + L.mapSize, 1e-6), `entry y on the bottom edge of map ${k}`);
+    assert.equal(enter[0].getAttribute('data-task'), '0');
+    assert.match(enter[0].querySelector('title')!.textContent!, /random-init checkpoint \(α -0\.60, β -1\.40\)/);
+    const label = m.querySelector('[data-testid="trajectory-from-init"]')!;
+    assert.match(label.textContent!, /^from init/);
+    const lx = Number(label.getAttribute('x'));
+    const ly = Number(label.getAttribute('y'));
+    assert.ok(lx >= L.mapLeft[k] && lx <= L.mapLeft[k] + L.mapSize && ly >= L.top && ly <= L.top + L.mapSize, 'label inside the plot box');
+    assert.equal(m.querySelectorAll('[data-testid="trajectory-exit"]').length, 0);
+  });
+  const ids2 = [...svg2.querySelectorAll('clipPath')].map((c) => c.id);
+  assert.equal(new Set([...ids, ...ids2]).size, 4, 'clip ids unique per map and per view');
+
+  // The export carries its own clipPath (renders standalone).
+  const exported = view.exportSvgs().maps!;
+  for (const t of exported.querySelectorAll('g.trajectory')) assert.ok(exported.querySelector(`clipPath[id="${clipOf(t)}"]`));
+
+  // A trajectory inside the range gets no edge markers.
+  view.update({ ...data, landscape: sampleLandscape() });
+  assert.equal(svg.querySelectorAll('[data-testid="trajectory-enter"], [data-testid="trajectory-exit"], [data-testid="trajectory-from-init"]').length, 0);
+  view.dispose();
+  other.dispose();
 });
 
 test('view: placeholder with progress while there is no landscape', () => {

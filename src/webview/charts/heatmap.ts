@@ -1,7 +1,7 @@
 // Accuracy matrix R[i][j] as a heatmap: an HTML table on screen (real rows and headers, test ids on
 // the cells) and the same layout as a standalone SVG for export.
 import { interpolateLab } from 'd3';
-import type { RunResult } from '../../protocol/result';
+import type { RunResult, RunStatus } from '../../protocol/result';
 import { formatPercent } from '../format';
 import { h, setAttrs } from '../dom';
 import { taskLabels } from '../model';
@@ -13,6 +13,36 @@ export interface HeatmapModel {
   rows: ((number | null)[] | null)[];
   /** b_j, null where unknown. */
   baseline: (number | null)[];
+  /**
+   * The run's status: while it is running, missing values are pending; once it has ended
+   * (completed, cancelled, failed) they will never arrive and are shown as "not run".
+   */
+  status: RunStatus;
+}
+
+/** How a missing value reads: still to come (running) or never measured (the run has ended). */
+export interface MissingCell {
+  kind: 'pending' | 'not-run';
+  text: string;
+  title: string;
+}
+
+const endedBefore = (status: RunStatus, what: string) =>
+  status === 'cancelled' ? `the run was cancelled before ${what}` : status === 'failed' ? `the run failed before ${what}` : `the run ended before ${what}`;
+
+/** A missing R[i][j] (row null: task i never finished; otherwise the value alone is missing). */
+export function missingCell(model: HeatmapModel, i: number, rowFilled: boolean): MissingCell {
+  if (model.status === 'running') {
+    return { kind: 'pending', text: '', title: rowFilled ? 'not measured' : `pending: filled when task ${i} (${model.labels[i]}) ends` };
+  }
+  return rowFilled ? { kind: 'not-run', text: 'not measured', title: 'not measured' } : { kind: 'not-run', text: 'not run', title: endedBefore(model.status, 'this task') };
+}
+
+/** A missing baseline b_j (measured before any training). */
+export function missingBaseline(model: HeatmapModel): MissingCell {
+  return model.status === 'running'
+    ? { kind: 'pending', text: '', title: 'pending: measured before training starts' }
+    : { kind: 'not-run', text: 'not run', title: endedBefore(model.status, 'the baseline was measured') };
 }
 
 const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
@@ -25,7 +55,7 @@ export function heatmapModel(r: RunResult): HeatmapModel {
     return Array.isArray(row) ? labels.map((__, j) => finite(row[j])) : null;
   });
   const baseline = Array.from({ length: T }, (_, j) => finite(r.randomInitAccuracy[j]));
-  return { labels, rows, baseline };
+  return { labels, rows, baseline, status: r.status };
 }
 
 /** Cell fill for an accuracy in [0, 1]: from the editor background (0%) to the accent colour (100%). */
@@ -89,14 +119,15 @@ export function createHeatmap(el: HTMLElement): HeatmapChart {
       current = { model, palette };
       const tbody = h(doc, 'tbody');
       model.rows.forEach((row, i) => {
-        const tr = h(doc, 'tr', { class: row ? 'row' : 'row pending', 'data-row': i });
+        const tr = h(doc, 'tr', { class: row ? 'row' : `row ${missingCell(model, i, false).kind}`, 'data-row': i });
         const th = h(doc, 'th', { scope: 'row', class: 'row-head' });
         th.append(h(doc, 'span', { class: 'task-index' }, `after task ${i}`), h(doc, 'span', { class: 'task-label' }, model.labels[i]));
         tr.append(th);
         model.labels.forEach((_, j) => {
           const v = row?.[j] ?? null;
           if (v === null) {
-            const td = h(doc, 'td', { class: 'cell pending', 'data-testid': 'heatmap-pending', 'data-row': i, 'data-col': j, title: row ? 'not measured' : `pending: filled when task ${i} (${model.labels[i]}) ends` });
+            const m = missingCell(model, i, !!row);
+            const td = h(doc, 'td', { class: `cell ${m.kind}`, 'data-testid': `heatmap-${m.kind}`, 'data-row': i, 'data-col': j, title: m.title }, m.text);
             tr.append(td);
           } else {
             const td = valueCell(v, palette, { class: i === j ? 'cell diagonal' : 'cell', 'data-testid': 'heatmap-cell', 'data-row': i, 'data-col': j }, cellTitle(model, i, j, v));
@@ -111,7 +142,10 @@ export function createHeatmap(el: HTMLElement): HeatmapChart {
       bth.append(h(doc, 'span', { class: 'task-index' }, 'random init'), h(doc, 'span', { class: 'task-label' }, 'baseline b'));
       btr.append(bth);
       model.baseline.forEach((v, j) => {
-        if (v === null) btr.append(h(doc, 'td', { class: 'cell pending', 'data-testid': 'baseline-pending', 'data-col': j }));
+        if (v === null) {
+          const m = missingBaseline(model);
+          btr.append(h(doc, 'td', { class: `cell ${m.kind}`, 'data-testid': `baseline-${m.kind}`, 'data-col': j, title: m.title }, m.text));
+        }
         else btr.append(valueCell(v, palette, { class: 'cell', 'data-testid': 'baseline-cell', 'data-col': j }, `b_${j} = ${formatPercent(v)}%: ${model.labels[j]} before any training`));
       });
       base.append(btr);
@@ -162,9 +196,13 @@ export function heatmapSvg(doc: Document, model: HeatmapModel, p: Palette): SVGS
     parent.append(e);
     return e;
   };
-  const cell = (x: number, y: number, v: number | null, diagonal: boolean) => {
+  const cell = (x: number, y: number, v: number | null, diagonal: boolean, missing?: MissingCell) => {
     if (v === null) {
       add(svg, 'rect', { x: x + 1, y: y + 1, width: L.cellWidth - 2, height: L.cellHeight - 2, fill: 'none', stroke: p.border, 'stroke-dasharray': '3 3' });
+      if (missing?.text) {
+        const t = add(svg, 'text', { x: x + L.cellWidth / 2, y: y + L.cellHeight / 2, 'text-anchor': 'middle', 'dominant-baseline': 'central', fill: p.muted, 'font-size': p.fontSize - 2, 'font-style': 'italic', 'data-missing': missing.kind }, missing.text);
+        add(t, 'title', {}, missing.title);
+      }
       return;
     }
     const bg = heatmapCellColor(v, p);
@@ -180,10 +218,10 @@ export function heatmapSvg(doc: Document, model: HeatmapModel, p: Palette): SVGS
     const y = L.headerHeight + i * L.cellHeight;
     add(svg, 'text', { x: 4, y: y + L.cellHeight / 2 - 7, 'dominant-baseline': 'central', fill: p.muted, 'font-size': p.fontSize - 2 }, `after task ${i}`);
     add(svg, 'text', { x: 4, y: y + L.cellHeight / 2 + 8, 'dominant-baseline': 'central', 'font-weight': 600 }, model.labels[i]);
-    model.labels.forEach((_, j) => cell(L.labelWidth + j * L.cellWidth, y, row?.[j] ?? null, i === j));
+    model.labels.forEach((_, j) => cell(L.labelWidth + j * L.cellWidth, y, row?.[j] ?? null, i === j, missingCell(model, i, !!row)));
   });
   add(svg, 'text', { x: 4, y: L.baselineY + L.cellHeight / 2 - 7, 'dominant-baseline': 'central', fill: p.muted, 'font-size': p.fontSize - 2 }, 'random init');
   add(svg, 'text', { x: 4, y: L.baselineY + L.cellHeight / 2 + 8, 'dominant-baseline': 'central', 'font-weight': 600 }, 'baseline b');
-  model.baseline.forEach((v, j) => cell(L.labelWidth + j * L.cellWidth, L.baselineY, v, false));
+  model.baseline.forEach((v, j) => cell(L.labelWidth + j * L.cellWidth, L.baselineY, v, false, missingBaseline(model)));
   return svg;
 }

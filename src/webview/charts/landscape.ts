@@ -190,6 +190,66 @@ export function trajectorySegments(traj: LandscapeResult['trajectory']): Traject
   return out;
 }
 
+export interface PlotBox {
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+}
+
+export interface PlotCrossing {
+  /** 'enter': the polyline comes into the box from outside; 'exit': it leaves it. */
+  kind: 'enter' | 'exit';
+  /** The point on the box edge. */
+  x: number;
+  y: number;
+  /** Direction of travel, radians (atan2 in pixel space, y down). */
+  angle: number;
+  /** Index of the polyline point the crossing segment starts from. */
+  from: number;
+}
+
+/**
+ * Where a polyline (pixel coordinates) crosses the edge of a box, in order along the line
+ * (Liang-Barsky per segment). A segment that only touches the edge does not count.
+ */
+export function plotCrossings(points: readonly { x: number; y: number }[], box: PlotBox): PlotCrossing[] {
+  const out: PlotCrossing[] = [];
+  const x0 = box.left;
+  const x1 = box.left + box.width;
+  const y0 = box.top;
+  const y1 = box.top + box.height;
+  for (let k = 0; k + 1 < points.length; k++) {
+    const p = points[k];
+    const q = points[k + 1];
+    const dx = q.x - p.x;
+    const dy = q.y - p.y;
+    if (!Number.isFinite(dx) || !Number.isFinite(dy) || (dx === 0 && dy === 0)) continue;
+    let t0 = 0;
+    let t1 = 1;
+    let inside = true;
+    for (const [pp, qq] of [
+      [-dx, p.x - x0],
+      [dx, x1 - p.x],
+      [-dy, p.y - y0],
+      [dy, y1 - p.y],
+    ]) {
+      if (pp === 0) {
+        if (qq < 0) inside = false;
+        continue;
+      }
+      const r = qq / pp;
+      if (pp < 0) t0 = Math.max(t0, r);
+      else t1 = Math.min(t1, r);
+    }
+    if (!inside || t0 >= t1) continue;
+    const angle = Math.atan2(dy, dx);
+    if (t0 > 0) out.push({ kind: 'enter', x: p.x + t0 * dx, y: p.y + t0 * dy, angle, from: k });
+    if (t1 < 1) out.push({ kind: 'exit', x: p.x + t1 * dx, y: p.y + t1 * dy, angle, from: k });
+  }
+  return out;
+}
+
 export interface LandscapeLayout {
   width: number;
   height: number;
@@ -392,7 +452,9 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
         .line<{ alpha: number; beta: number }>()
         .x((d) => geom.x(d.alpha))
         .y((d) => geom.y(d.beta));
-      const tg = g.append('g').attr('class', 'trajectory').attr('fill', 'none').attr('stroke-linejoin', 'round').attr('stroke-linecap', 'round');
+      // Drawn in data coordinates, so clipped to the plot box like the contours: the trajectory
+      // usually starts (random init) outside the plotted range.
+      const tg = g.append('g').attr('class', 'trajectory').attr('clip-path', `url(#${clipId})`).attr('fill', 'none').attr('stroke-linejoin', 'round').attr('stroke-linecap', 'round');
       tg.selectAll('path.halo').data(segments).join('path').attr('class', 'halo').attr('d', (s) => line(s.points) ?? '').attr('stroke', '#000000').attr('stroke-opacity', 0.55).attr('stroke-width', 4.5);
       tg.selectAll('path.segment')
         .data(segments)
@@ -404,7 +466,8 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
         .attr('stroke', (s) => taskColor(p, s.task))
         .attr('stroke-width', 2);
       const first = land.trajectory[0];
-      if (first) g.append('circle').attr('class', 'trajectory-start').attr('cx', geom.x(first.alpha)).attr('cy', geom.y(first.beta)).attr('r', 3).attr('fill', '#ffffff').attr('stroke', '#000000');
+      if (first) tg.append('circle').attr('class', 'trajectory-start').attr('cx', geom.x(first.alpha)).attr('cy', geom.y(first.beta)).attr('r', 3).attr('fill', '#ffffff').attr('stroke', '#000000');
+      trajectoryCrossings(g, geom, land, p, small);
 
       // Optima: theta_A at (0, 0), theta_B at (1, 0).
       const optima = [
@@ -458,6 +521,74 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
           mapsTip.hide();
         });
     });
+
+    /**
+     * Arrowheads on the plot edge where the (clipped) trajectory enters or leaves the plotted range,
+     * and a label on the entry from the random-init checkpoint, so a line starting at the edge is
+     * not mistaken for the start of training. Not clipped (they sit on the edge).
+     */
+    function trajectoryCrossings(g: d3.Selection<SVGGElement, unknown, null, undefined>, geom: GridGeometry, land: LandscapeResult, p: Palette, small: number) {
+      const traj = land.trajectory;
+      const pts = traj.map((t) => ({ x: geom.x(t.alpha), y: geom.y(t.beta) }));
+      const crossings = plotCrossings(pts, geom);
+      if (!crossings.length) return;
+      const cg = g.append('g').attr('class', 'trajectory-edges');
+      const init = traj[0];
+      const initOutside = !!init && (pts[0].x < geom.left || pts[0].x > geom.left + geom.width || pts[0].y < geom.top || pts[0].y > geom.top + geom.height);
+      const at = `α ${formatCoordinate(init.alpha)}, β ${formatCoordinate(init.beta)}`;
+      crossings.forEach((c, n) => {
+        const task = traj[c.from + 1]?.task ?? -1;
+        const fromInit = c.kind === 'enter' && initOutside && n === 0;
+        const deg = (c.angle * 180) / Math.PI;
+        // Entry: the tip points inwards from the edge; exit: it points outwards, base on the edge.
+        const d = c.kind === 'enter' ? 'M0,-4.5L9,0L0,4.5Z' : 'M-9,-4.5L0,0L-9,4.5Z';
+        const arrow = cg
+          .append('path')
+          .attr('class', `trajectory-${c.kind}`)
+          .attr('data-testid', `trajectory-${c.kind}`)
+          .attr('data-task', task)
+          .attr('transform', `translate(${c.x},${c.y}) rotate(${deg})`)
+          .attr('d', d)
+          .attr('fill', taskColor(p, Math.max(0, task)))
+          .attr('stroke', '#000000')
+          .attr('stroke-width', 1)
+          .attr('stroke-linejoin', 'round');
+        arrow
+          .append('title')
+          .text(
+            fromInit
+              ? `The trajectory starts at the random-init checkpoint (${at}), outside the plotted range.`
+              : c.kind === 'enter'
+                ? 'The trajectory re-enters the plotted range here.'
+                : 'The trajectory leaves the plotted range here.',
+          );
+        if (!fromInit) return;
+        // Label just inside the edge, on the side of the entry point nearer the box centre.
+        const cx = geom.left + geom.width / 2;
+        const pad = 6;
+        const onLeft = c.x < cx;
+        const tx = Math.min(geom.left + geom.width - pad, Math.max(geom.left + pad, c.x + (onLeft ? 12 : -12)));
+        const room = onLeft ? geom.left + geom.width - pad - tx : tx - geom.left - pad;
+        const text = fitText(`from init (${formatCoordinate(init.alpha)}, ${formatCoordinate(init.beta)})`, room, small);
+        const nearTop = c.y < geom.top + geom.height / 2;
+        const ty = Math.min(geom.top + geom.height - pad, Math.max(geom.top + small + pad, c.y + (nearTop ? small + 12 : -12)));
+        cg.append('text')
+          .attr('class', 'trajectory-from-init')
+          .attr('data-testid', 'trajectory-from-init')
+          .attr('x', tx)
+          .attr('y', ty)
+          .attr('text-anchor', onLeft ? 'start' : 'end')
+          .attr('font-size', small)
+          .attr('fill', '#ffffff')
+          .attr('stroke', '#000000')
+          .attr('stroke-width', 3)
+          .attr('stroke-opacity', 0.75)
+          .attr('paint-order', 'stroke')
+          .text(text)
+          .append('title')
+          .text(`The trajectory starts at the random-init checkpoint (${at}), outside the plotted range.`);
+      });
+    }
 
     function tooltip(ai: number, bi: number, mx: number, my: number) {
       mapsTip.show(

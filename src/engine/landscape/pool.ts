@@ -1,0 +1,292 @@
+// A pool of worker threads evaluating loss-landscape points in parallel (computeLandscape with
+// `concurrency: pool.size`).
+//
+// Each worker (worker.ts, bundled to dist/landscapeWorker.js) holds its own tfjs on the wasm (or
+// cpu) backend, its own copy of the model (same ResolvedModelSpec) and of the evaluation sets (sent
+// once, copied), and evaluates the points it is sent with modelEvaluator: on the same backend and
+// batch size the results are bitwise those of the in-process evaluator. Never use it with the
+// 'tensorflow' backend in the main thread (tfjs-node is multi-threaded already, and its floats
+// differ from wasm's).
+//
+// Optionally the calling thread evaluates too (`local`): one more lane, run synchronously on the
+// main thread.
+
+import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { ResolvedModelSpec } from '../../protocol/experiment';
+import type { EvalSet } from '../models/types';
+import type { PointEvaluator, TaskOutcome } from './compute';
+
+export interface PoolEvalSet {
+  /** [n, h, w, c] float32 images, flattened (normalised as for the in-process evaluation). */
+  images: Float32Array;
+  /** [n] int32 class labels. */
+  labels: Int32Array;
+}
+
+export interface EvaluatorPoolOptions {
+  spec: ResolvedModelSpec;
+  inputShape: [number, number, number];
+  outputs: number;
+  /** One set per task, in task order (copied to every worker once). */
+  sets: PoolEvalSet[];
+  /** Evaluation batch size: the same as the in-process evaluator's for identical results. */
+  batchSize: number;
+  /** Worker threads (default: os.availableParallelism() - 1 when `local` is given, else availableParallelism(); at least 1). */
+  workers?: number;
+  /**
+   * Worker entry. Default: dist/landscapeWorker.js beside the bundle, or worker.ts (run with
+   * `--import tsx`) when this module runs from its TypeScript source.
+   */
+  workerScript?: string;
+  /** tfjs backend in the workers (default 'wasm'); must be the main thread's for identical results. */
+  backend?: 'wasm' | 'cpu';
+  /** An in-thread evaluator (e.g. modelEvaluator) used as one more lane: size = workers + 1. */
+  local?: PointEvaluator;
+  /** How long a worker may take to load tfjs and build its model (default 60 s). */
+  startTimeoutMs?: number;
+}
+
+export interface EvaluatorPool {
+  /** Evaluates every task at theta (copied: the caller may reuse the buffer once this returns). */
+  evaluateAt(theta: Float32Array): Promise<TaskOutcome[]>;
+  /** Evaluations that run at once: pass as computeLandscape's `concurrency`. */
+  size: number;
+  /** Terminates the workers; pending evaluations reject. */
+  dispose(): Promise<void>;
+}
+
+// Messages between pool.ts and worker.ts.
+export type PoolRequest =
+  | {
+      type: 'init';
+      spec: ResolvedModelSpec;
+      inputShape: [number, number, number];
+      outputs: number;
+      sets: PoolEvalSet[];
+      batchSize: number;
+      backend: 'wasm' | 'cpu';
+    }
+  | { type: 'eval'; id: number; theta: Float32Array };
+
+export type PoolReply =
+  | { type: 'ready'; backend: string; parameterCount: number }
+  | { type: 'initError'; message: string }
+  | { type: 'result'; id: number; outs: TaskOutcome[] }
+  | { type: 'evalError'; id: number; message: string };
+
+/**
+ * The worker entry used by default. Bundled, this code is in dist/<bundle>.js (CJS) and the worker
+ * is dist/landscapeWorker.js; from source (tests under `node --import tsx`) this file is pool.ts
+ * and the worker is worker.ts.
+ */
+export function defaultWorkerScript(): string {
+  return __filename.endsWith('.ts') ? join(__dirname, 'worker.ts') : join(__dirname, 'landscapeWorker.js');
+}
+
+/**
+ * Node options a worker needs to run its script. A TypeScript entry needs tsx's CommonJS hook:
+ * on Node 20, `--import tsx` in a worker's execArgv does not apply to the worker's entry file
+ * ("Unknown file extension .ts"), `--require tsx/cjs` does.
+ */
+function workerExecArgv(script: string): string[] {
+  if (!/\.[cm]?ts$/.test(script)) return []; // not the parent's execArgv (it may hold options workers reject)
+  let hook: string;
+  try {
+    hook = require.resolve('tsx/cjs');
+  } catch {
+    throw new Error(`the landscape worker ${script} is TypeScript and needs tsx (tsx/cjs), which cannot be resolved`);
+  }
+  return ['--require', hook];
+}
+
+/** The typed arrays behind in-process EvalSets (one host read each), for createEvaluatorPool's `sets`. */
+export function poolSetsFromTensors(sets: EvalSet[]): PoolEvalSet[] {
+  return sets.map((s) => ({ images: Float32Array.from(s.images.dataSync()), labels: Int32Array.from(s.labels.dataSync()) }));
+}
+
+interface Job {
+  theta: Float32Array;
+  resolve(outs: TaskOutcome[]): void;
+  reject(e: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  job: (Job & { id: number }) | null;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export async function createEvaluatorPool(opts: EvaluatorPoolOptions): Promise<EvaluatorPool> {
+  const parallelism = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const count = Math.max(1, Math.floor(opts.workers ?? (opts.local ? parallelism - 1 : parallelism)));
+  const script = opts.workerScript ?? defaultWorkerScript();
+  if (!existsSync(script)) {
+    throw new Error(
+      `landscape worker script not found: ${script}` +
+        (script.endsWith('landscapeWorker.js') ? ' (build it with `npm run build`)' : ''),
+    );
+  }
+  const execArgv = workerExecArgv(script);
+  const [h, w, c] = opts.inputShape;
+  opts.sets.forEach((s, i) => {
+    if (s.images.length !== s.labels.length * h * w * c) {
+      throw new Error(`createEvaluatorPool: sets[${i}] has ${s.images.length} pixel values for ${s.labels.length} labels of ${h}x${w}x${c} images`);
+    }
+  });
+  const taskCount = opts.sets.length;
+  const init: PoolRequest = {
+    type: 'init',
+    spec: opts.spec,
+    inputShape: opts.inputShape,
+    outputs: opts.outputs,
+    sets: opts.sets,
+    batchSize: opts.batchSize,
+    backend: opts.backend ?? 'wasm',
+  };
+
+  const slots: Slot[] = [];
+  const queue: Job[] = [];
+  let nextId = 1;
+  let broken: Error | null = null; // set when a worker died or the pool was disposed
+  let disposed = false;
+  let parameterCount = -1;
+  let localBusy = false;
+
+  const terminateAll = () => Promise.all(slots.map((s) => s.worker.terminate().catch(() => undefined)));
+
+  /** A worker died: every pending evaluation rejects with its message, the pool stops. */
+  const fail = (error: Error) => {
+    if (broken) return;
+    broken = error;
+    for (const s of slots) {
+      const job = s.job;
+      s.job = null;
+      job?.reject(error);
+    }
+    for (const job of queue.splice(0)) job.reject(error);
+    void terminateAll();
+  };
+
+  const pump = () => {
+    while (queue.length && !broken) {
+      const slot = slots.find((s) => !s.job);
+      if (slot) {
+        const job = queue.shift()!;
+        const id = nextId++;
+        slot.job = { ...job, id };
+        slot.worker.ref();
+        const msg: PoolRequest = { type: 'eval', id, theta: job.theta };
+        slot.worker.postMessage(msg); // copies theta
+        continue;
+      }
+      if (opts.local && !localBusy) {
+        runLocal(queue.shift()!);
+        continue;
+      }
+      break;
+    }
+  };
+
+  const runLocal = (job: Job) => {
+    localBusy = true;
+    // Next turn of the event loop, so the workers get their points first.
+    setImmediate(() => {
+      void (async () => {
+        try {
+          if (broken) throw broken;
+          job.resolve(await opts.local!(job.theta));
+        } catch (e) {
+          job.reject(e instanceof Error ? e : new Error(errorMessage(e)));
+        } finally {
+          localBusy = false;
+          pump();
+        }
+      })();
+    });
+  };
+
+  // Start the workers; each answers 'ready' once its backend, sets and model exist.
+  const started = Array.from({ length: count }, (_, index) => {
+    let worker: Worker;
+    try {
+      worker = new Worker(script, { execArgv, stdout: false, stderr: false });
+    } catch (e) {
+      return Promise.reject(new Error(`worker ${index}: ${errorMessage(e)}`));
+    }
+    const slot: Slot = { worker, job: null };
+    slots.push(slot);
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      const timer = setTimeout(() => reject(new Error(`worker ${index} did not start within ${(opts.startTimeoutMs ?? 60_000) / 1000} s`)), opts.startTimeoutMs ?? 60_000);
+      worker.on('message', (msg: PoolReply) => {
+        if (msg.type === 'ready') {
+          ready = true;
+          clearTimeout(timer);
+          parameterCount = msg.parameterCount;
+          worker.unref();
+          resolve();
+        } else if (msg.type === 'initError') {
+          clearTimeout(timer);
+          reject(new Error(`worker ${index}: ${msg.message}`));
+        } else if (msg.type === 'result' || msg.type === 'evalError') {
+          const job = slot.job;
+          if (!job || job.id !== msg.id) return; // settled already (pool failed or disposed)
+          slot.job = null;
+          worker.unref();
+          if (msg.type === 'result') job.resolve(msg.outs);
+          else job.reject(new Error(`landscape worker: ${msg.message}`));
+          pump();
+        }
+      });
+      worker.on('error', (e) => {
+        clearTimeout(timer);
+        if (!ready) reject(new Error(`worker ${index}: ${errorMessage(e)}`));
+        else fail(new Error(`landscape worker ${index} failed: ${errorMessage(e)}`));
+      });
+      worker.on('exit', (code) => {
+        clearTimeout(timer);
+        if (!ready) reject(new Error(`worker ${index} exited with code ${code} before it was ready`));
+        else if (!disposed) fail(new Error(`landscape worker ${index} exited unexpectedly (code ${code})`));
+      });
+      worker.postMessage(init);
+    });
+  });
+  const results = await Promise.allSettled(started);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) {
+    disposed = true;
+    await terminateAll();
+    throw new Error(`landscape worker pool failed to start: ${errorMessage(failed.reason)}`);
+  }
+
+  return {
+    size: count + (opts.local ? 1 : 0),
+    evaluateAt(theta: Float32Array): Promise<TaskOutcome[]> {
+      if (broken) return Promise.reject(broken);
+      if (theta.length !== parameterCount) {
+        return Promise.reject(new Error(`evaluateAt: theta has ${theta.length} values, the model has ${parameterCount} parameters`));
+      }
+      return new Promise<TaskOutcome[]>((resolve, reject) => {
+        const check = (outs: TaskOutcome[]) => {
+          if (!Array.isArray(outs) || outs.length !== taskCount) reject(new Error(`landscape worker returned ${outs?.length} outcomes for ${taskCount} tasks`));
+          else resolve(outs);
+        };
+        // Copied now: the caller may overwrite its buffer while the point waits in the queue.
+        queue.push({ theta: theta.slice(), resolve: check, reject });
+        pump();
+      });
+    },
+    async dispose(): Promise<void> {
+      if (disposed) return;
+      disposed = true;
+      fail(new Error('landscape worker pool disposed'));
+      await terminateAll();
+    },
+  };
+}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { NormalisedExperiment } from '../protocol/experiment';
 import type { RunEvent } from '../protocol/events';
-import type { CurvePoint, EnvironmentInfo, RunError, RunResult, TaskInfo } from '../protocol/result';
+import type { CurvePoint, EnvironmentInfo, LandscapeResult, RunError, RunResult, TaskInfo } from '../protocol/result';
 import { applyRunEvent, type RunState } from '../protocol/runState';
 import { writeFileAtomic } from './atomicWrite';
 import { resolveDataset } from './data/resolve';
@@ -18,7 +18,7 @@ import { deriveSeed } from './random';
 import { evaluateModel } from './train/evaluate';
 import { createOptimizer, epochOrder, makeBatch, stepsPerEpoch, trainStep, type TrainSet } from './train/trainer';
 import { computeLandscape, modelEvaluator } from './landscape/compute';
-import { readParameters, layoutOf } from './landscape/vector';
+import { readParameters, layoutOf, writeParameters } from './landscape/vector';
 
 export interface RunOptions {
   tf: TF;
@@ -314,6 +314,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
           onNote: (message) => emit({ type: 'log', level: 'warn', message: `landscape: ${message}` }),
         }),
       );
+      landscape.anchors = await phase('landscape', () =>
+        landscapeAnchors(tf, m, tasks.map((t) => t.landscape!), landscape, snapshots.get(optima![0])!, snapshots.get(optima![1])!),
+      );
       emit({ type: 'landscape', landscape });
     } else if (land && tasks.length < 2) {
       emit({ type: 'log', level: 'info', message: 'single task: no loss landscape (it needs two task optima)' });
@@ -333,6 +336,18 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   }
   write();
   return state!.result;
+}
+
+/** Direct evaluations of theta_A and theta_B beside the grid's values at (0,0) and (1,0). */
+function landscapeAnchors(tf: TF, model: ClassifierModel, sets: EvalSet[], land: LandscapeResult, thetaA: Float32Array, thetaB: Float32Array) {
+  const b0 = land.betas.findIndex((b) => Math.abs(b) < 1e-9);
+  return ([['A', 0, thetaA], ['B', 1, thetaB]] as const).map(([which, alpha, theta]) => {
+    writeParameters(tf, model, theta);
+    const outs = sets.map((s) => evaluateModel(tf, model, s, 1000));
+    const a = land.alphas.findIndex((x) => Math.abs(x - alpha) < 1e-9);
+    const grid = a >= 0 && b0 >= 0 ? { loss: land.grids.map((g) => g.loss[b0][a]), accuracy: land.grids.map((g) => g.accuracy[b0][a]) } : null;
+    return { which, alpha, direct: { loss: outs.map((o) => o.loss), accuracy: outs.map((o) => o.accuracy) }, grid };
+  });
 }
 
 function finishedEvent(status: 'completed' | 'cancelled' | 'failed', t0: number, images: number, trainMs: number, resultFile: string, error?: RunError): RunEvent {

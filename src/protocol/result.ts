@@ -93,6 +93,11 @@ export interface LandscapeResult {
   samples: number;
   parameterCount: number;
   timeMs: number;
+  /**
+   * Self-check: theta_A and theta_B evaluated directly (weights restored from the snapshots) next
+   * to the grid's values at (0,0) and (1,0) (null when those coordinates are not grid points).
+   */
+  anchors?: { which: 'A' | 'B'; alpha: number; direct: { loss: number[]; accuracy: number[] }; grid: { loss: number[]; accuracy: number[] } | null }[];
 }
 
 export interface RunError {

@@ -122,3 +122,38 @@ test('a dataset that cannot be found fails the run in the data phase, with the r
   assert.ok(existsSync(join(outDir, 'result.json')));
   assert.equal(JSON.parse(readFileSync(join(outDir, 'result.json'), 'utf8')).status, 'failed');
 });
+
+test('landscape on a real run: grid at (0,0) and (1,0) equals theta_A and theta_B evaluated directly; A rises, B falls along the line', async () => {
+  const { result } = await run(
+    experiment({
+      model: { type: 'cnn', conv: [{ filters: 8, kernel: 3, pool: 2 }], dense: [32] },
+      training: { optimizer: 'adam', learningRate: 0.002, batchSize: 32, epochs: 1, evalEvery: 10, evalSamples: 200 },
+      tasks: [
+        { dataset: 'mnist', train: 1200, test: 300 },
+        { dataset: 'fashion-mnist', train: 1200, test: 300 },
+      ],
+      landscape: { grid: 5, samples: 150, alphaRange: [-0.5, 1.5], betaRange: [-1, 1], secondAxis: 'trajectory-pca', checkpointEvery: 5, linePoints: 9, optima: [0, 1] },
+    }),
+  );
+  assert.equal(result.status, 'completed', result.error?.message);
+  const land = result.landscape!;
+  assert.ok(land, 'landscape computed');
+  assert.deepEqual(land.alphas, [-0.5, 0, 0.5, 1, 1.5]);
+  assert.equal(land.grids.length, 2);
+  assert.ok(land.grids.every((g) => g.loss.length === 5 && g.loss.every((row) => row.length === 5)));
+  assert.equal(land.anchors?.length, 2);
+  for (const anchor of land.anchors!) {
+    assert.ok(anchor.grid, `grid point for theta_${anchor.which}`);
+    for (let t = 0; t < 2; t++) {
+      assert.ok(Math.abs(anchor.grid.loss[t] - anchor.direct.loss[t]) <= 1e-6 * Math.max(1, anchor.direct.loss[t]), `theta_${anchor.which} task ${t}: grid ${anchor.grid.loss[t]} direct ${anchor.direct.loss[t]}`);
+      assert.equal(anchor.grid.accuracy[t], anchor.direct.accuracy[t]);
+    }
+  }
+  const i0 = land.line.t.findIndex((t) => Math.abs(t) < 1e-9);
+  const i1 = land.line.t.findIndex((t) => Math.abs(t - 1) < 1e-9);
+  assert.ok(land.line.loss[0][i1] > 1.25 * land.line.loss[0][i0], `task A loss along the line ${land.line.loss[0][i0]} -> ${land.line.loss[0][i1]}`);
+  assert.ok(land.line.loss[1][i1] < land.line.loss[1][i0], `task B loss along the line ${land.line.loss[1][i0]} -> ${land.line.loss[1][i1]}`);
+  assert.ok(land.trajectory.length >= 2 * Math.floor(1200 / 32 / 5));
+  assert.ok(land.explainedVariance > 0 && land.explainedVariance <= 1 + 1e-9);
+  assert.ok(land.distance > 0);
+});

@@ -32,13 +32,19 @@ export async function runBenchmarks(quick: boolean): Promise<void> {
     return { images: tf.tensor4d(x, [n, 28, 28, 1]), labels: tf.tensor1d(y, 'int32') };
   });
   const model = buildModel(tf, MODEL_PRESETS['small-cnn'], [28, 28, 1], 10, 0);
-  const land = await benchLandscape(tf, model, sets, { grid: quick ? 2 : 3 });
+  const land = await benchLandscape(tf, model, sets, { grid: quick ? 3 : 5, pool: { spec: MODEL_PRESETS['small-cnn'] } });
   process.stdout.write(
     `landscape: ${land.msPerPoint.toFixed(0)} ms/point (eval ${land.evalMsPerPoint.toFixed(0)} ms, overhead ${land.overheadMsPerPoint.toFixed(1)} ms = ` +
       `${((100 * land.overheadMsPerPoint) / land.msPerPoint).toFixed(1)}% of a point), ${land.imagesPerSecond.toFixed(0)} img/s; ` +
       `21x21 projected ${(land.projected21x21Ms / 1000).toFixed(0)} s\n`,
   );
   process.stdout.write(`  evaluation vs training throughput, same run: x${(land.imagesPerSecond / step.imagesPerSecond).toFixed(2)}\n`);
+  if (land.pool) {
+    process.stdout.write(
+      `  worker pool (${land.pool.size} workers): ${land.pool.msPerPoint.toFixed(0)} ms/point -> speed-up x${land.pool.speedup.toFixed(2)} over in-process, ` +
+        `results ${land.pool.identical ? 'bitwise identical' : 'DIFFERENT'}\n`,
+    );
+  }
   model.dispose();
   for (const s of sets) {
     s.images.dispose();

@@ -3,6 +3,7 @@
 // those events (protocol/runState) and is rewritten atomically after every phase.
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { NormalisedExperiment } from '../protocol/experiment';
 import type { RunEvent } from '../protocol/events';
 import type { CurvePoint, EnvironmentInfo, LandscapeResult, RunError, RunResult, TaskInfo } from '../protocol/result';
@@ -17,7 +18,8 @@ import { computeMetrics } from './metrics/metrics';
 import { deriveSeed } from './random';
 import { evaluateModel } from './train/evaluate';
 import { createOptimizer, epochOrder, makeBatch, stepsPerEpoch, trainStep, type TrainSet } from './train/trainer';
-import { computeLandscape, modelEvaluator } from './landscape/compute';
+import { computeLandscape, modelEvaluator, type PointEvaluator } from './landscape/compute';
+import { createEvaluatorPool, poolSetsFromTensors, type EvaluatorPool } from './landscape/pool';
 import { readParameters, layoutOf, writeParameters } from './landscape/vector';
 
 export interface RunOptions {
@@ -297,25 +299,33 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     }
 
     if (wantLandscape) {
-      const evaluateAt = modelEvaluator(tf, m, tasks.map((t) => t.landscape!), 1000);
-      const landscape = await phase('landscape', () =>
-        computeLandscape({
-          thetaA: snapshots.get(optima![0])!,
-          thetaB: snapshots.get(optima![1])!,
-          checkpoints,
-          layout: layoutOf(m),
-          spec: land,
-          optima: optima!,
-          seed: ex.seed,
-          taskCount: tasks.length,
-          evaluateAt,
-          signal,
-          onProgress: (done, total, ph) => emit({ type: 'landscapeProgress', done, total, phase: ph }),
-          onNote: (message) => emit({ type: 'log', level: 'warn', message: `landscape: ${message}` }),
-        }),
-      );
+      const landSets = tasks.map((t) => t.landscape!);
+      const { evaluateAt, concurrency, pool } = await landscapeEvaluator(tf, m, ex.model, landSets, emit);
+      let landscape: LandscapeResult;
+      try {
+        landscape = await phase('landscape', () =>
+          computeLandscape({
+            thetaA: snapshots.get(optima![0])!,
+            thetaB: snapshots.get(optima![1])!,
+            checkpoints,
+            layout: layoutOf(m),
+            spec: land,
+            optima: optima!,
+            seed: ex.seed,
+            taskCount: tasks.length,
+            evaluateAt,
+            concurrency,
+            signal,
+            onProgress: (done, total, ph) => emit({ type: 'landscapeProgress', done, total, phase: ph }),
+            onNote: (message) => emit({ type: 'log', level: 'warn', message: `landscape: ${message}` }),
+          }),
+        );
+      } finally {
+        await pool?.dispose();
+      }
+      // Evaluated in-process: also cross-checks the workers' (0,0) and (1,0) against this model.
       landscape.anchors = await phase('landscape', () =>
-        landscapeAnchors(tf, m, tasks.map((t) => t.landscape!), landscape, snapshots.get(optima![0])!, snapshots.get(optima![1])!),
+        landscapeAnchors(tf, m, landSets, landscape, snapshots.get(optima![0])!, snapshots.get(optima![1])!),
       );
       emit({ type: 'landscape', landscape });
     } else if (land && tasks.length < 2) {
@@ -336,6 +346,25 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   }
   write();
   return state!.result;
+}
+
+/**
+ * Grid points are independent: on wasm/cpu, worker threads (each its own tfjs and model copy)
+ * evaluate them on every core; falls back to this thread when workers cannot start. Not for
+ * tfjs-node, which is multi-threaded already.
+ */
+async function landscapeEvaluator(tf: TF, model: ClassifierModel, spec: NormalisedExperiment['model'], sets: EvalSet[], emit: (e: RunEvent) => void) {
+  const local = { evaluateAt: modelEvaluator(tf, model, sets, 1000) as PointEvaluator, concurrency: 1, pool: null as EvaluatorPool | null };
+  const backend = tf.getBackend();
+  if ((backend !== 'wasm' && backend !== 'cpu') || availableParallelism() < 2) return local;
+  try {
+    const pool = await createEvaluatorPool({ spec, inputShape: model.inputShape, outputs: model.outputs, sets: poolSetsFromTensors(sets), batchSize: 1000, backend });
+    emit({ type: 'log', level: 'info', message: `landscape: ${pool.size} worker threads` });
+    return { evaluateAt: pool.evaluateAt, concurrency: pool.size, pool };
+  } catch (e) {
+    emit({ type: 'log', level: 'warn', message: `landscape: evaluating in-process (${e instanceof Error ? e.message : String(e)})` });
+    return local;
+  }
 }
 
 /** Direct evaluations of theta_A and theta_B beside the grid's values at (0,0) and (1,0). */

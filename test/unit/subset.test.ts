@@ -1,7 +1,6 @@
 // Stratified, seeded subsets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { shuffledIndices, stratifiedSubset } from '../../src/engine/data/subset';
 import { readIdxFile } from '../../src/engine/data/idx';

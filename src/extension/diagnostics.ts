@@ -53,8 +53,9 @@ export class ExperimentDiagnostics implements vscode.Disposable {
   async publish(uri: vscode.Uri, text: string): Promise<ParsedExperiment> {
     const { parseExperiment } = await loadConfigModule();
     const parsed = parseExperiment(text, uri.fsPath);
-    // Every diagnostic names the file it was given, i.e. this document.
-    this.collection.set(uri, parsed.diagnostics.map(toVsDiagnostic));
+    // Syntax and schema problems are already reported by VS Code's JSON service (jsonValidation);
+    // publishing ours too would list each twice. The engine's own checks go to Problems.
+    this.collection.set(uri, parsed.diagnostics.filter((d) => d.origin === 'semantic').map(toVsDiagnostic));
     return parsed;
   }
 

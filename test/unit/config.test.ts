@@ -478,3 +478,18 @@ test('closestName catches typos, case and separators, and stays quiet otherwise'
   assert.equal(closestName('lr', ['learningRate', 'batchSize']), undefined);
   assert.equal(closestName('colour', ['name', 'seed', 'tasks']), undefined);
 });
+
+test('each diagnostic says which check found it (the editor publishes only the semantic ones)', () => {
+  const text = '{\n  "tasks": [{ "dataset": "idx" }],\n  "training": { "epoch": 2 }\n}\n';
+  const { diagnostics } = parseExperiment(text, '/w/origin.cl.json');
+  const byPointer = Object.fromEntries(diagnostics.map((d) => [d.pointer, d.origin]));
+  assert.equal(byPointer['/training/epoch'], 'schema');
+  assert.ok(diagnostics.some((d) => d.origin === 'schema' || d.origin === 'semantic'));
+  const broken = parseExperiment('{ "tasks": [ }', '/w/broken.cl.json');
+  assert.ok(broken.diagnostics.length > 0 && broken.diagnostics.every((d) => d.origin === 'syntax'), JSON.stringify(broken.diagnostics));
+  const shrink = parseExperiment(
+    JSON.stringify({ tasks: [{ dataset: 'mnist' }], model: { type: 'cnn', conv: [{ filters: 4, kernel: 13, pool: 2 }, { filters: 4, kernel: 9 }], dense: [] } }), // 28 -> 16 -> 8, then a 9x9 conv
+    '/w/shrink.cl.json',
+  );
+  assert.ok(shrink.diagnostics.some((d) => d.origin === 'semantic' && d.severity === 'error' && /model\.conv\[1\]/.test(d.message)), JSON.stringify(shrink.diagnostics));
+});

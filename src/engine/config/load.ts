@@ -35,6 +35,11 @@ export interface ExperimentDiagnostic {
   message: string;
   /** JSON pointer of the field concerned, e.g. "/tasks/1/dataset"; "" for the whole file. */
   pointer: string;
+  /**
+   * Which check found it. VS Code's JSON language service reports syntax and schema problems of
+   * its own (through jsonValidation), so the editor publishes only 'semantic' ones.
+   */
+  origin: 'syntax' | 'schema' | 'semantic';
 }
 
 export interface ParsedExperiment {
@@ -116,7 +121,7 @@ export async function loadExperimentFile(file: string): Promise<ParsedExperiment
     return {
       experiment: null,
       diagnostics: [
-        { file, line: 1, column: 1, endLine: 1, endColumn: 1, offset: 0, length: 0, severity: 'error', message: `cannot read the experiment file: ${reason}`, pointer: '' },
+        { file, line: 1, column: 1, endLine: 1, endColumn: 1, offset: 0, length: 0, severity: 'error', message: `cannot read the experiment file: ${reason}`, pointer: '', origin: 'syntax' },
       ],
     };
   }
@@ -140,7 +145,7 @@ export function parseExperiment(text: string, file: string): ParsedExperiment {
 
   const parseErrors: ParseError[] = [];
   const root = parseTree(doc.text, parseErrors, { allowTrailingComma: false, disallowComments: true });
-  const syntax = syntaxFindings(doc, parseErrors);
+  const syntax = syntaxFindings(doc, parseErrors).map((f): Finding => ({ ...f, origin: 'syntax' }));
   findings.push(...syntax);
 
   let spec: ExperimentSpec | undefined;
@@ -150,7 +155,7 @@ export function parseExperiment(text: string, file: string): ParsedExperiment {
     const checks: Finding[] = [...duplicateKeyFindings(root)];
     const validate = experimentValidator();
     if (validate(value)) spec = value as unknown as ExperimentSpec;
-    else checks.push(...schemaFindings(ctx, validate.errors ?? [], ''));
+    else checks.push(...schemaFindings(ctx, validate.errors ?? [], '').map((f): Finding => ({ ...f, origin: 'schema' })));
     checks.push(...semanticFindings(ctx, value));
     // Values around a syntax error are the parser's guesses: keep only findings away from them.
     findings.push(...checks.filter((f) => !syntax.some((s) => overlaps(f.subject, s.range))));
@@ -234,6 +239,7 @@ interface Finding {
   range: Range;
   /** The whole value the finding is about (a syntax error inside it makes the finding moot). */
   subject: Range;
+  origin?: ExperimentDiagnostic['origin'];
 }
 
 class SourceText {
@@ -272,6 +278,7 @@ class SourceText {
       severity: f.severity,
       message: f.message,
       pointer: f.pointer,
+      origin: f.origin ?? 'semantic',
     };
   }
 

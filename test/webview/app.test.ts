@@ -195,10 +195,10 @@ test('user strings are text, never HTML', () => {
 test('the sample fixture is a complete RunResult (every field of the contract, nothing else)', () => {
   const fixture = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'sample-result.json'), 'utf8')) as RunResult;
   const resultKeys = { formatVersion: 1, runId: 1, status: 1, error: 1, experiment: 1, experimentFile: 1, tasks: 1, accuracyMatrix: 1, lossMatrix: 1, randomInitAccuracy: 1, metrics: 1, curves: 1, taskBoundaries: 1, totalSteps: 1, landscape: 1, environment: 1, timing: 1 } satisfies Record<keyof RunResult, 1>;
-  const landKeys = { optima: 1, alphas: 1, betas: 1, distance: 1, secondAxis: 1, explainedVariance: 1, grids: 1, line: 1, trajectory: 1, samples: 1, parameterCount: 1, timeMs: 1 } satisfies Record<keyof NonNullable<RunResult['landscape']>, 1>;
+  const landKeys = { optima: 1, alphas: 1, betas: 1, distance: 1, secondAxis: 1, explainedVariance: 1, grids: 1, line: 1, trajectory: 1, samples: 1, parameterCount: 1, timeMs: 1, anchors: 1 } satisfies Record<keyof NonNullable<RunResult['landscape']>, 1>;
   const optional = new Set(['error']);
   assert.deepEqual(Object.keys(fixture).sort(), Object.keys(resultKeys).filter((k) => !optional.has(k)).sort());
-  assert.deepEqual(Object.keys(fixture.landscape!).sort(), Object.keys(landKeys).sort());
+  assert.deepEqual(Object.keys(fixture.landscape!).sort(), Object.keys(landKeys).filter((k) => k !== 'anchors').sort()); // anchors: optional self-check
   assert.deepEqual(fixture.accuracyMatrix, [[0.989, 0.081], [0.244, 0.903]]);
   assert.deepEqual(fixture.randomInitAccuracy, [0.098, 0.1]);
   assert.ok(fixture.curves.length >= 35 && fixture.curves.length <= 45);

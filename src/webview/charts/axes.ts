@@ -14,6 +14,25 @@ export function styleAxis(g: Selection<SVGGElement, unknown, null, undefined>, p
 }
 
 /** Approximate rendered width of a label (average glyph ~0.6 em). */
+/** Clears a chart's SVG and sets its size, typography and accessible label from the palette. */
+export function resetChartSvg(
+  svg: Selection<SVGSVGElement, unknown, null, undefined>,
+  width: number,
+  height: number,
+  p: Palette,
+  label: string,
+): void {
+  svg.selectAll('*').remove();
+  svg
+    .attr('width', width)
+    .attr('height', height)
+    .attr('viewBox', `0 0 ${width} ${height}`)
+    .attr('font-family', p.fontFamily)
+    .attr('font-size', p.fontSize)
+    .attr('fill', p.foreground)
+    .attr('aria-label', label);
+}
+
 export function textWidth(text: string, fontSize: number): number {
   return text.length * fontSize * 0.6;
 }

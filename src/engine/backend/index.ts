@@ -113,7 +113,8 @@ async function loadWasm(): Promise<LoadedBackend> {
   const tf = requireTfjs();
   let wasm: { getThreadsCount?: () => number };
   try {
-    wasm = quietly(() => require(TFJS_WASM) as { getThreadsCount?: () => number });
+    // Literal require: the bundles carry tfjs and its wasm backend (dist/ is self-contained).
+    wasm = quietly(() => require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number });
   } catch (e) {
     throw new Error(
       `The 'wasm' backend needs ${TFJS_WASM}, which failed to load: ${firstLine(e)}. ` +
@@ -168,7 +169,7 @@ async function loadCpu(): Promise<LoadedBackend> {
 
 function requireTfjs(): TF {
   try {
-    return quietly(() => require(TFJS) as TF);
+    return quietly(() => require('@tensorflow/tfjs') as TF);
   } catch (e) {
     throw new Error(`${TFJS} failed to load: ${firstLine(e)}. Reinstall the dependencies (\`npm ci\`).`);
   }

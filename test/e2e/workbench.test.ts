@@ -210,9 +210,10 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
 
       const metricsFile = join(run.dir, 'host-metrics.json');
       assert.ok(existsSync(metricsFile), `${metricsFile} exists`);
-      const hm = JSON.parse(readFileSync(metricsFile, 'utf8')) as { p99Ms: number };
+      const hm = JSON.parse(readFileSync(metricsFile, 'utf8')) as { p99Ms: number; p50Ms: number; maxMs: number; samples: number };
       assert.equal(typeof hm.p99Ms, 'number', 'host-metrics.json has p99Ms');
       assert.ok(hm.p99Ms < 50, `extension host event-loop p99 ${hm.p99Ms} ms < 50 ms`);
+      console.log(`extension host event-loop delay during the run: ${JSON.stringify(hm)}`);
 
       await wb.screenshot('tiny-run-dark');
       await frame.locator('[data-testid="landscape"]').first().scrollIntoViewIfNeeded();

@@ -47,17 +47,22 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
   ].join('; ');
 }
 
-export function workbenchHtml(o: WorkbenchHtmlOptions): string {
-  const csp = contentSecurityPolicy(o.cspSource, o.nonce);
+/** The document start every page shares: doctype, the CSP of this render, viewport, title. */
+function documentHead(cspSource: string, nonce: string, title: string, styles: string): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
+<meta http-equiv="Content-Security-Policy" content="${escapeHtml(contentSecurityPolicy(cspSource, nonce))}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
-<link rel="stylesheet" nonce="${escapeHtml(o.nonce)}" href="${escapeHtml(o.styleUri)}">
-<title>${escapeHtml(o.title ?? 'Continual Workbench')}</title>
-</head>
+${styles}
+<title>${escapeHtml(title)}</title>
+</head>`;
+}
+
+export function workbenchHtml(o: WorkbenchHtmlOptions): string {
+  const styles = `<link rel="stylesheet" nonce="${escapeHtml(o.nonce)}" href="${escapeHtml(o.styleUri)}">`;
+  return `${documentHead(o.cspSource, o.nonce, o.title ?? 'Continual Workbench', styles)}
 <body data-mode="${escapeHtml(o.mode)}">
 <main id="app" aria-busy="true"></main>
 <script nonce="${escapeHtml(o.nonce)}" src="${escapeHtml(o.scriptUri)}"></script>
@@ -67,7 +72,6 @@ export function workbenchHtml(o: WorkbenchHtmlOptions): string {
 
 /** A script-light page for files that are not result files (or could not be read). */
 export function errorHtml(o: ErrorHtmlOptions): string {
-  const csp = contentSecurityPolicy(o.cspSource, o.nonce);
   const button = o.offerOpenAsJson ? '<p><button id="open-as-json" type="button">Open as JSON</button></p>' : '';
   const script = o.offerOpenAsJson
     ? `<script nonce="${escapeHtml(o.nonce)}">
@@ -75,21 +79,14 @@ const vscode = acquireVsCodeApi();
 document.getElementById('open-as-json').addEventListener('click', () => vscode.postMessage({ type: 'openAsJson' }));
 </script>`
     : '';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${escapeHtml(csp)}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<style nonce="${escapeHtml(o.nonce)}">
+  const styles = `<style nonce="${escapeHtml(o.nonce)}">
 body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 1.5em 2em; }
 h1 { font-size: 1.3em; font-weight: 600; }
 .message { color: var(--vscode-errorForeground); white-space: pre-wrap; }
 button { font: inherit; color: var(--vscode-button-foreground); background: var(--vscode-button-background); border: 1px solid var(--vscode-button-border, transparent); padding: 4px 12px; cursor: pointer; }
 button:hover { background: var(--vscode-button-hoverBackground); }
-</style>
-<title>${escapeHtml(o.title)}</title>
-</head>
+</style>`;
+  return `${documentHead(o.cspSource, o.nonce, o.title, styles)}
 <body data-mode="error">
 <h1>${escapeHtml(o.title)}</h1>
 <p class="message" role="alert">${escapeHtml(o.message)}</p>

@@ -3,7 +3,16 @@
 import type { FromTrainerMessage, ToTrainerMessage } from '../protocol/trainer';
 import { runExperimentFile } from '../engine/runFile';
 
-const send = (m: FromTrainerMessage) => new Promise<void>((res) => (process.send ? process.send(m, () => res()) : res()));
+// After the host has gone (disconnect), sends are dropped: the run still ends and writes its result.
+const send = (m: FromTrainerMessage) =>
+  new Promise<void>((res) => {
+    if (!process.send || !process.connected) return res();
+    try {
+      process.send(m, () => res());
+    } catch {
+      res();
+    }
+  });
 
 if (!process.send) {
   console.error('dist/trainer.js is started by the extension (child_process.fork); use dist/cli.js to run experiments by hand.');

@@ -17,7 +17,7 @@ export default tseslint.config(
   {
     files: ['src/webview/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: ['vscode'], patterns: ['node:*', '../engine/*', '../extension/*', 'fs', 'path', 'child_process'] }],
+      'no-restricted-imports': ['error', { paths: ['vscode', 'fs', 'path', 'os', 'child_process', 'worker_threads'], patterns: ['node:*', '**/engine/**', '**/extension/**', '**/trainer/**', '**/cli/**'] }],
     },
   },
 );

@@ -21,12 +21,21 @@ function defaultOutDir(file: string): string {
 function progressReporter(json: boolean) {
   const tty = process.stderr.isTTY && !json;
   let bar: SingleBar | null = null;
-  let lastPlain = -1;
+  let totalSteps = 0;
   const names: string[] = [];
+  // Plain output: one line each time a phase crosses another tenth of its work.
+  const lastDecile = new Map<string, number>();
+  const crossedDecile = (phase: string, done: number, total: number) => {
+    const decile = Math.floor((10 * done) / total);
+    if (lastDecile.get(phase) === decile) return false;
+    lastDecile.set(phase, decile);
+    return true;
+  };
   return {
     onEvent(e: RunEvent) {
       if (e.type === 'dataReady') {
         names.push(...e.tasks.map((t) => t.label));
+        totalSteps = e.totalSteps;
         process.stderr.write(`data: ${e.tasks.map((t) => `${t.label} ${t.trainSize}/${t.testSize} (${t.source})`).join(', ')}; ${e.totalSteps} steps\n`);
         if (tty) {
           bar = new SingleBar(
@@ -40,22 +49,15 @@ function progressReporter(json: boolean) {
       } else if (e.type === 'progress') {
         const task = `task ${e.task + 1}/${names.length} ${names[e.task] ?? ''} ep ${e.epoch}`;
         if (bar) bar.update(e.step, { task, loss: e.loss.toFixed(3), ips: e.imagesPerSecond.toFixed(0), eta_s: formatDuration(e.etaMs) });
-        else {
-          const decile = Math.floor((10 * e.step) / e.totalSteps);
-          if (decile !== lastPlain) {
-            lastPlain = decile;
-            process.stderr.write(`${task}: step ${e.step}/${e.totalSteps}, loss ${e.loss.toFixed(3)}, ${e.imagesPerSecond.toFixed(0)} img/s, ETA ${formatDuration(e.etaMs)}\n`);
-          }
+        else if (crossedDecile('train', e.step, e.totalSteps)) {
+          process.stderr.write(`${task}: step ${e.step}/${e.totalSteps}, loss ${e.loss.toFixed(3)}, ${e.imagesPerSecond.toFixed(0)} img/s, ETA ${formatDuration(e.etaMs)}\n`);
         }
       } else if (e.type === 'taskFinished') {
         bar?.stop();
         process.stderr.write(`after ${names[e.task]}: ${e.accuracy.map((a, j) => `${names[j]} ${(a * 100).toFixed(2)}%`).join(', ')}\n`);
-        if (bar && e.task < names.length - 1) bar.start((bar as unknown as { total: number }).total, 0);
+        if (bar && e.task < names.length - 1) bar.start(totalSteps, 0);
       } else if (e.type === 'landscapeProgress') {
-        const pctDone = Math.floor((100 * e.done) / e.total);
-        if (e.done === 1 || e.done === e.total || pctDone % 10 === 0 && Math.floor((100 * (e.done - 1)) / e.total) % 10 !== 0) {
-          process.stderr.write(`landscape ${e.phase}: ${e.done}/${e.total}\n`);
-        }
+        if (crossedDecile('landscape', e.done, e.total)) process.stderr.write(`landscape ${e.phase}: ${e.done}/${e.total}\n`);
       } else if (e.type === 'log') {
         process.stderr.write(`${e.level}: ${e.message}\n`);
       } else if (e.type === 'finished') {

@@ -218,12 +218,13 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     const land = ex.landscape;
     const optima = land ? land.optima : null;
     const wantLandscape = !!land && tasks.length >= 2 && !!optima && optima[0] !== optima[1];
+    // The trajectory runs from initialisation to the later of the two optima (either order is valid).
+    const lastOptimum = optima ? Math.max(optima[0], optima[1]) : -1;
     const checkpoints: { step: number; task: number; theta: Float32Array }[] = [];
     const snapshots = new Map<number, Float32Array>();
     if (wantLandscape) checkpoints.push({ step: 0, task: -1, theta: readParameters(tf, m) });
 
     let step = 0;
-    const totalSteps_ = totalSteps;
     let lastProgress = 0;
     const tTrainStart = now();
     for (let ti = 0; ti < tasks.length; ti++) {
@@ -258,7 +259,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
             await phase('evaluate', () => curvePoint(step, ti, epoch + 1));
             evalMsInTask += now() - tEval;
           }
-          if (wantLandscape && ti <= optima![1] && (step % land.checkpointEvery === 0 || lastOfTask)) {
+          if (wantLandscape && ti <= lastOptimum && (step % land.checkpointEvery === 0 || lastOfTask)) {
             checkpoints.push({ step, task: ti, theta: readParameters(tf, m) });
           }
           const t = now();
@@ -271,11 +272,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
               task: ti,
               epoch: epoch + 1,
               step,
-              totalSteps: totalSteps_,
+              totalSteps,
               loss,
               imagesPerSecond: ips,
               elapsedMs: t - t0,
-              etaMs: (totalSteps_ - step) * msPerStep,
+              etaMs: (totalSteps - step) * msPerStep,
             });
           }
           await tick(); // lets a cancel message in
@@ -294,7 +295,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
         trainMs: trainTaskMs,
         evalMs: now() - tEval + evalMsInTask,
       });
-      if (wantLandscape && (ti === optima![0] || ti === optima![1])) snapshots.set(ti, readParameters(tf, m));
+      // The task's last step was checkpointed (ti <= lastOptimum): that checkpoint is this optimum.
+      if (wantLandscape && (ti === optima![0] || ti === optima![1])) snapshots.set(ti, checkpoints[checkpoints.length - 1].theta);
       write();
     }
 

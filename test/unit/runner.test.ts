@@ -157,3 +157,29 @@ test('landscape on a real run: grid at (0,0) and (1,0) equals theta_A and theta_
   assert.ok(land.explainedVariance > 0 && land.explainedVariance <= 1 + 1e-9);
   assert.ok(land.distance > 0);
 });
+
+test('optima in either order: the trajectory reaches the later optimum and the anchors still match', async () => {
+  const { result } = await run(
+    experiment({
+      model: { type: 'mlp', hidden: [32] },
+      training: { optimizer: 'adam', learningRate: 0.002, batchSize: 50, epochs: 1, evalEvery: 10, evalSamples: 100 },
+      tasks: [
+        { dataset: 'mnist', train: 500, test: 200 },
+        { dataset: 'fashion-mnist', train: 500, test: 200 },
+      ],
+      landscape: { grid: 3, samples: 100, alphaRange: [0, 1], betaRange: [-1, 1], secondAxis: 'trajectory-pca', checkpointEvery: 5, linePoints: 3, optima: [1, 0] },
+    }),
+  );
+  assert.equal(result.status, 'completed', result.error?.message);
+  const land = result.landscape!;
+  assert.deepEqual(land.optima, [1, 0]);
+  assert.ok(land.trajectory.some((c) => c.task === 1), 'checkpoints of the second task are on the trajectory');
+  // theta_A = the weights after task 1 = the trajectory's last point, so it projects to (0, 0).
+  for (const anchor of land.anchors!) {
+    assert.ok(anchor.grid);
+    assert.deepEqual(anchor.grid.accuracy, anchor.direct.accuracy);
+  }
+  const last = land.trajectory[land.trajectory.length - 1];
+  assert.equal(last.task, 1);
+  assert.ok(Math.abs(last.alpha) < 1e-6 && Math.abs(last.beta) < 1e-6, `the end of training is theta_A here: (${last.alpha}, ${last.beta})`);
+});

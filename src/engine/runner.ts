@@ -203,7 +203,12 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     model = await phase('model', () => buildModel(tf, ex.model, tasks[0].train.shape, classes, ex.seed));
     const m = model;
     const optimizer = createOptimizer(tf, ex.training);
-    const evalAll = (sets: EvalSet[]) => sets.map((s) => evaluateModel(tf, m, s));
+    // A cancel can arrive at any await: it is honoured between evaluations as well as between steps.
+    const evalAll = (sets: EvalSet[]) =>
+      sets.map((s) => {
+        throwIfAborted(signal);
+        return evaluateModel(tf, m, s);
+      });
 
     // Baseline b: the seeded, untrained model on every task's full test set (FWT needs it).
     const base = await phase('evaluate', () => evalAll(tasks.map((t) => t.test)));
@@ -283,6 +288,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
         }
       }
       const trainTaskMs = now() - tTask - evalMsInTask;
+      throwIfAborted(signal);
       const tEval = now();
       const row = await phase('evaluate', () => evalAll(tasks.map((t) => t.test)));
       const R = [...(state!.result.accuracyMatrix.slice(0, ti)), row.map((o) => o.accuracy)];
@@ -329,10 +335,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       landscape.anchors = await phase('landscape', () =>
         landscapeAnchors(tf, m, landSets, landscape, snapshots.get(optima![0])!, snapshots.get(optima![1])!),
       );
+      throwIfAborted(signal);
       emit({ type: 'landscape', landscape });
     } else if (land && tasks.length < 2) {
       emit({ type: 'log', level: 'info', message: 'single task: no loss landscape (it needs two task optima)' });
     }
+    // The last chance for a cancel that arrived after the final evaluation or landscape point.
+    await tick();
+    throwIfAborted(signal);
     emit(finishedEvent('completed', t0, trainImages, trainMs, resultFile));
   } catch (e) {
     if (isAbort(e)) {

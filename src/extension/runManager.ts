@@ -40,6 +40,9 @@ export interface HostMetrics {
   samples: number;
   resolutionMs: number;
   durationMs: number;
+  /** The extension host's pid and the trainer's: training runs in its own process, never on the host's event loop. */
+  hostPid: number;
+  trainerPid: number | null;
   note: string;
 }
 
@@ -419,6 +422,8 @@ export class RunManager implements vscode.Disposable {
       samples: h.count,
       resolutionMs: EVENT_LOOP_RESOLUTION_MS,
       durationMs: Date.now() - run.launchedAt,
+      hostPid: process.pid,
+      trainerPid: run.child?.pid ?? null,
       note: 'Extension host event-loop delay while this run was active (perf_hooks.monitorEventLoopDelay); values include the sampling interval.',
     };
   }

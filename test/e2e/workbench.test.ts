@@ -210,9 +210,13 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
 
       const metricsFile = join(run.dir, 'host-metrics.json');
       assert.ok(existsSync(metricsFile), `${metricsFile} exists`);
-      const hm = JSON.parse(readFileSync(metricsFile, 'utf8')) as { p99Ms: number; p50Ms: number; maxMs: number; samples: number };
+      const hm = JSON.parse(readFileSync(metricsFile, 'utf8')) as { p99Ms: number; p50Ms: number; maxMs: number; samples: number; hostPid: number; trainerPid: number | null };
       assert.equal(typeof hm.p99Ms, 'number', 'host-metrics.json has p99Ms');
-      assert.ok(hm.p99Ms < 50, `extension host event-loop p99 ${hm.p99Ms} ms < 50 ms`);
+      // The property itself: training ran in another process than the extension host.
+      assert.ok(typeof hm.trainerPid === 'number' && hm.trainerPid !== hm.hostPid, `trainer pid ${hm.trainerPid} differs from host pid ${hm.hostPid}`);
+      // Delays depend on machine load (p99 17-69 ms seen host-free under load), so only a bound that
+      // training on the host loop would break by far: its steps and evaluations block for seconds.
+      assert.ok(hm.p99Ms < 500, `extension host event-loop p99 ${hm.p99Ms} ms < 500 ms`);
       console.log(`extension host event-loop delay during the run: ${JSON.stringify(hm)}`);
 
       await wb.screenshot('tiny-run-dark');

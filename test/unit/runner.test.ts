@@ -99,19 +99,63 @@ test('same seed, same backend: the same result twice', async () => {
   assert.notDeepEqual(other.result.accuracyMatrix, first.result.accuracyMatrix);
 });
 
-test('cancelling marks the run cancelled, keeps the rows it has, and writes that', async () => {
+// Cancels are tied to events that always happen, never to the 250 ms progress throttle.
+async function cancelledRun(ex: NormalisedExperiment, when: (e: RunEvent, ex: NormalisedExperiment) => boolean) {
   const controller = new AbortController();
-  const { result, outDir } = await run(experiment(), {
+  const out = await run(ex, {
     signal: controller.signal,
     onEvent: (e) => {
-      if (e.type === 'progress' && e.task === 1) controller.abort();
+      if (!controller.signal.aborted && when(e, ex)) controller.abort();
     },
   });
+  assert.ok(controller.signal.aborted, 'the cancel point was reached');
+  const onDisk = JSON.parse(readFileSync(join(out.outDir, 'result.json'), 'utf8'));
+  assert.equal(onDisk.status, 'cancelled');
+  assert.deepEqual(onDisk, JSON.parse(JSON.stringify(out.result)));
+  return out;
+}
+
+const small = () =>
+  experiment({
+    tasks: [
+      { dataset: 'mnist', train: 300, test: 200 },
+      { dataset: 'fashion-mnist', train: 300, test: 200 },
+    ],
+    training: { optimizer: 'adam', learningRate: 0.001, batchSize: 50, epochs: 1, evalEvery: 2, evalSamples: 100 },
+  });
+
+test('cancelling when task 1 starts marks the run cancelled, keeps the rows it has, and writes that', async () => {
+  const { result, events } = await cancelledRun(small(), (e) => e.type === 'taskStarted' && e.task === 1);
   assert.equal(result.status, 'cancelled');
   assert.equal(result.accuracyMatrix.length, 1);
   assert.equal(result.metrics.bwt, null);
-  const onDisk = JSON.parse(readFileSync(join(outDir, 'result.json'), 'utf8'));
-  assert.equal(onDisk.status, 'cancelled');
+  assert.equal(result.metrics.acc, result.accuracyMatrix[0][0]);
+  assert.ok(!events.some((e) => e.type === 'progress' && e.task === 1), 'no step of task 1 ran after the cancel');
+});
+
+test('a cancel after the last training step (before the final evaluation) is a cancelled run with the earlier rows', async () => {
+  const { result, events } = await cancelledRun(small(), (e, ex) => e.type === 'curvePoint' && e.point.trainingTask === ex.tasks.length - 1 && e.point.step === 2 * 6);
+  assert.equal(result.status, 'cancelled');
+  assert.equal(result.accuracyMatrix.length, 1, 'the last row was not evaluated');
+  assert.equal(events.filter((e) => e.type === 'taskFinished').length, 1);
+});
+
+test('a cancel after the final evaluation, before the run is declared complete, is honoured and keeps every row', async () => {
+  const { result } = await cancelledRun(small(), (e, ex) => e.type === 'taskFinished' && e.task === ex.tasks.length - 1);
+  assert.equal(result.status, 'cancelled');
+  assert.equal(result.accuracyMatrix.length, 2);
+  assert.ok(result.metrics.bwt !== null, 'metrics of the finished rows are kept');
+});
+
+test('a cancel during the landscape stops it: cancelled, every row kept, no landscape', async () => {
+  const ex = small();
+  ex.model = { type: 'mlp', hidden: [16] };
+  ex.landscape = { grid: 5, samples: 50, alphaRange: [-0.5, 1.5], betaRange: [-1, 1], secondAxis: 'trajectory-pca', checkpointEvery: 2, linePoints: 5, optima: [0, 1] };
+  const { result, events } = await cancelledRun(ex, (e) => e.type === 'landscapeProgress' && e.phase === 'grid' && e.done >= 1);
+  assert.equal(result.status, 'cancelled');
+  assert.equal(result.accuracyMatrix.length, 2);
+  assert.equal(result.landscape, null);
+  assert.ok(!events.some((e) => e.type === 'landscape'));
 });
 
 test('a dataset that cannot be found fails the run in the data phase, with the reason, written as failed', async () => {

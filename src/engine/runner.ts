@@ -1,24 +1,27 @@
-// Runs one experiment: data -> model -> for each task: train (curves, checkpoints) -> evaluate
-// every task (row of R) -> landscape -> result. Emits typed events; the result file is the fold of
+// Runs one experiment: data (scenario tasks, head) -> model + strategy -> the training loop
+// (engine/train/loop.ts) with curves, progress, landscape checkpoints and the rows of R as its
+// observers -> landscape -> result. Emits typed events; the result file is the fold of
 // those events (protocol/runState) and is rewritten atomically after every phase.
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import type { NormalisedExperiment } from '../protocol/experiment';
+import type { LandscapeSpec, NormalisedExperiment } from '../protocol/experiment';
 import type { RunEvent } from '../protocol/events';
 import type { CurvePoint, EnvironmentInfo, LandscapeResult, RunError, RunResult, TaskInfo } from '../protocol/result';
 import { applyRunEvent, type RunState } from '../protocol/runState';
 import { writeFileAtomic } from './atomicWrite';
-import { resolveDataset } from './data/resolve';
-import { loadDataset } from './data/load';
+import { loadTaskData, normalisedImages, type TaskData } from './data/scenarios/taskData';
 import { stratifiedSubset } from './data/subset';
 import { buildModel } from './models/build';
 import type { ClassifierModel, EvalSet, TF } from './models/types';
 import { computeMetrics } from './metrics/metrics';
 import { deriveSeed } from './random';
+import { strategyDefinition, strategyParams } from './strategies/registry';
+import type { Strategy, TrainSet } from './strategies/types';
 import { evaluateModel } from './train/evaluate';
-import { createOptimizer, epochOrder, makeBatch, stepsPerEpoch, trainStep, type TrainSet } from './train/trainer';
-import { computeLandscape, modelEvaluator, type PointEvaluator } from './landscape/compute';
+import { alternateScenario, buildHead, maskVector, scoringUnits, type HeadLayout } from './train/head';
+import { createOptimizer, createStrategyEnv, planPhases, runPhases, throwIfAborted, totalSteps, type LoopObserver } from './train/loop';
+import { computeLandscape, modelEvaluator, type LandscapeCheckpoint, type PointEvaluator } from './landscape/compute';
 import { createEvaluatorPool, poolSetsFromTensors, type EvaluatorPool } from './landscape/pool';
 import { readParameters, layoutOf, writeParameters } from './landscape/vector';
 
@@ -50,14 +53,6 @@ const isAbort = (e: unknown) => e instanceof Error && e.name === 'AbortError';
 const tick = () => new Promise<void>((r) => setImmediate(r));
 const now = () => performance.now();
 
-function throwIfAborted(signal?: AbortSignal) {
-  if (signal?.aborted) {
-    const e = new Error('run cancelled');
-    e.name = 'AbortError';
-    throw e;
-  }
-}
-
 async function phase<T>(name: RunError['phase'], fn: () => Promise<T> | T): Promise<T> {
   try {
     return await fn();
@@ -74,42 +69,23 @@ interface PreparedTask {
   test: EvalSet;
   /** Seeded stratified subset of the test set: curves. */
   curve: EvalSet;
-  /** Seeded stratified subset of the test set: landscape. */
+  /** Seeded stratified subset of the test set, with the task's final scoring mask: landscape. */
   landscape: EvalSet | null;
 }
 
-function normalised(images: Uint8Array, indices: Int32Array | null, pixels: number, mean: number, std: number): Float32Array {
-  const n = indices ? indices.length : images.length / pixels;
-  const out = new Float32Array(n * pixels);
-  const scale = 1 / (255 * std);
-  const shift = mean / std;
-  for (let k = 0; k < n; k++) {
-    const src = (indices ? indices[k] : k) * pixels;
-    const dst = k * pixels;
-    for (let p = 0; p < pixels; p++) out[dst + p] = images[src + p] * scale - shift;
-  }
-  return out;
+function evalSet(tf: TF, images: Float32Array, labels: Int32Array, shape: [number, number, number], mask?: Float32Array | null): EvalSet {
+  const set: EvalSet = { images: tf.tensor4d(images, [labels.length, ...shape]), labels: tf.tensor1d(labels, 'int32') };
+  if (mask) set.mask = tf.tensor1d(mask, 'float32');
+  return set;
 }
 
-function evalSet(tf: TF, images: Float32Array, labels: Int32Array, shape: [number, number, number]): EvalSet {
-  return { images: tf.tensor4d(images, [labels.length, ...shape]), labels: tf.tensor1d(labels, 'int32') };
-}
-
-function pick(labels: Uint8Array, indices: Int32Array | null): Int32Array {
-  if (!indices) return Int32Array.from(labels);
-  const out = new Int32Array(indices.length);
-  for (let k = 0; k < indices.length; k++) out[k] = labels[indices[k]];
-  return out;
-}
-
-async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Promise<PreparedTask[]> {
+/** Loads every task, builds the head over them, and turns the data into training and evaluation sets. */
+async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Promise<{ tasks: PreparedTask[]; head: HeadLayout }> {
   const { tf, experiment: ex } = opts;
-  const prepared: PreparedTask[] = [];
-  let shape: [number, number, number] | null = null;
+  const raw: TaskData[] = [];
   for (let i = 0; i < ex.tasks.length; i++) {
     throwIfAborted(opts.signal);
-    const spec = ex.tasks[i];
-    const resolved = await resolveDataset(spec, {
+    const data = await loadTaskData(ex.tasks[i], i, ex.seed, {
       dataDir: opts.dataDir,
       cacheDir: opts.cacheDir,
       allowDownload: opts.allowDownload,
@@ -117,46 +93,59 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
       onProgress: (p) =>
         emit({ type: 'log', level: 'info', message: `downloading ${p.file}: ${(p.receivedBytes / 1e6).toFixed(1)} MB${p.totalBytes ? ` of ${(p.totalBytes / 1e6).toFixed(1)} MB` : ''}` }),
     });
-    const data = await loadDataset(resolved, spec.dataset);
-    const taskShape: [number, number, number] = [data.train.height, data.train.width, 1];
-    if (shape && (shape[0] !== taskShape[0] || shape[1] !== taskShape[1])) {
-      throw new Error(`tasks[${i}] (${spec.label ?? spec.dataset}) has ${taskShape[0]}x${taskShape[1]} images, earlier tasks ${shape[0]}x${shape[1]}: one model needs one input shape`);
+    const first = raw[0];
+    if (first && (first.shape[0] !== data.shape[0] || first.shape[1] !== data.shape[1])) {
+      throw new Error(`tasks[${i}] (${data.label}) has ${data.shape[0]}x${data.shape[1]} images, earlier tasks ${first.shape[0]}x${first.shape[1]}: one model needs one input shape`);
     }
-    shape = taskShape;
-    const pixels = taskShape[0] * taskShape[1];
-    const trainIdx = spec.train && spec.train < data.train.n ? stratifiedSubset(data.train.labels, spec.train, deriveSeed(ex.seed, `train/${i}`)) : null;
-    const testIdx = spec.test && spec.test < data.test.n ? stratifiedSubset(data.test.labels, spec.test, deriveSeed(ex.seed, `test/${i}`)) : null;
-    const testImages = normalised(data.test.images, testIdx, pixels, data.mean, data.std);
-    const testLabels = pick(data.test.labels, testIdx);
-    const testN = testLabels.length;
+    raw.push(data);
+  }
+  const head = buildHead(ex.scenario, raw);
+  const allTasks = raw.map((_, i) => i);
+  const prepared = raw.map((data, i): PreparedTask => {
+    const pixels = data.shape[0] * data.shape[1];
+    const unitOf = new Map(data.classIds.map((c, k) => [c, head.units[i][k]]));
+    const units = (labels: Uint8Array) => Int32Array.from(labels, (l) => unitOf.get(l)!);
+    const testImages = normalisedImages(data.test.images, null, pixels, data.mean, data.std);
+    const testLabels = units(data.test.labels);
     const subsetOf = (n: number, stream: string) => {
-      if (n >= testN) return { images: testImages, labels: testLabels };
-      const idx = stratifiedSubset(Uint8Array.from(testLabels), n, deriveSeed(ex.seed, `${stream}/${i}`));
+      if (n >= data.test.n) return { images: testImages, labels: testLabels };
+      const idx = stratifiedSubset(data.test.labels, n, deriveSeed(ex.seed, `${stream}/${i}`));
       const imgs = new Float32Array(idx.length * pixels);
       for (let k = 0; k < idx.length; k++) imgs.set(testImages.subarray(idx[k] * pixels, (idx[k] + 1) * pixels), k * pixels);
       return { images: imgs, labels: Int32Array.from(idx, (j) => testLabels[j]) };
     };
     const curve = subsetOf(ex.training.evalSamples, 'curve');
     const land = ex.landscape ? subsetOf(ex.landscape.samples, 'landscape') : null;
-    const trainLabels = pick(data.train.labels, trainIdx);
-    prepared.push({
-      info: {
-        index: i,
-        label: spec.label ?? resolved.name,
-        dataset: spec.dataset,
-        source: resolved.source,
-        dir: resolved.dir,
-        trainSize: trainLabels.length,
-        testSize: testN,
-        classes: data.classes,
+    const trainLabels = units(data.train.labels);
+    const info: TaskInfo = {
+      index: i,
+      label: data.label,
+      dataset: data.spec.dataset,
+      source: data.resolved.source,
+      dir: data.resolved.dir,
+      trainSize: data.train.n,
+      testSize: data.test.n,
+      classes: data.classIds.length,
+      classIds: data.classIds,
+      units: head.units[i],
+    };
+    if (data.spec.permutation !== undefined) info.permutation = data.spec.permutation;
+    if (data.spec.rotation !== undefined) info.rotation = data.spec.rotation;
+    return {
+      info,
+      train: {
+        images: normalisedImages(data.train.images, null, pixels, data.mean, data.std),
+        labels: trainLabels,
+        tasks: new Int32Array(trainLabels.length).fill(i),
+        n: trainLabels.length,
+        shape: data.shape,
       },
-      train: { images: normalised(data.train.images, trainIdx, pixels, data.mean, data.std), labels: trainLabels, n: trainLabels.length, shape: taskShape },
-      test: evalSet(tf, testImages, testLabels, taskShape),
-      curve: evalSet(tf, curve.images, curve.labels, taskShape),
-      landscape: land ? evalSet(tf, land.images, land.labels, taskShape) : null,
-    });
-  }
-  return prepared;
+      test: evalSet(tf, testImages, testLabels, data.shape),
+      curve: evalSet(tf, curve.images, curve.labels, data.shape),
+      landscape: land ? evalSet(tf, land.images, land.labels, data.shape, maskVector(head.outputs, scoringUnits(head, i, allTasks))) : null,
+    };
+  });
+  return { tasks: prepared, head };
 }
 
 function disposeTasks(tasks: PreparedTask[]) {
@@ -165,8 +154,27 @@ function disposeTasks(tasks: PreparedTask[]) {
       if (!s) continue;
       s.images.dispose();
       s.labels.dispose();
+      s.mask?.dispose();
     }
   }
+}
+
+/** Scores every task's set after `seenTasks` were trained: the head's masks, the strategy's classifier, the alternate scenario. */
+function scoreTasks(tf: TF, model: ClassifierModel, head: HeadLayout, strategy: Strategy, sets: EvalSet[], seenTasks: number[], signal?: AbortSignal) {
+  const alt = seenTasks.length ? alternateScenario(head) : null;
+  return sets.map((set, j) => {
+    throwIfAborted(signal);
+    const mask = maskVector(head.outputs, scoringUnits(head, j, seenTasks));
+    const altMask = alt ? maskVector(head.outputs, scoringUnits(head, j, seenTasks, alt)) : undefined;
+    const m = mask ? tf.tensor1d(mask) : null;
+    const a = altMask === undefined ? undefined : altMask ? tf.tensor1d(altMask) : null;
+    try {
+      return evaluateModel(tf, model, set, 1000, { mask: m, alternateMask: a, scores: strategy.scores?.bind(strategy) });
+    } finally {
+      m?.dispose();
+      a?.dispose();
+    }
+  });
 }
 
 /** Runs the experiment to the end, cancellation or failure; always returns the (written) result. */
@@ -191,131 +199,124 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
 
   let tasks: PreparedTask[] = [];
   let model: ClassifierModel | null = null;
+  let strategy: Strategy | null = null;
   let trainImages = 0;
   let trainMs = 0;
   try {
     const tData = now();
-    tasks = await phase('data', () => prepareTasks(opts, emit));
-    const classes = Math.max(...tasks.map((t) => t.info.classes));
-    const totalSteps = tasks.reduce((s, t) => s + stepsPerEpoch(t.train.n, ex.training.batchSize) * ex.training.epochs, 0);
-    emit({ type: 'dataReady', tasks: tasks.map((t) => t.info), totalSteps, dataMs: now() - tData });
+    const definition = strategyDefinition(ex.strategy.name);
+    if (!definition) throw new PhaseError('validate', new Error(`unknown strategy '${ex.strategy.name}'`));
+    const prepared = await phase('data', () => prepareTasks(opts, emit));
+    tasks = prepared.tasks;
+    const head = prepared.head;
+    const phases = planPhases(definition.phases ?? 'sequential', tasks.length);
+    const steps = totalSteps(phases, tasks.map((t) => t.train), ex.training);
+    emit({ type: 'dataReady', tasks: tasks.map((t) => t.info), phases, head: { scenario: head.scenario, outputs: head.outputs }, totalSteps: steps, dataMs: now() - tData });
 
-    model = await phase('model', () => buildModel(tf, ex.model, tasks[0].train.shape, classes, ex.seed));
+    model = await phase('model', () => buildModel(tf, ex.model, tasks[0].train.shape, head.outputs, ex.seed));
     const m = model;
     const optimizer = createOptimizer(tf, ex.training);
-    // A cancel can arrive at any await: it is honoured between evaluations as well as between steps.
-    const evalAll = (sets: EvalSet[]) =>
-      sets.map((s) => {
-        throwIfAborted(signal);
-        return evaluateModel(tf, m, s);
-      });
+    const env = createStrategyEnv({
+      tf,
+      model: m,
+      head,
+      experiment: ex,
+      tasks: tasks.map((t) => t.train),
+      strategyName: ex.strategy.name,
+      log: (message) => emit({ type: 'log', level: 'info', message: `${ex.strategy.name}: ${message}` }),
+    });
+    strategy = await phase('model', () => definition.create(env, strategyParams(ex.strategy)));
+    const strat = strategy;
+    const seenAfter = (p: number) => [...new Set(phases.slice(0, p + 1).flat())].sort((a, b) => a - b);
+    const score = (sets: EvalSet[], seen: number[]) => scoreTasks(tf, m, head, strat, sets, seen, signal);
 
     // Baseline b: the seeded, untrained model on every task's full test set (FWT needs it).
-    const base = await phase('evaluate', () => evalAll(tasks.map((t) => t.test)));
+    const base = await phase('evaluate', () => score(tasks.map((t) => t.test), []));
     emit({ type: 'baseline', accuracy: base.map((o) => o.accuracy), loss: base.map((o) => o.loss) });
-    const curvePoint = (step: number, trainingTask: number, epoch: number) => {
-      const outs = evalAll(tasks.map((t) => t.curve));
-      const point: CurvePoint = { step, trainingTask, epoch, accuracy: outs.map((o) => o.accuracy), loss: outs.map((o) => o.loss) };
+    const curvePoint = (step: number, trainingPhase: number, epoch: number) => {
+      const outs = score(tasks.map((t) => t.curve), trainingPhase < 0 ? [] : seenAfter(trainingPhase));
+      const point: CurvePoint = { step, trainingTask: trainingPhase, epoch, accuracy: outs.map((o) => o.accuracy), loss: outs.map((o) => o.loss) };
       emit({ type: 'curvePoint', point });
     };
     curvePoint(0, -1, 0);
 
     const land = ex.landscape;
     const optima = land ? land.optima : null;
-    const wantLandscape = !!land && tasks.length >= 2 && !!optima && optima[0] !== optima[1];
-    // The trajectory runs from initialisation to the later of the two optima (either order is valid).
-    const lastOptimum = optima ? Math.max(optima[0], optima[1]) : -1;
-    const checkpoints: { step: number; task: number; theta: Float32Array }[] = [];
-    const snapshots = new Map<number, Float32Array>();
-    if (wantLandscape) checkpoints.push({ step: 0, task: -1, theta: readParameters(tf, m) });
-
-    let step = 0;
-    let lastProgress = 0;
-    const tTrainStart = now();
-    for (let ti = 0; ti < tasks.length; ti++) {
-      const task = tasks[ti];
-      emit({ type: 'taskStarted', task: ti, step });
-      const tTask = now();
-      let evalMsInTask = 0;
-      const spe = stepsPerEpoch(task.train.n, ex.training.batchSize);
-      for (let epoch = 0; epoch < ex.training.epochs; epoch++) {
-        const order = epochOrder(task.train.n, ex.seed, ti, epoch);
-        for (let b = 0; b < spe; b++) {
-          throwIfAborted(signal);
-          const start = b * ex.training.batchSize;
-          const size = Math.min(ex.training.batchSize, task.train.n - start);
-          const tStep = now();
-          const loss = await phase('train', () => {
-            const { x, y } = makeBatch(tf, task.train, order, start, size);
-            try {
-              return trainStep(tf, m, optimizer, x, y);
-            } finally {
-              x.dispose();
-              y.dispose();
-            }
-          });
-          if (!Number.isFinite(loss)) throw new PhaseError('train', new Error(`the training loss became ${loss} at step ${step + 1} (task ${ti}, epoch ${epoch + 1}): lower training.learningRate`));
-          trainMs += now() - tStep;
-          trainImages += size;
-          step++;
-          const lastOfTask = epoch === ex.training.epochs - 1 && b === spe - 1;
-          if (step % ex.training.evalEvery === 0 || lastOfTask) {
-            const tEval = now();
-            await phase('evaluate', () => curvePoint(step, ti, epoch + 1));
-            evalMsInTask += now() - tEval;
-          }
-          if (wantLandscape && ti <= lastOptimum && (step % land.checkpointEvery === 0 || lastOfTask)) {
-            checkpoints.push({ step, task: ti, theta: readParameters(tf, m) });
-          }
-          const t = now();
-          if (t - lastProgress > 250 || lastOfTask) {
-            lastProgress = t;
-            const ips = trainImages / (trainMs / 1000);
-            const msPerStep = (t - tTrainStart) / step; // wall time, evaluations included
-            emit({
-              type: 'progress',
-              task: ti,
-              epoch: epoch + 1,
-              step,
-              totalSteps,
-              loss,
-              imagesPerSecond: ips,
-              elapsedMs: t - t0,
-              etaMs: (totalSteps - step) * msPerStep,
-            });
-          }
-          await tick(); // lets a cancel message in
-        }
-      }
-      const trainTaskMs = now() - tTask - evalMsInTask;
-      throwIfAborted(signal);
-      const tEval = now();
-      const row = await phase('evaluate', () => evalAll(tasks.map((t) => t.test)));
-      const R = [...(state!.result.accuracyMatrix.slice(0, ti)), row.map((o) => o.accuracy)];
-      emit({
-        type: 'taskFinished',
-        task: ti,
-        accuracy: row.map((o) => o.accuracy),
-        loss: row.map((o) => o.loss),
-        metrics: computeMetrics(R, state!.result.randomInitAccuracy),
-        trainMs: trainTaskMs,
-        evalMs: now() - tEval + evalMsInTask,
-      });
-      // The task's last step was checkpointed (ti <= lastOptimum): that checkpoint is this optimum.
-      if (wantLandscape && (ti === optima![0] || ti === optima![1])) snapshots.set(ti, checkpoints[checkpoints.length - 1].theta);
-      write();
+    const wantLandscape = !!land && phases.length >= 2 && !!optima && optima[0] !== optima[1] && Math.max(...optima) < phases.length;
+    if (land && !wantLandscape && phases.length < 2) {
+      emit({ type: 'log', level: 'info', message: `one training phase (${tasks.length < 2 ? 'a single task' : `the ${ex.strategy.name} strategy`}): no loss landscape (it needs the optima of two phases)` });
     }
+    const checkpoints = wantLandscape ? landscapeCheckpoints(tf, m, land, optima!) : null;
 
-    if (wantLandscape) {
+    let lastProgress = 0;
+    let phaseStart = 0;
+    let evalMsInPhase = 0;
+    const tTrainStart = now();
+    const rows: LoopObserver = {
+      phaseStarted(p, step) {
+        emit({ type: 'taskStarted', task: p, step });
+        phaseStart = now();
+        evalMsInPhase = 0;
+      },
+      async stepDone(info) {
+        trainMs += info.stepMs;
+        trainImages += info.batchSize;
+        if (info.step % ex.training.evalEvery === 0 || info.lastOfPhase) {
+          const tEval = now();
+          await phase('evaluate', () => curvePoint(info.step, info.phase, info.epoch));
+          evalMsInPhase += now() - tEval;
+        }
+        const t = now();
+        if (t - lastProgress > 250 || info.lastOfPhase) {
+          lastProgress = t;
+          emit({
+            type: 'progress',
+            task: info.phase,
+            epoch: info.epoch,
+            step: info.step,
+            totalSteps: steps,
+            loss: info.loss,
+            imagesPerSecond: trainImages / (trainMs / 1000),
+            elapsedMs: t - t0,
+            etaMs: (steps - info.step) * ((t - tTrainStart) / info.step), // wall time, evaluations included
+          });
+        }
+      },
+      async phaseEnded(p) {
+        const trainPhaseMs = now() - phaseStart - evalMsInPhase;
+        const tEval = now();
+        const row = await phase('evaluate', () => score(tasks.map((t) => t.test), seenAfter(p)));
+        const R = [...state!.result.accuracyMatrix.slice(0, p), row.map((o) => o.accuracy)];
+        const alt = alternateScenario(head);
+        emit({
+          type: 'taskFinished',
+          task: p,
+          accuracy: row.map((o) => o.accuracy),
+          loss: row.map((o) => o.loss),
+          ...(alt ? { alternate: { scenario: alt, accuracy: row.map((o) => o.alternateAccuracy!) } } : {}),
+          metrics: computeMetrics(R, state!.result.randomInitAccuracy, seenAfter(p).length),
+          trainMs: trainPhaseMs,
+          evalMs: now() - tEval + evalMsInPhase,
+        });
+        write();
+      },
+    };
+    await phase('train', () =>
+      runPhases({ tf, env, strategy: strat, optimizer, phases, training: ex.training, seed: ex.seed, observers: checkpoints ? [checkpoints.observer, rows] : [rows], signal }),
+    );
+
+    if (wantLandscape && checkpoints) {
       const landSets = tasks.map((t) => t.landscape!);
+      const thetaA = checkpoints.optimum(optima![0]);
+      const thetaB = checkpoints.optimum(optima![1]);
       const { evaluateAt, concurrency, pool } = await landscapeEvaluator(tf, m, ex.model, landSets, emit);
       let landscape: LandscapeResult;
       try {
         landscape = await phase('landscape', () =>
           computeLandscape({
-            thetaA: snapshots.get(optima![0])!,
-            thetaB: snapshots.get(optima![1])!,
-            checkpoints,
+            thetaA,
+            thetaB,
+            checkpoints: checkpoints.list,
             layout: layoutOf(m),
             spec: land,
             optima: optima!,
@@ -332,13 +333,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
         await pool?.dispose();
       }
       // Evaluated in-process: also cross-checks the workers' (0,0) and (1,0) against this model.
-      landscape.anchors = await phase('landscape', () =>
-        landscapeAnchors(tf, m, landSets, landscape, snapshots.get(optima![0])!, snapshots.get(optima![1])!),
-      );
+      landscape.anchors = await phase('landscape', () => landscapeAnchors(tf, m, landSets, landscape, thetaA, thetaB));
       throwIfAborted(signal);
       emit({ type: 'landscape', landscape });
-    } else if (land && tasks.length < 2) {
-      emit({ type: 'log', level: 'info', message: 'single task: no loss landscape (it needs two task optima)' });
     }
     // The last chance for a cancel that arrived after the final evaluation or landscape point.
     await tick();
@@ -353,11 +350,40 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       emit(finishedEvent('failed', t0, trainImages, trainMs, resultFile, err));
     }
   } finally {
+    strategy?.dispose?.();
     model?.dispose();
     disposeTasks(tasks);
   }
   write();
   return state!.result;
+}
+
+/**
+ * The landscape's observer of the loop: the trajectory from initialisation to the later of the two
+ * optima (either order is valid), one checkpoint every `checkpointEvery` steps and at each phase's
+ * end; a phase's last checkpoint is its optimum.
+ */
+function landscapeCheckpoints(tf: TF, model: ClassifierModel, land: LandscapeSpec, optima: [number, number]) {
+  const lastOptimum = Math.max(optima[0], optima[1]);
+  const list: LandscapeCheckpoint[] = [{ step: 0, task: -1, theta: readParameters(tf, model) }];
+  const optimum = new Map<number, Float32Array>();
+  const observer: LoopObserver = {
+    stepDone(info) {
+      if (info.phase <= lastOptimum && (info.step % land.checkpointEvery === 0 || info.lastOfPhase)) {
+        list.push({ step: info.step, task: info.phase, theta: readParameters(tf, model) });
+      }
+      if (info.lastOfPhase && (info.phase === optima[0] || info.phase === optima[1])) optimum.set(info.phase, list[list.length - 1].theta);
+    },
+  };
+  return {
+    list,
+    observer,
+    optimum(p: number): Float32Array {
+      const theta = optimum.get(p);
+      if (!theta) throw new Error(`landscape: no weights were kept for the optimum of phase ${p}`);
+      return theta;
+    },
+  };
 }
 
 /**

@@ -1,7 +1,7 @@
 // Recognises a run's result.json. Pure (no vscode import): used by the result editor and the
 // panel serializer, which both must say clearly when a file is not a result.
 import type { RunResult, RunStatus } from '../protocol/result';
-import { RESULT_FORMAT_VERSION } from '../protocol/result';
+import { RESULT_FORMAT_VERSION, upgradeResult } from '../protocol/result';
 
 export type ParsedResult = { ok: true; result: RunResult } | { ok: false; error: string };
 
@@ -30,5 +30,5 @@ export function parseRunResult(text: string): ParsedResult {
   if ((data.formatVersion as number) > RESULT_FORMAT_VERSION) {
     return { ok: false, error: `This result has format version ${data.formatVersion}; this version of the extension reads up to ${RESULT_FORMAT_VERSION}. Update the extension.` };
   }
-  return { ok: true, result: data as unknown as RunResult };
+  return { ok: true, result: upgradeResult(data as unknown as RunResult) };
 }

@@ -1,12 +1,13 @@
 import type { NormalisedExperiment } from './experiment';
-import type { CurvePoint, EnvironmentInfo, LandscapeResult, Metrics, RunError, RunStatus, TaskInfo } from './result';
+import type { CurvePoint, EnvironmentInfo, HeadInfo, LandscapeResult, Metrics, RunError, RunStatus, TaskInfo } from './result';
 
 /** Everything a run reports, in order. A RunResult is the fold of these (see runState.ts). */
 export type RunEvent =
   | { type: 'runStarted'; runId: string; experiment: NormalisedExperiment; experimentFile?: string; startedAt: string }
   | { type: 'environment'; environment: EnvironmentInfo }
-  | { type: 'dataReady'; tasks: TaskInfo[]; totalSteps: number; dataMs: number }
+  | { type: 'dataReady'; tasks: TaskInfo[]; phases: number[][]; head: HeadInfo; totalSteps: number; dataMs: number }
   | { type: 'baseline'; accuracy: number[]; loss: number[] }
+  /** `task` is the phase index (= the task for sequential strategies; see RunResult.phases). */
   | { type: 'taskStarted'; task: number; step: number }
   | {
       type: 'progress';
@@ -23,9 +24,11 @@ export type RunEvent =
   | {
       type: 'taskFinished';
       task: number;
-      /** Row `task` of R and of the loss matrix (full test sets). */
+      /** Row `task` (the phase) of R and of the loss matrix (full test sets). */
       accuracy: number[];
       loss: number[];
+      /** The row in the other scenario (RunResult.alternateAccuracy), where one run gives both. */
+      alternate?: { scenario: 'task-il' | 'class-il'; accuracy: number[] };
       /** Metrics over the rows so far (computed by the engine; consumers only display them). */
       metrics: Metrics;
       trainMs: number;

@@ -11,8 +11,14 @@ export interface TaskSpec {
   train?: number;
   /** Number of test examples (stratified, seeded subset); all when absent. */
   test?: number;
-  /** Display name of the task; defaults to the dataset's name. */
+  /** Display name of the task; defaults to the dataset's name (or its classes, e.g. "0/1"). */
   label?: string;
+  /** Keep only these classes of the dataset (original label ids), e.g. [0, 1] for Split-MNIST's first task. */
+  classes?: number[];
+  /** Seed of a fixed pixel permutation applied to every image (Permuted-MNIST); absent = no permutation. */
+  permutation?: number;
+  /** Rotate every image by this many degrees (Rotated-MNIST, bilinear, about the image centre). */
+  rotation?: number;
 }
 
 export interface ConvLayerSpec {
@@ -41,10 +47,37 @@ export interface TrainingSpec {
   evalEvery: number;
   /** Test examples per task used for the curves (the rows of R always use the whole test set). */
   evalSamples: number;
+  /**
+   * Optimizer steps per task instead of epochs (the published protocols count iterations); batches
+   * cycle through seeded shuffles of the task's data. Absent: `epochs` passes over the data.
+   */
+  iterations?: number;
 }
 
+/** The strategy by name with its hyperparameters (engine/strategies/registry.ts lists them). */
 export interface StrategySpec {
-  name: 'naive';
+  name: string;
+  [hyperparameter: string]: string | number | boolean;
+}
+
+/** The three scenarios of van de Ven & Tolias (2019). */
+export type Scenario = 'task-il' | 'domain-il' | 'class-il';
+
+export type BenchmarkName = 'split-mnist' | 'split-fashion-mnist' | 'permuted-mnist' | 'rotated-mnist';
+
+/** A standard benchmark, expanded into `tasks` when the experiment is normalised. */
+export interface BenchmarkSpec {
+  name: BenchmarkName;
+  scenario: Scenario;
+  /** Number of tasks (split: up to 5; permuted/rotated: any, default 5). */
+  tasks?: number;
+  /** Seed of the class order (split) or the permutations (permuted); default: the experiment's seed. */
+  seed?: number;
+  /** Rotated-MNIST: one angle per task in degrees (default 0, 45, 90, 135, 180 for 5 tasks). */
+  angles?: number[];
+  /** Training / test examples per task (stratified, seeded subsets); all when absent. */
+  train?: number;
+  test?: number;
 }
 
 export interface LandscapeSpec {
@@ -66,14 +99,14 @@ export interface LandscapeSpec {
   optima: [number, number];
 }
 
-export type Scenario = 'domain-il';
-
 /** The experiment as written (optional fields may be absent). */
 export interface ExperimentSpec {
   $schema?: string;
   name?: string;
   seed?: number;
-  tasks: TaskSpec[];
+  /** Either tasks (with `scenario`) or a benchmark. */
+  tasks?: TaskSpec[];
+  benchmark?: BenchmarkSpec;
   scenario?: Scenario;
   model?: ModelSpec;
   training?: Partial<TrainingSpec>;
@@ -85,8 +118,11 @@ export interface ExperimentSpec {
 export interface NormalisedExperiment {
   name: string;
   seed: number;
+  /** The task sequence (a benchmark is expanded into it). */
   tasks: TaskSpec[];
   scenario: Scenario;
+  /** The benchmark the tasks came from, as given (display and provenance). */
+  benchmark?: BenchmarkSpec;
   model: ResolvedModelSpec;
   training: TrainingSpec;
   strategy: StrategySpec;

@@ -1,6 +1,7 @@
-import type { NormalisedExperiment } from './experiment';
+import type { NormalisedExperiment, Scenario } from './experiment';
 
-export const RESULT_FORMAT_VERSION = 1;
+/** 2: phases, head, per-task classes and units, alternate (task-IL/class-IL) accuracy. 1 is read as sequential domain-IL. */
+export const RESULT_FORMAT_VERSION = 2;
 
 export type RunStatus = 'running' | 'completed' | 'cancelled' | 'failed';
 export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
@@ -14,8 +15,22 @@ export interface TaskInfo {
   dir: string;
   trainSize: number;
   testSize: number;
-  /** Number of classes (size of the shared head's used outputs). */
+  /** Number of classes of this task. */
   classes: number;
+  /** The dataset's label ids kept in this task, in target order (e.g. [2, 3] for Split-MNIST's second task). */
+  classIds: number[];
+  /** The output unit of each class (classIds[k] is trained and scored on unit units[k]). */
+  units: number[];
+  /** Pixel permutation seed (Permuted-MNIST) and rotation in degrees (Rotated-MNIST), when applied. */
+  permutation?: number;
+  rotation?: number;
+}
+
+/** How the output layer serves the tasks (engine/train/head.ts). */
+export interface HeadInfo {
+  scenario: Scenario;
+  /** Output units allocated up front (the parameter vector keeps its length across tasks). */
+  outputs: number;
 }
 
 export interface Metrics {
@@ -31,12 +46,17 @@ export interface Metrics {
   forgettingPerTask: (number | null)[];
   /** Mean of the diagonal R[j][j]: how well each task was learned when it was current. */
   learningAccuracy: number | null;
+  /**
+   * Intransigence (Chaudhry et al. 2018): mean_j R*_j - R[j][j], with R* the accuracies of a joint
+   * reference run. Present only where such a reference was given.
+   */
+  intransigence?: number | null;
 }
 
 export interface CurvePoint {
   /** Global training step (0 = before training). */
   step: number;
-  /** Index of the task being trained at this point (-1 = before training). */
+  /** Index of the phase being trained at this point (-1 = before training); a phase is a task unless the strategy is joint or cumulative. */
   trainingTask: number;
   epoch: number;
   /** Accuracy (fraction) on each task's curve subset. */
@@ -113,8 +133,20 @@ export interface RunResult {
   experiment: NormalisedExperiment;
   experimentFile?: string;
   tasks: TaskInfo[];
-  /** R[i][j] (fraction): accuracy on task j's full test set after training task i. Rows so far. */
+  /**
+   * The tasks trained in each phase: [[0], [1], ...] for sequential strategies, [[0, 1, ...]] for
+   * joint training, [[0], [0, 1], ...] for cumulative. Row i of R is measured after phase i.
+   */
+  phases: number[][];
+  head: HeadInfo;
+  /** R[i][j] (fraction): accuracy on task j's full test set after training phase i (task i). Rows so far. */
   accuracyMatrix: number[][];
+  /**
+   * The same rows scored in the other incremental scenario where one run gives both (Mammoth
+   * reports both): task-IL accuracy of a class-IL run (the task's own units), class-IL accuracy of a
+   * task-IL run (every unit seen so far).
+   */
+  alternateAccuracy?: { scenario: 'task-il' | 'class-il'; accuracyMatrix: number[][] };
   /** Mean cross-entropy on task j's test set after training task i. */
   lossMatrix: number[][];
   /** b_j: accuracy of the untrained (seeded) model on task j. */
@@ -127,4 +159,17 @@ export interface RunResult {
   landscape: LandscapeResult | null;
   environment: EnvironmentInfo | null;
   timing: Timing;
+}
+
+/** Reads an older result as the current format (format 1: sequential phases, one shared head). */
+export function upgradeResult(r: RunResult): RunResult {
+  if (r.formatVersion >= RESULT_FORMAT_VERSION) return r;
+  const outputs = Math.max(0, ...r.tasks.map((t) => t.classes ?? 0));
+  return {
+    ...r,
+    formatVersion: RESULT_FORMAT_VERSION,
+    phases: r.phases ?? r.experiment.tasks.map((_, i) => [i]),
+    head: r.head ?? { scenario: 'domain-il', outputs },
+    tasks: r.tasks.map((t) => ({ ...t, classIds: t.classIds ?? Array.from({ length: t.classes }, (_, k) => k), units: t.units ?? Array.from({ length: t.classes }, (_, k) => k) })),
+  };
 }

@@ -27,6 +27,8 @@ export function emptyResult(runId: string, experiment: NormalisedExperiment, sta
     status: 'running',
     experiment,
     tasks: [],
+    phases: [],
+    head: { scenario: experiment.scenario, outputs: 0 },
     accuracyMatrix: [],
     lossMatrix: [],
     randomInitAccuracy: [],
@@ -61,6 +63,8 @@ export function applyRunEvent(state: RunState | null, e: RunEvent): RunState {
       break;
     case 'dataReady':
       r.tasks = e.tasks;
+      r.phases = e.phases;
+      r.head = e.head;
       r.totalSteps = e.totalSteps;
       r.timing.dataMs = e.dataMs;
       break;
@@ -79,6 +83,10 @@ export function applyRunEvent(state: RunState | null, e: RunEvent): RunState {
     case 'taskFinished':
       r.accuracyMatrix[e.task] = e.accuracy;
       r.lossMatrix[e.task] = e.loss;
+      if (e.alternate) {
+        r.alternateAccuracy ??= { scenario: e.alternate.scenario, accuracyMatrix: [] };
+        r.alternateAccuracy.accuracyMatrix[e.task] = e.alternate.accuracy;
+      }
       r.metrics = e.metrics;
       r.timing.trainMs += e.trainMs;
       r.timing.evalMs += e.evalMs;

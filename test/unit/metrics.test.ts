@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeMetrics } from '../../src/engine/metrics/metrics';
+import { computeMetrics, intransigence } from '../../src/engine/metrics/metrics';
 
 const close = (a: number | null, b: number, msg?: string) => {
   assert.ok(a !== null, msg);
@@ -53,4 +53,19 @@ test('positive backward transfer is reported with its sign', () => {
 test('empty and malformed matrices', () => {
   assert.equal(computeMetrics([], []).acc, null);
   assert.throws(() => computeMetrics([[0.9], [0.1]], [0.1, 0.1]), /row 0 has 1 entries/);
+});
+
+test('joint training (one row over every task): ACC over all tasks, the sequential metrics are not defined', () => {
+  const m = computeMetrics([[0.9, 0.8, 0.7]], [0.1, 0.1, 0.1], 3);
+  assert.ok(Math.abs(m.acc! - 0.8) < 1e-12);
+  assert.equal(m.bwt, null);
+  assert.equal(m.fwt, null);
+  assert.equal(m.forgetting, null);
+});
+
+test('intransigence: mean gap between a joint reference and the diagonal (Chaudhry et al. 2018)', () => {
+  const R = [[0.9, 0.1], [0.3, 0.8]];
+  assert.ok(Math.abs(intransigence(R, [0.95, 0.9])! - ((0.95 - 0.9) + (0.9 - 0.8)) / 2) < 1e-12);
+  assert.equal(intransigence([], [0.9]), null);
+  assert.equal(intransigence(R, [0.9]), null);
 });

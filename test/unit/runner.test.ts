@@ -8,7 +8,7 @@ import { loadBackend } from '../../src/engine/backend';
 import { runExperiment } from '../../src/engine/runner';
 import type { NormalisedExperiment } from '../../src/protocol/experiment';
 import type { RunEvent } from '../../src/protocol/events';
-import type { RunResult } from '../../src/protocol/result';
+import { RESULT_FORMAT_VERSION, type RunResult } from '../../src/protocol/result';
 
 function experiment(over: Partial<NormalisedExperiment> = {}): NormalisedExperiment {
   return {
@@ -74,7 +74,7 @@ test('the result file is the returned result, written atomically, with no temp f
   assert.ok(first);
   const onDisk = JSON.parse(readFileSync(join(first.outDir, 'result.json'), 'utf8'));
   assert.deepEqual(onDisk, JSON.parse(JSON.stringify(first.result)));
-  assert.equal(onDisk.formatVersion, 1);
+  assert.equal(onDisk.formatVersion, RESULT_FORMAT_VERSION);
   const leftovers = require('node:fs').readdirSync(first.outDir).filter((f: string) => f.endsWith('.tmp'));
   assert.deepEqual(leftovers, []);
 });
@@ -226,4 +226,53 @@ test('optima in either order: the trajectory reaches the later optimum and the a
   const last = land.trajectory[land.trajectory.length - 1];
   assert.equal(last.task, 1);
   assert.ok(Math.abs(last.alpha) < 1e-6 && Math.abs(last.beta) < 1e-6, `the end of training is theta_A here: (${last.alpha}, ${last.beta})`);
+});
+
+test('class-IL Split-MNIST (2 tasks): a phase per task, units over all classes, task-IL accuracy beside it; naive forgets', async () => {
+  const { result } = await run(
+    experiment({
+      scenario: 'class-il',
+      tasks: [
+        { dataset: 'mnist', classes: [0, 1], train: 600, test: 300 },
+        { dataset: 'mnist', classes: [2, 3], train: 600, test: 300 },
+      ],
+      model: { type: 'mlp', hidden: [64] },
+      training: { optimizer: 'adam', learningRate: 0.001, batchSize: 32, epochs: 1, evalEvery: 10, evalSamples: 100, iterations: 60 },
+    }),
+  );
+  assert.equal(result.status, 'completed', result.error?.message);
+  assert.deepEqual(result.phases, [[0], [1]]);
+  assert.deepEqual(result.head, { scenario: 'class-il', outputs: 4 });
+  assert.deepEqual(result.tasks.map((t) => [t.label, t.classIds, t.units]), [['0/1', [0, 1], [0, 1]], ['2/3', [2, 3], [2, 3]]]);
+  assert.equal(result.totalSteps, 120, 'iterations per task, not epochs');
+  const R = result.accuracyMatrix;
+  assert.ok(R[0][0] > 0.95 && R[1][1] > 0.9, `learned: ${JSON.stringify(R)}`);
+  assert.ok(R[1][0] < 0.2, `class-IL naive forgets task 0 almost entirely: ${R[1][0]}`);
+  const alt = result.alternateAccuracy!;
+  assert.equal(alt.scenario, 'task-il');
+  // The task's own units are a subset of the seen ones: task-IL accuracy is never below class-IL's.
+  for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) assert.ok(alt.accuracyMatrix[i][j] >= R[i][j], `task-IL ${alt.accuracyMatrix[i][j]} >= class-IL ${R[i][j]} at [${i}][${j}]`);
+  assert.ok(alt.accuracyMatrix[1][0] > R[1][0] + 0.3, 'given the task label, much of task 0 is still there');
+});
+
+test('joint strategy: one phase over every task, R has one row, ACC over all tasks', async () => {
+  const { result } = await run(
+    experiment({
+      strategy: { name: 'joint' },
+      tasks: [
+        { dataset: 'mnist', train: 500, test: 200 },
+        { dataset: 'fashion-mnist', train: 500, test: 200 },
+      ],
+      model: { type: 'mlp', hidden: [64] },
+      training: { optimizer: 'adam', learningRate: 0.002, batchSize: 50, epochs: 3, evalEvery: 5, evalSamples: 100 },
+    }),
+  );
+  assert.equal(result.status, 'completed', result.error?.message);
+  assert.deepEqual(result.phases, [[0, 1]]);
+  assert.equal(result.accuracyMatrix.length, 1);
+  assert.equal(result.totalSteps, 3 * Math.ceil(1000 / 50));
+  const [row] = result.accuracyMatrix;
+  assert.ok(row[0] > 0.7 && row[1] > 0.6, `both tasks learned at once (chance 0.1): ${row}`);
+  assert.ok(Math.abs(result.metrics.acc! - (row[0] + row[1]) / 2) < 1e-12);
+  assert.equal(result.metrics.bwt, null);
 });

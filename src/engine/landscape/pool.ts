@@ -25,8 +25,10 @@ import type { PointEvaluator, TaskOutcome } from './compute';
 export interface PoolEvalSet {
   /** [n, h, w, c] float32 images, flattened (normalised as for the in-process evaluation). */
   images: Float32Array;
-  /** [n] int32 class labels. */
+  /** [n] int32 targets (output units). */
   labels: Int32Array;
+  /** Additive logit mask [outputs] the task is scored with (task-IL/class-IL heads). */
+  mask?: Float32Array;
 }
 
 export interface EvaluatorPoolOptions {
@@ -107,7 +109,11 @@ function workerExecArgv(script: string): string[] {
 
 /** The typed arrays behind in-process EvalSets (one host read each), for createEvaluatorPool's `sets`. */
 export function poolSetsFromTensors(sets: EvalSet[]): PoolEvalSet[] {
-  return sets.map((s) => ({ images: Float32Array.from(s.images.dataSync()), labels: Int32Array.from(s.labels.dataSync()) }));
+  return sets.map((s) => ({
+    images: Float32Array.from(s.images.dataSync()),
+    labels: Int32Array.from(s.labels.dataSync()),
+    ...(s.mask ? { mask: Float32Array.from(s.mask.dataSync()) } : {}),
+  }));
 }
 
 interface Job {

@@ -36,6 +36,7 @@ async function handle(msg: PoolRequest): Promise<void> {
       const sets: EvalSet[] = msg.sets.map((s) => ({
         images: tf.tensor4d(s.images, [s.labels.length, h, w, c]),
         labels: tf.tensor1d(s.labels, 'int32'),
+        ...(s.mask ? { mask: tf.tensor1d(s.mask, 'float32') } : {}),
       }));
       const model = buildModel(tf, msg.spec, msg.inputShape, msg.outputs, 0); // weights are overwritten per point
       evaluate = modelEvaluator(tf, model, sets, msg.batchSize);

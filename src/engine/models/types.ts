@@ -27,6 +27,12 @@ export interface ClassifierModel {
   parameterCount: number;
   /** Logits for a batch of images [n, h, w, c]. Call inside tf.tidy or dispose the result. */
   forward(x: Tensor4D): Tensor2D;
+  /**
+   * The representation the output layer reads (the input of the last dense layer), [n, width]:
+   * iCaRL's feature extractor. Call inside tf.tidy or dispose the result. Optional so that
+   * hand-built test models need not provide it; buildModel's models always do.
+   */
+  features?(x: Tensor4D): Tensor2D;
   dispose(): void;
 }
 
@@ -34,6 +40,8 @@ export interface ClassifierModel {
 export interface EvalSet {
   /** [n, h, w, c] float32, normalised. */
   images: Tensor4D;
-  /** [n] int32 class labels. */
+  /** [n] int32 targets (output units). */
   labels: tfjs.Tensor1D;
+  /** Additive logit mask [outputs] this set is scored with by default (task-IL/class-IL heads). */
+  mask?: tfjs.Tensor1D;
 }

@@ -1,0 +1,27 @@
+// Every strategy, one line each. The table feeds the engine (create), the config loader
+// (hyperparameters, defaults, allowed scenarios) and the schema's documentation
+// (scripts/schema.mjs writes the strategy part of schemas/experiment.schema.json from it).
+import type { StrategySpec } from '../../protocol/experiment';
+import type { StrategyDefinition } from './types';
+import { naive } from './naive';
+import { joint } from './joint';
+import { cumulative } from './cumulative';
+
+export const STRATEGIES: readonly StrategyDefinition[] = [
+  naive,
+  joint,
+  cumulative,
+];
+
+export function strategyDefinition(name: string): StrategyDefinition | undefined {
+  return STRATEGIES.find((s) => s.name === name);
+}
+
+/** The strategy's hyperparameters with defaults filled in (the spec is assumed valid). */
+export function strategyParams(spec: StrategySpec): Record<string, number | string | boolean> {
+  const def = strategyDefinition(spec.name);
+  if (!def) throw new Error(`unknown strategy '${spec.name}'; known: ${STRATEGIES.map((s) => s.name).join(', ')}`);
+  const out: Record<string, number | string | boolean> = {};
+  for (const [key, h] of Object.entries(def.hyperparameters)) out[key] = spec[key] ?? h.default;
+  return out;
+}

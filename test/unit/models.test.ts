@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import type * as tfjs from '@tensorflow/tfjs';
 import { buildModel, convOutputSize } from '../../src/engine/models/build';
 import { loadBackend } from '../../src/engine/backend';
 
@@ -41,4 +42,24 @@ test('initialisation is seeded and bounded like PyTorch (U(-1/sqrt(fan_in), 1/sq
   const largest = dense1.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   assert.ok(largest <= bound && largest > 0.99 * bound, `largest |w| ${largest}, bound ${bound}`);
   for (const m of [a, b, c]) m.dispose();
+});
+
+test('features are what the output layer reads: the last dense layer applied to them gives forward, bit for bit', async () => {
+  const { tf } = await loadBackend('wasm');
+  for (const spec of [smallCnn, { type: 'mlp' as const, hidden: [32, 16] }, { type: 'mlp' as const, hidden: [] as number[] }]) {
+    const model = buildModel(tf, spec, [28, 28, 1], 10, 5);
+    const x = tf.randomNormal([4, 28, 28, 1], 0, 1, 'float32', 9) as tfjs.Tensor4D;
+    const [kernel, bias] = model.params.slice(-2).map((p) => p.variable);
+    const [features, logits, relogits] = tf.tidy(() => {
+      const f = model.features!(x);
+      const again = tf.fused.matMul({ a: f, b: kernel as unknown as tfjs.Tensor2D, bias, activation: 'linear' });
+      return [f, model.forward(x), again];
+    });
+    const width = spec.type === 'cnn' ? spec.dense[spec.dense.length - 1] : spec.hidden.length ? spec.hidden[spec.hidden.length - 1] : 784;
+    assert.deepEqual(features.shape, [4, width]);
+    assert.deepEqual(Array.from(relogits.dataSync()), Array.from(logits.dataSync()));
+    if (spec.type === 'cnn' || spec.hidden.length) assert.ok(features.dataSync().every((v) => v >= 0), 'hidden features are post-ReLU');
+    tf.dispose([x, features, logits, relogits]);
+    model.dispose();
+  }
 });

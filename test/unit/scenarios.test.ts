@@ -24,7 +24,7 @@ test('rotation: 0° is the identity, 90° is counter-clockwise, four quarter tur
   const r = rotateImages(img, h, h, 90);
   assert.equal(r[0 * 5 + 2], 200, 'the right-middle pixel moves to the top-middle');
   assert.equal(r.reduce((a, b) => a + b, 0), 200);
-  let back = img;
+  let back: Uint8Array = img;
   for (let k = 0; k < 4; k++) back = rotateImages(back, h, h, 90);
   assert.deepEqual(back, img);
 });

@@ -45,7 +45,9 @@ export function buildModel(
     const bound = 1 / Math.sqrt(fanIn);
     const values = new Float32Array(size);
     for (let i = 0; i < size; i++) values[i] = (rng() * 2 - 1) * bound;
-    const variable = tf.variable(tf.tensor(values, shape, 'float32'), true, `clw${++modelCounter}/${name}`);
+    const init = tf.tensor(values, shape, 'float32');
+    const variable = tf.variable(init, true, `clw${++modelCounter}/${name}`);
+    init.dispose(); // the variable holds its own copy
     params.push({ name, kind, shape, variable });
     return variable;
   };
@@ -91,6 +93,12 @@ export function buildModel(
     forward(x: Tensor4D): Tensor2D {
       let h: Tensor4D | Tensor2D = x;
       for (const layer of layers) h = layer(h);
+      return h as Tensor2D;
+    },
+    features(x: Tensor4D): Tensor2D {
+      // Every layer but the output layer: what forward feeds its last matMul.
+      let h: Tensor4D | Tensor2D = x;
+      for (let i = 0; i < layers.length - 1; i++) h = layers[i](h);
       return h as Tensor2D;
     },
     dispose() {

@@ -6,11 +6,21 @@ import type { StrategyDefinition } from './types';
 import { naive } from './naive';
 import { joint } from './joint';
 import { cumulative } from './cumulative';
+import { replay } from './replay';
+import { agem } from './agem';
+import { der } from './der';
+import { lwf } from './lwf';
+import { icarl } from './icarl';
 
 export const STRATEGIES: readonly StrategyDefinition[] = [
   naive,
   joint,
   cumulative,
+  replay,
+  agem,
+  der,
+  lwf,
+  icarl,
 ];
 
 export function strategyDefinition(name: string): StrategyDefinition | undefined {

@@ -93,6 +93,11 @@ export interface Strategy {
    */
   augmentBatch?(batch: TrainBatch, ctx: StepContext): TrainBatch;
   /**
+   * The classification term in place of the masked softmax cross-entropy (iCaRL's binary
+   * cross-entropy, LwF's 1/t-weighted cross-entropy), inside the gradient tape. Default: CE.
+   */
+  classificationLoss?(logits: tfjs.Tensor2D, batch: TrainBatch, ctx: StepContext): tfjs.Scalar;
+  /**
    * Extra loss terms, computed inside the gradient tape from the batch's logits (regularisers,
    * distillation). Return a scalar to add to the cross-entropy, or null.
    */

@@ -117,7 +117,7 @@ export function parameterGradients(tf: TF, model: ClassifierModel, loss: () => t
 }
 
 /**
- * One optimizer step: gradients of the cross-entropy plus the strategy's penalty, the strategy's
+ * One optimizer step: gradients of the cross-entropy (or the strategy's classification loss) plus the strategy's penalty, the strategy's
  * gradient surgery, then the optimizer. Returns the batch's total loss.
  */
 export function trainStep(tf: TF, env: StrategyEnv, optimizer: tfjs.Optimizer, strategy: Strategy, batch: TrainBatch, ctx: StepContext): number {
@@ -125,7 +125,7 @@ export function trainStep(tf: TF, env: StrategyEnv, optimizer: tfjs.Optimizer, s
   const { value, grads: raw } = parameterGradients(tf, model, () =>
     tf.tidy(() => {
       const logits = maskedLogits(tf, model, batch);
-      const ce = crossEntropy(tf, logits, batch.y, model.outputs);
+      const ce = strategy.classificationLoss?.(logits, batch, ctx) ?? crossEntropy(tf, logits, batch.y, model.outputs);
       const extra = strategy.penalty?.(logits, batch, ctx) ?? null;
       return extra ? (tf.add(ce, extra) as tfjs.Scalar) : ce;
     }),

@@ -4,9 +4,11 @@ import { SingleBar, Presets } from 'cli-progress';
 import { readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { RunEvent } from '../protocol/events';
+import { progressMessage, rowSummary, runProgress, runSetupTitle } from '../protocol/format';
+import { applyRunEvent, type RunState } from '../protocol/runState';
 import { runExperimentFile } from '../engine/runFile';
 import { formatDiagnostic, parseExperiment } from '../engine/config/load';
-import { formatDuration, formatResultTable } from './format';
+import { formatResultTable } from './format';
 import { runBenchmarks } from './bench';
 
 const EXIT_INVALID = 2;
@@ -17,51 +19,63 @@ function defaultOutDir(file: string): string {
   return join('runs', `${stamp}-${slug}`);
 }
 
-/** Progress on a TTY: a bar; otherwise a plain line every ~10% of the steps. */
+/**
+ * Progress on a TTY: one bar over the whole run (training, then the landscape); otherwise a plain
+ * line each time a stage crosses another tenth of its work. The words are the panel's and the
+ * status bar's (protocol/format.ts), from the same fold of the events.
+ */
 function progressReporter(json: boolean) {
   const tty = process.stderr.isTTY && !json;
+  const BAR_UNITS = 1000;
   let bar: SingleBar | null = null;
-  let totalSteps = 0;
-  const names: string[] = [];
-  // Plain output: one line each time a phase crosses another tenth of its work.
+  let state: RunState | null = null;
+  // Plain output: one line each time a stage crosses another tenth of its work.
   const lastDecile = new Map<string, number>();
-  const crossedDecile = (phase: string, done: number, total: number) => {
+  const crossedDecile = (stage: string, done: number, total: number) => {
     const decile = Math.floor((10 * done) / total);
-    if (lastDecile.get(phase) === decile) return false;
-    lastDecile.set(phase, decile);
+    if (lastDecile.get(stage) === decile) return false;
+    lastDecile.set(stage, decile);
     return true;
+  };
+  const barValue = () => Math.round(runProgress(state).fraction * BAR_UNITS);
+  const showBar = () => bar?.update(barValue(), { message: progressMessage(state) });
+  // A line of its own while the bar is drawn: stop the bar, write, draw it again below.
+  const say = (line: string) => {
+    bar?.stop();
+    process.stderr.write(`${line}\n`);
+    bar?.start(BAR_UNITS, barValue(), { message: progressMessage(state) });
   };
   return {
     onEvent(e: RunEvent) {
+      try {
+        state = applyRunEvent(state, e);
+      } catch (err) {
+        process.stderr.write(`warning: ${(err as Error).message}\n`);
+        return;
+      }
       if (e.type === 'dataReady') {
-        names.push(...e.tasks.map((t) => t.label));
-        totalSteps = e.totalSteps;
+        process.stderr.write(`${runSetupTitle(state.result)}\n`);
         process.stderr.write(`data: ${e.tasks.map((t) => `${t.label} ${t.trainSize}/${t.testSize} (${t.source})`).join(', ')}; ${e.totalSteps} steps\n`);
         if (tty) {
-          bar = new SingleBar(
-            { format: ' {task} |{bar}| {percentage}% · step {value}/{total} · loss {loss} · {ips} img/s · ETA {eta_s}', hideCursor: true, stream: process.stderr },
-            Presets.shades_classic,
-          );
-          bar.start(e.totalSteps, 0, { task: '', loss: '-', ips: '-', eta_s: '?' });
+          bar = new SingleBar({ format: ' |{bar}| {percentage}% · {message}', hideCursor: true, stream: process.stderr }, Presets.shades_classic);
+          bar.start(BAR_UNITS, 0, { message: progressMessage(state) });
         }
       } else if (e.type === 'environment') {
         process.stderr.write(`backend: ${e.environment.backend} (tfjs ${e.environment.tfjsVersion}, ${e.environment.threads} thread(s))\n`);
       } else if (e.type === 'progress') {
-        const task = `task ${e.task + 1}/${names.length} ${names[e.task] ?? ''} ep ${e.epoch}`;
-        if (bar) bar.update(e.step, { task, loss: e.loss.toFixed(3), ips: e.imagesPerSecond.toFixed(0), eta_s: formatDuration(e.etaMs) });
-        else if (crossedDecile('train', e.step, e.totalSteps)) {
-          process.stderr.write(`${task}: step ${e.step}/${e.totalSteps}, loss ${e.loss.toFixed(3)}, ${e.imagesPerSecond.toFixed(0)} img/s, ETA ${formatDuration(e.etaMs)}\n`);
-        }
+        if (bar) showBar();
+        else if (crossedDecile('train', e.step, e.totalSteps)) process.stderr.write(`${progressMessage(state)}\n`);
       } else if (e.type === 'taskFinished') {
-        bar?.stop();
-        process.stderr.write(`after ${names[e.task]}: ${e.accuracy.map((a, j) => `${names[j]} ${(a * 100).toFixed(2)}%`).join(', ')}\n`);
-        if (bar && e.task < names.length - 1) bar.start(totalSteps, 0);
+        say(rowSummary(state.result, e.task, e.accuracy));
       } else if (e.type === 'landscapeProgress') {
-        if (crossedDecile('landscape', e.done, e.total)) process.stderr.write(`landscape ${e.phase}: ${e.done}/${e.total}\n`);
+        if (bar) showBar();
+        else if (crossedDecile('landscape', e.done, e.total)) process.stderr.write(`${progressMessage(state)}\n`);
       } else if (e.type === 'log') {
-        process.stderr.write(`${e.level}: ${e.message}\n`);
+        say(`${e.level}: ${e.message}`);
       } else if (e.type === 'finished') {
+        showBar();
         bar?.stop();
+        bar = null;
       }
     },
   };

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from '../protocol/result';
+import { experimentName } from '../protocol/format';
 import { writeFileAtomic } from './atomicWrite';
 
 export const REPORT_FILE = 'report.html';
@@ -45,7 +46,7 @@ export function renderReportHtml(result: RunResult, assets: { js: string; css: s
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
-  const title = `${result.experiment?.name || 'Continual experiment'} · Continual Learning Workbench`;
+  const title = `${experimentName(result)} · Continual Learning Workbench`;
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',

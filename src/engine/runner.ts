@@ -9,6 +9,7 @@ import type { LandscapeSpec, NormalisedExperiment } from '../protocol/experiment
 import type { RunEvent } from '../protocol/events';
 import type { CurvePoint, EnvironmentInfo, LandscapeResult, RunError, RunResult, TaskInfo } from '../protocol/result';
 import { applyRunEvent, type RunState } from '../protocol/runState';
+import { landscapePlan } from '../protocol/format';
 import { writeFileAtomic } from './atomicWrite';
 import { loadTaskData, normalisedImages, type TaskData } from './data/scenarios/taskData';
 import { stratifiedSubset } from './data/subset';
@@ -240,13 +241,12 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     };
     curvePoint(0, -1, 0);
 
+    const plan = landscapePlan(ex, phases.length);
     const land = ex.landscape;
-    const optima = land ? land.optima : null;
-    const wantLandscape = !!land && phases.length >= 2 && !!optima && optima[0] !== optima[1] && Math.max(...optima) < phases.length;
-    if (land && !wantLandscape && phases.length < 2) {
-      emit({ type: 'log', level: 'info', message: `one training phase (${tasks.length < 2 ? 'a single task' : `the ${ex.strategy.name} strategy`}): no loss landscape (it needs the optima of two phases)` });
-    }
-    const checkpoints = wantLandscape ? landscapeCheckpoints(tf, m, land, optima!) : null;
+    const optima = plan.optima;
+    const wantLandscape = !!land && optima !== null;
+    if (land && !optima) emit({ type: 'log', level: 'info', message: `no loss landscape: ${plan.reason}` });
+    const checkpoints = wantLandscape ? landscapeCheckpoints(tf, m, land, optima) : null;
 
     let lastProgress = 0;
     let phaseStart = 0;

@@ -16,7 +16,8 @@ import { applyRunEvent, type RunState } from '../protocol/runState';
 import type { FromTrainerMessage, RunRequest, ToTrainerMessage } from '../protocol/trainer';
 import { writeFileAtomic } from '../engine/atomicWrite';
 import { resolveResultsDir, runFolderName } from './runFolder';
-import { progressMessage, runProgress, statusBarText } from './runStatus';
+import { progressMessage, rowSummary, runProgress } from '../protocol/format';
+import { statusBarText } from './runStatus';
 
 const TRAINER_NICENESS = 10;
 
@@ -331,8 +332,7 @@ export class RunManager implements vscode.Disposable {
         this.log(run, `backend ${e.environment.backend}, tfjs ${e.environment.tfjsVersion}, node ${e.environment.nodeVersion}`);
         break;
       case 'taskFinished': {
-        const row = e.accuracy.map((a) => (a * 100).toFixed(1)).join(', ');
-        this.log(run, `task ${e.task + 1} done: accuracy [${row}] %`);
+        this.log(run, rowSummary(run.state!.result, e.task, e.accuracy));
         break;
       }
       case 'finished':

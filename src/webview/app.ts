@@ -1,15 +1,16 @@
 // The workbench: composes header, accuracy matrix, metric cards, curves and landscape, and renders a
 // ViewModel into them. Knows nothing about where the state comes from (panel messages or report).
 import type { FromWebviewMessage } from '../protocol/webview';
+import type { Scenario } from '../protocol/experiment';
 import type { RunResult } from '../protocol/result';
+import { formatPercent, hasMultiTaskPhases, landscapePlan, phaseLabels, phasesOf, scenarioName, taskLabels } from '../protocol/format';
 import { createHeader, type ViewModel } from './header';
-import { createHeatmap, heatmapModel } from './charts/heatmap';
+import { createHeatmap, heatmapModel, matrixViews, type MatrixView } from './charts/heatmap';
 import { createCurvesChart } from './charts/curves';
 import { createLandscapeView } from './charts/landscape';
 import { createMetricCards } from './metricCards';
 import { createExporter } from './exporting';
 import { appendRichText, h, measuredWidth, setChildren } from './dom';
-import { taskLabels } from './model';
 import { readPalette, type Palette } from './theme';
 
 export type { ViewModel } from './header';
@@ -66,8 +67,15 @@ export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage)
   const content = h(doc, 'div', { class: 'content' });
   app.append(content);
 
-  const matrix = section(doc, 'matrix', 'Accuracy matrix R', 'R[i][j]: accuracy (%) on task j after training task i');
+  const matrix = section(doc, 'matrix', 'Accuracy matrix R', 'R[i][j]: accuracy (%) on task j after training phase i (task i, unless the strategy trains tasks together)');
+  // Where the run scored both task-IL and class-IL: a switch between the two matrices, each with its ACC.
+  const matrixBar = h(doc, 'div', { class: 'matrix-bar' });
+  const matrixSwitch = h(doc, 'div', { class: 'scenario-switch', role: 'group', 'aria-label': 'Scenario of the matrix', 'data-testid': 'scenario-switch' });
+  const matrixAcc = h(doc, 'span', { class: 'matrix-acc', 'data-testid': 'matrix-acc', title: 'ACC of this matrix: mean accuracy over the tasks trained, after the last phase' });
+  matrixBar.append(matrixSwitch, matrixAcc);
+  matrix.body.append(matrixBar);
   const heatmap = createHeatmap(matrix.body);
+  let matrixView: MatrixView = 'primary';
   matrix.tools.append(
     toolButton(doc, 'SVG', 'export-matrix-svg', 'Save the matrix as SVG', () => void exporter.chart(heatmap.exportSvg(), 'accuracy-matrix', 'svg').catch(reportError)),
     toolButton(doc, 'PNG', 'export-matrix-png', 'Save the matrix as PNG', () => void exporter.chart(heatmap.exportSvg(), 'accuracy-matrix', 'png').catch(reportError)),
@@ -109,11 +117,46 @@ export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage)
   };
 
   function landscapePlaceholder(r: RunResult, computing: boolean): string {
-    if (r.experiment?.landscape === false) return 'The landscape is turned off in this experiment ("landscape": false).';
-    if (taskLabels(r).length < 2) return 'The landscape needs two tasks (it is the plane through two task optima).';
+    const plan = landscapePlan(r.experiment, phasesOf(r).length);
+    if (plan.reason) return plan.reason;
     if (computing) return 'Computing the loss landscape…';
     if (r.status === 'running') return 'The loss landscape is computed after the last task.';
     return 'No landscape in this result (the run ended before it was computed).';
+  }
+
+  /** One switch button per matrix view, made once (focus survives re-renders). */
+  const viewButtons = new Map<string, HTMLElement>();
+  function viewButton(v: { view: MatrixView; scenario: Scenario }): HTMLElement {
+    const key = `${v.view}|${v.scenario}`;
+    let b = viewButtons.get(key);
+    if (!b) {
+      const title = v.view === 'primary' ? `R as trained and scored: ${scenarioName(v.scenario)}` : `The same rows scored ${scenarioName(v.scenario)}: ${v.scenario === 'task-il' ? 'each task on its own output units' : 'every unit seen so far competes'}`;
+      b = h(doc, 'vscode-button', { class: 'tool', 'data-testid': `matrix-view-${v.view}`, 'data-scenario': v.scenario, title }, scenarioName(v.scenario));
+      b.addEventListener('click', () => {
+        if (matrixView === v.view || !view?.state) return;
+        matrixView = v.view;
+        drawMatrix(view.state.result);
+      });
+      viewButtons.set(key, b);
+    }
+    const on = v.view === matrixView;
+    b.setAttribute('aria-pressed', String(on));
+    b.toggleAttribute('secondary', !on);
+    return b;
+  }
+
+  /** The heatmap in the chosen scenario, and the switch when the run scored the other one too. */
+  let matrixKey = '';
+  function drawMatrix(r: RunResult, common = matrixKey) {
+    matrixKey = common;
+    const views = matrixViews(r);
+    if (!views.some((v) => v.view === matrixView)) matrixView = 'primary';
+    const hm = heatmapModel(r, matrixView);
+    if (changed('heatmap', `${common}|${JSON.stringify(hm)}`)) heatmap.update(hm, palette);
+    matrixBar.hidden = views.length < 2;
+    if (views.length < 2) return;
+    setChildren(matrixSwitch, views.map(viewButton));
+    matrixAcc.textContent = `ACC (${scenarioName(hm.scenario)}) ${formatPercent(hm.acc)}%`;
   }
 
   return {
@@ -141,16 +184,19 @@ export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage)
       setChildren(content, sections);
 
       const width = measuredWidth(content, fallbackWidth);
-      const common = `${themeVersion}|${width}|${labels.join('\u0000')}`;
-      const hm = heatmapModel(r);
-      if (changed('heatmap', `${common}|${JSON.stringify(hm)}`)) heatmap.update(hm, palette);
+      const rowLabels = phaseLabels(r);
+      const common = `${themeVersion}|${width}|${labels.join('\u0000')}|${rowLabels.join('\u0000')}`;
+      drawMatrix(r, common);
       const rows = r.accuracyMatrix.filter(Array.isArray).length;
-      if (changed('metrics', `${JSON.stringify(r.metrics)}|${rows}|${labels.length}`)) cards.update(r.metrics, rows, labels.length);
+      const phases = phasesOf(r);
+      const scope = { rows, phases: phases.length, phaseRows: hasMultiTaskPhases(r) };
+      if (changed('metrics', `${JSON.stringify(r.metrics)}|${JSON.stringify(scope)}`)) cards.update(r.metrics, scope);
 
       const curvesWidth = measuredWidth(curvesCard.body, width - 32);
       const last = r.curves[r.curves.length - 1];
       if (changed('curves', `${common}|${curvesWidth}|${r.curves.length}|${last?.step}|${r.taskBoundaries.join()}|${r.totalSteps}`)) {
-        curves.update({ curves: r.curves, labels, boundaries: r.taskBoundaries, totalSteps: r.totalSteps, palette, width: curvesWidth });
+        const marks = phases.map((tasks, i) => ({ label: rowLabels[i], task: tasks.length === 1 ? tasks[0] : -1 }));
+        curves.update({ curves: r.curves, labels, phases: marks, boundaries: r.taskBoundaries, totalSteps: r.totalSteps, palette, width: curvesWidth });
       }
 
       const landWidth = measuredWidth(landscapeCard.body, width - 32);
@@ -159,7 +205,7 @@ export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage)
       const landKey = `${common}|${landWidth}|${lp ? `${lp.done}/${lp.total}/${lp.phase}` : ''}|${placeholder}`;
       if (changed('landscape', landKey) || drawnLandscape !== r.landscape) {
         drawnLandscape = r.landscape;
-        landscape.update({ landscape: r.landscape, labels, palette, width: landWidth, placeholder, progress: lp });
+        landscape.update({ landscape: r.landscape, labels, phaseLabels: rowLabels, palette, width: landWidth, placeholder, progress: lp });
       }
       setChildren(landscapeCard.tools, r.landscape ? landscapeTools : []);
     },

@@ -1,6 +1,7 @@
 // Panel side of the protocol: restores the last view from the webview state, applies 'snapshot' and
 // 'events' messages with the shared fold, and coalesces renders to one per animation frame.
-import { applyRunEvent } from '../protocol/runState';
+import { upgradeResult } from '../protocol/result';
+import { applyRunEvent, type RunState } from '../protocol/runState';
 import type { ToWebviewMessage } from '../protocol/webview';
 import type { ViewModel } from './header';
 
@@ -35,9 +36,12 @@ function isPersisted(s: unknown): s is Persisted {
   return typeof s === 'object' && s !== null && (s as Persisted).version === 1 && typeof (s as Persisted).view === 'object' && (s as Persisted).view !== null;
 }
 
+/** A state saved by an older version (webview state survives updates) reads as the current format. */
+const upgraded = (state: RunState | null): RunState | null => (state?.result ? { ...state, result: upgradeResult(state.result) } : state);
+
 export function createPanelController(opts: ControllerOptions): PanelController {
   const saved = opts.persist?.getState();
-  let view: ViewModel = isPersisted(saved) ? saved.view : { state: null, mode: 'live', canRun: false };
+  let view: ViewModel = isPersisted(saved) ? { ...saved.view, state: upgraded(saved.view.state) } : { state: null, mode: 'live', canRun: false };
   let renderQueued = false;
   let persistQueued = false;
   const persistEvery = opts.persistEveryMs ?? 1000;
@@ -68,7 +72,7 @@ export function createPanelController(opts: ControllerOptions): PanelController 
       const msg = data as ToWebviewMessage;
       if (typeof msg !== 'object' || msg === null) return;
       if (msg.type === 'snapshot') {
-        view = { state: msg.state, mode: msg.mode, canRun: msg.canRun, experimentFile: msg.experimentFile };
+        view = { state: upgraded(msg.state), mode: msg.mode, canRun: msg.canRun, experimentFile: msg.experimentFile };
         persistNow();
         requestRender();
       } else if (msg.type === 'events' && Array.isArray(msg.events)) {

@@ -2,7 +2,7 @@
 // 'export' message (the report's host turns it into a download).
 import type { ExportFormat, FromWebviewMessage } from '../protocol/webview';
 import type { RunResult } from '../protocol/result';
-import { taskLabels, experimentName } from './model';
+import { experimentName, phaseLabels, taskLabels } from '../protocol/format';
 import type { Palette } from './theme';
 
 /** A file name the host accepts (letters, digits, _ . - and spaces; at most 120 characters). */
@@ -22,16 +22,17 @@ function csvField(s: string): string {
 }
 
 /**
- * R as CSV: one row per finished task ("after <label>"), one column per task, accuracies as
- * fractions, and the random-init baseline b as the last row.
+ * R as CSV: one row per finished phase (labelled by what it trained: a task, or "joint (all
+ * tasks)"), one column per task, accuracies as fractions, and the random-init baseline b last.
  */
 export function accuracyMatrixCsv(r: RunResult): string {
   const labels = taskLabels(r);
+  const rowLabels = phaseLabels(r);
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? String(v) : '');
-  const lines = [['after_task', ...labels].map(csvField).join(',')];
+  const lines = [['after', ...labels].map(csvField).join(',')];
   r.accuracyMatrix.forEach((row, i) => {
     if (!Array.isArray(row)) return;
-    lines.push([csvField(labels[i] ?? `task ${i}`), ...labels.map((_, j) => num(row[j]))].join(','));
+    lines.push([csvField(rowLabels[i] ?? `phase ${i}`), ...labels.map((_, j) => num(row[j]))].join(','));
   });
   if (r.randomInitAccuracy.length) lines.push(['random_init', ...labels.map((_, j) => num(r.randomInitAccuracy[j]))].join(','));
   return `${lines.join('\r\n')}\r\n`;

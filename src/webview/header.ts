@@ -1,9 +1,8 @@
 // Header: name, status, backend, timings, live progress, and the actions the mode allows.
 import type { RunState } from '../protocol/runState';
 import type { FromWebviewMessage, PanelMode } from '../protocol/webview';
-import { formatCount, formatDuration, formatValue } from './format';
+import { SCENARIOS, benchmarkName, experimentName, formatCount, formatDuration, progressMessage, runProgress, scenarioName, scenarioOf, strategyDetails, strategyTitle } from '../protocol/format';
 import { h, setChildren } from './dom';
-import { experimentName, taskLabels } from './model';
 
 export interface ViewModel {
   state: RunState | null;
@@ -27,29 +26,11 @@ export interface ProgressView {
   text: string;
 }
 
-/** What the progress line says: training progress, landscape progress, or preparation. */
+/** The progress line of a running run: the same words and fraction as the status bar and the CLI. */
 export function progressView(state: RunState): ProgressView | null {
-  const r = state.result;
-  if (r.status !== 'running') return null;
-  if (state.landscapeProgress) {
-    const { done, total, phase } = state.landscapeProgress;
-    return { fraction: total > 0 ? Math.min(1, done / total) : null, text: `Loss landscape · ${phase} ${formatCount(done)} / ${formatCount(total)}` };
-  }
-  const p = state.progress;
-  if (!p) return { fraction: null, text: r.tasks.length ? 'Evaluating…' : 'Preparing data…' };
-  const labels = taskLabels(r);
-  const T = labels.length || 1;
-  const epochs = r.experiment?.training?.epochs;
-  const parts = [
-    `Task ${p.task + 1}/${T} (${labels[p.task] ?? `task ${p.task}`})`,
-    epochs ? `epoch ${p.epoch}/${epochs}` : `epoch ${p.epoch}`,
-    `step ${formatCount(p.step)} / ${formatCount(p.totalSteps)}`,
-    `${formatCount(p.imagesPerSecond)} img/s`,
-    `loss ${formatValue(p.loss)}`,
-    `elapsed ${formatDuration(p.elapsedMs)}`,
-  ];
-  if (p.etaMs !== null && Number.isFinite(p.etaMs)) parts.push(`about ${formatDuration(p.etaMs)} left`);
-  return { fraction: p.totalSteps > 0 ? Math.min(1, p.step / p.totalSteps) : null, text: parts.join(' · ') };
+  if (state.result.status !== 'running') return null;
+  const p = runProgress(state);
+  return { fraction: p.indeterminate ? null : p.fraction, text: progressMessage(state) };
 }
 
 function backendText(state: RunState): string {
@@ -71,6 +52,12 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
   const spacer = h(doc, 'span', { class: 'spacer' });
   const buttons = h(doc, 'div', { class: 'actions' });
   titleRow.append(name, status, backend, spacer, buttons);
+  // What the run did: strategy (with its main hyperparameters), scenario, benchmark.
+  const setup = h(doc, 'div', { class: 'setup-row', 'data-testid': 'run-setup' });
+  const strategy = h(doc, 'span', { class: 'strategy', 'data-testid': 'strategy' });
+  const scenario = h(doc, 'span', { class: 'scenario', 'data-testid': 'scenario' });
+  const benchmark = h(doc, 'span', { class: 'benchmark muted', 'data-testid': 'benchmark' });
+  const setupSeparators = [doc.createTextNode(' · '), doc.createTextNode(' · ')];
 
   const cancel = h(doc, 'vscode-button', { 'data-testid': 'cancel', title: 'Stop the run (the result so far is kept)' }, 'Cancel');
   const rerun = h(doc, 'vscode-button', { 'data-testid': 'rerun', title: 'Run the experiment file again' }, 'Rerun');
@@ -123,6 +110,19 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
       const be = backendText(state);
       backend.textContent = be;
       backend.hidden = !be;
+
+      const spec = r.experiment?.strategy;
+      strategy.textContent = strategyTitle(spec);
+      const details = strategyDetails(spec);
+      strategy.title = `strategy ${spec?.name ?? 'naive'}${details ? `: ${details}` : ''}`;
+      const sc = scenarioOf(r);
+      scenario.textContent = scenarioName(sc);
+      scenario.title = SCENARIOS[sc]?.summary ?? '';
+      const bm = r.experiment?.benchmark;
+      benchmark.textContent = bm ? `${benchmarkName(bm.name)}, ${r.experiment.tasks.length} tasks` : '';
+      const setupParts: Node[] = [strategy, setupSeparators[0], scenario];
+      if (bm) setupParts.push(setupSeparators[1], benchmark);
+      setChildren(setup, setupParts);
 
       const running = r.status === 'running';
       if (!running || cancelRequested !== r.runId) {
@@ -178,7 +178,7 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
         else bar.setAttribute('aria-valuenow', (pv.fraction * 100).toFixed(0));
         progressText.textContent = pv.text;
       }
-      const children: HTMLElement[] = [titleRow, meta];
+      const children: HTMLElement[] = [titleRow, setup, meta];
       if (error.textContent) children.push(error);
       if (pv) children.push(progress);
       setChildren(header, children);

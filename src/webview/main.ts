@@ -3,7 +3,7 @@
 import './styles.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
-import type { RunResult } from '../protocol/result';
+import { upgradeResult, type RunResult } from '../protocol/result';
 import { stateFromResult } from '../protocol/runState';
 import { createWorkbench } from './app';
 import { createPanelController } from './controller';
@@ -20,7 +20,9 @@ function readEmbeddedResult(): RunResult | null {
   const el = document.getElementById('clw-result');
   if (!el) return null;
   try {
-    return JSON.parse(el.textContent ?? 'null') as RunResult;
+    const data = JSON.parse(el.textContent ?? 'null') as RunResult | null;
+    // A report written by an older version embeds an older result format.
+    return data ? upgradeResult(data) : null;
   } catch (e) {
     console.error('the embedded result is not valid JSON', e);
     return null;

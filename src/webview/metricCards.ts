@@ -1,18 +1,29 @@
-// ACC, BWT, FWT and forgetting as cards. The engine computes the metrics; this only displays them.
+// ACC, BWT, FWT, forgetting (and intransigence where the engine had a joint reference) as cards.
+// The engine computes the metrics; this only displays them, and says which definitions they follow.
 import type { Metrics } from '../protocol/result';
-import { formatPercent, formatPoints } from './format';
-import { h } from './dom';
+import { formatPercent, formatPoints } from '../protocol/format';
+import { h, setChildren } from './dom';
+
+type MetricKey = 'acc' | 'bwt' | 'fwt' | 'forgetting' | 'intransigence';
 
 interface MetricDef {
-  key: 'acc' | 'bwt' | 'fwt' | 'forgetting';
+  key: MetricKey;
   name: string;
   unit: '%' | 'pp';
   signed: boolean;
   formula: string;
   meaning: string;
   source?: string;
+  /** Which of the published variants this is, where they differ. */
+  variant?: string;
   /** Why the value can be missing. */
   missing: string;
+  /** Compares rows of R with each other: meaningless when the run has one phase (joint training). */
+  needsPhases: boolean;
+  /** Shown only when the result carries it. */
+  optional?: boolean;
+  /** A positive value is the bad direction (colours the sign the other way round). */
+  positiveIsWorse?: boolean;
 }
 
 export const METRIC_DEFS: readonly MetricDef[] = [
@@ -22,8 +33,9 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     unit: '%',
     signed: false,
     formula: 'ACC = mean_j R[T−1][j]',
-    meaning: 'average accuracy over all tasks after the last one',
-    missing: 'after the first task',
+    meaning: 'average accuracy over the tasks trained, after the last phase',
+    missing: 'after the first phase',
+    needsPhases: false,
   },
   {
     key: 'bwt',
@@ -34,6 +46,7 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     meaning: 'backward transfer: negative means earlier tasks were forgotten',
     source: 'Lopez-Paz & Ranzato 2017',
     missing: 'needs two tasks',
+    needsPhases: true,
   },
   {
     key: 'fwt',
@@ -44,6 +57,7 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     meaning: 'forward transfer: accuracy on a task before training it, over random init',
     source: 'Lopez-Paz & Ranzato 2017',
     missing: 'needs two tasks and the baseline',
+    needsPhases: true,
   },
   {
     key: 'forgetting',
@@ -53,16 +67,45 @@ export const METRIC_DEFS: readonly MetricDef[] = [
     formula: 'Forgetting = mean_{j<T−1} max_{l<T−1} (R[l][j] − R[T−1][j])',
     meaning: 'average drop from the best accuracy each earlier task ever had',
     source: 'Chaudhry et al. 2018',
+    variant: 'maximum over earlier rows, as Chaudhry et al. and Mammoth; Avalanche subtracts from the first value R[j][j] instead',
     missing: 'needs two tasks',
+    needsPhases: true,
+  },
+  {
+    key: 'intransigence',
+    name: 'Intransigence',
+    unit: 'pp',
+    signed: true,
+    formula: 'I = mean_j (R*_j − R[j][j])',
+    meaning: 'inability to learn new tasks: how far each task falls short of a joint reference run R* when it is learned',
+    source: 'Chaudhry et al. 2018',
+    missing: 'needs a joint reference run',
+    needsPhases: false,
+    optional: true,
+    positiveIsWorse: true,
   },
 ];
+
+/** The hover text of a metric card: formula, meaning, the paper, and which variant where they differ. */
+export function metricDefinition(def: MetricDef): string {
+  return [def.formula, def.meaning, def.source, def.variant].filter(Boolean).join(' · ');
+}
 
 export function formatMetric(def: Pick<MetricDef, 'unit' | 'signed'>, v: number | null | undefined): string {
   return def.unit === '%' ? formatPercent(v) : formatPoints(v, def.signed);
 }
 
+export interface MetricScope {
+  /** Rows of R so far. */
+  rows: number;
+  /** Rows the run will have (phases). */
+  phases: number;
+  /** Rows are phases, not tasks (joint or cumulative training). */
+  phaseRows: boolean;
+}
+
 export interface MetricCards {
-  update(metrics: Metrics, rows: number, tasks: number): void;
+  update(metrics: Metrics, scope: MetricScope): void;
 }
 
 export function createMetricCards(el: HTMLElement): MetricCards {
@@ -70,8 +113,7 @@ export function createMetricCards(el: HTMLElement): MetricCards {
   const grid = h(doc, 'div', { class: 'metric-cards' });
   el.append(grid);
   const cards = METRIC_DEFS.map((def) => {
-    const title = [def.formula, def.meaning, def.source].filter(Boolean).join(' · ');
-    const card = h(doc, 'div', { class: `metric metric-${def.key}`, 'data-testid': `metric-${def.key}`, title, tabindex: 0 });
+    const card = h(doc, 'div', { class: `metric metric-${def.key}`, 'data-testid': `metric-${def.key}`, title: metricDefinition(def), tabindex: 0 });
     const name = h(doc, 'div', { class: 'metric-name' }, def.name);
     const value = h(doc, 'span', { class: 'metric-number' });
     const unit = h(doc, 'span', { class: 'metric-unit' }, def.unit === '%' ? '%' : ' pp');
@@ -83,21 +125,29 @@ export function createMetricCards(el: HTMLElement): MetricCards {
     if (def.source) caption.append(h(doc, 'span', { class: 'source' }, def.source));
     const note = h(doc, 'div', { class: 'metric-note' });
     card.append(name, valueRow, caption, note);
-    grid.append(card);
     return { def, card, value, unit, note };
   });
   return {
-    update(metrics, rows, tasks) {
+    update(metrics, scope) {
+      const visible: HTMLElement[] = [];
       for (const c of cards) {
-        const v = metrics[c.def.key];
+        const raw = metrics[c.def.key];
+        if (c.def.optional && raw === undefined) continue;
+        visible.push(c.card);
+        // One phase (joint training): no earlier row to compare with, whatever the numbers say.
+        const onePhase = c.def.needsPhases && scope.phases === 1;
+        const v = onePhase ? null : raw;
         const has = typeof v === 'number' && Number.isFinite(v);
-        c.value.textContent = formatMetric(c.def, v);
+        c.value.textContent = onePhase ? 'n/a' : formatMetric(c.def, v);
         c.unit.hidden = !has;
         c.card.classList.toggle('empty', !has);
-        c.card.classList.toggle('negative', has && c.def.signed && (v as number) < -0.0005);
-        c.card.classList.toggle('positive', has && c.def.signed && (v as number) > 0.0005);
-        c.note.textContent = !has ? c.def.missing : rows < tasks ? `over the first ${rows} of ${tasks} tasks` : '';
+        const sign = has && c.def.signed ? Math.sign(Math.abs(v as number) > 0.0005 ? (v as number) : 0) * (c.def.positiveIsWorse ? -1 : 1) : 0;
+        c.card.classList.toggle('negative', sign < 0);
+        c.card.classList.toggle('positive', sign > 0);
+        const unit = scope.phaseRows ? 'phases' : 'tasks';
+        c.note.textContent = onePhase ? '— one phase' : !has ? c.def.missing : scope.rows < scope.phases ? `over the first ${scope.rows} of ${scope.phases} ${unit}` : '';
       }
+      setChildren(grid, visible);
     },
   };
 }

@@ -14,7 +14,8 @@ import { applyRunEvent, type RunState } from '../../src/protocol/runState';
 import { EXPERIMENT_FILE_SUFFIX, parseExperiment } from '../../src/engine/config/load';
 import { contentSecurityPolicy, createNonce, errorHtml, workbenchHtml } from '../../src/extension/html';
 import { EventThrottler, runEventBatchPolicy, type Timers } from '../../src/extension/throttle';
-import { progressMessage, runProgress, statusBarText } from '../../src/extension/runStatus';
+import { statusBarText } from '../../src/extension/runStatus';
+import { progressMessage, runProgress } from '../../src/protocol/format';
 import { DEFAULT_RESULTS_DIR, resolveResultsDir, runFolderName, slugOf } from '../../src/extension/runFolder';
 import { parseRunResult } from '../../src/extension/resultFile';
 import { experimentTemplate, freeExperimentName } from '../../src/extension/experimentTemplate';
@@ -342,8 +343,9 @@ describe('run status and folders', () => {
   const experiment = {
     name: 'MNIST then Fashion-MNIST',
     tasks: [{ dataset: 'mnist' }, { dataset: 'fashion-mnist' }],
-    landscape: { grid: 9 },
+    landscape: { grid: 9, optima: [0, 1] },
   } as unknown as NormalisedExperiment;
+  const digits = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 
   const liveState = (): RunState => {
     let s = applyRunEvent(null, { type: 'runStarted', runId: 'r', experiment, startedAt: '2025-01-01T00:00:00Z' });
@@ -351,7 +353,9 @@ describe('run status and folders', () => {
       type: 'dataReady',
       totalSteps: 1876,
       dataMs: 1,
-      tasks: ['MNIST', 'Fashion-MNIST'].map((label, index) => ({ index, label, dataset: label, source: 's', dir: 'd', trainSize: 1, testSize: 1, classes: 10 })),
+      phases: [[0], [1]],
+      head: { scenario: 'domain-il', outputs: 10 },
+      tasks: ['MNIST', 'Fashion-MNIST'].map((label, index) => ({ index, label, dataset: label, source: 's', dir: 'd', trainSize: 1, testSize: 1, classes: 10, classIds: digits, units: digits })),
     });
     return s;
   };
@@ -360,12 +364,12 @@ describe('run status and folders', () => {
     const starting = applyRunEvent(null, { type: 'runStarted', runId: 'r', experiment, startedAt: '2025-01-01T00:00:00Z' });
     assert.equal(statusBarText(starting, 0, 0), '$(beaker) loading data · 0%');
     const s = liveState();
-    assert.equal(statusBarText(s, 0, 0), '$(beaker) MNIST 1/2 · step 0/1876 · 0%');
+    assert.equal(statusBarText(s, 0, 0), '$(beaker) MNIST 1/2 · step 0/1,876 · 0%');
     applyRunEvent(s, { type: 'taskStarted', task: 1, step: 938 });
     applyRunEvent(s, { ...(progress(1234) as Extract<RunEvent, { type: 'progress' }>), task: 1, totalSteps: 1876 });
-    assert.equal(statusBarText(s, 0, 0), `$(beaker) Fashion-MNIST 2/2 · step 1234/1876 · ${Math.floor((1234 / 1876) * 0.8 * 100)}%`);
+    assert.equal(statusBarText(s, 0, 0), `$(beaker) Fashion-MNIST 2/2 · step 1,234/1,876 · ${Math.floor((1234 / 1876) * 0.8 * 100)}%`);
     assert.match(statusBarText(s, 1, 2), /\(\+1\) · 2 queued$/);
-    assert.match(progressMessage(s), /loss 1\.000 · 100 img\/s/);
+    assert.match(progressMessage(s), /^Fashion-MNIST 2\/2 · step 1,234\/1,876 · loss 1\.00 · 100 img\/s$/);
   });
 
   test('progress runs 0 -> 1 through training and the landscape', () => {
@@ -377,7 +381,7 @@ describe('run status and folders', () => {
     assert.equal(runProgress(s).fraction, 0.8);
     applyRunEvent(s, { type: 'landscapeProgress', done: 50, total: 100, phase: 'grid' });
     assert.ok(Math.abs(runProgress(s).fraction - 0.9) < 1e-9);
-    assert.equal(runProgress(s).detail, 'landscape 50/100');
+    assert.equal(runProgress(s).detail, 'landscape grid 50/100');
     applyRunEvent(s, { type: 'finished', status: 'completed', finishedAt: 'f', totalMs: 1, trainImagesPerSecond: 1 });
     assert.equal(runProgress(s).fraction, 1);
   });
@@ -406,6 +410,13 @@ describe('result files and the experiment template', () => {
     assert.ok(!pkg.ok && /not a Continual Workbench result/.test(pkg.error) && pkg.error.includes('runId'));
     const newer = parseRunResult(JSON.stringify({ ...s.result, formatVersion: 99 }));
     assert.ok(!newer.ok && /format version 99/.test(newer.error));
+    // A format-1 file (sequential, one shared head) opens as the current format.
+    const old = parseRunResult(read('test/fixtures/sample-result.json'));
+    assert.ok(old.ok);
+    assert.equal(old.result.formatVersion, 2);
+    assert.deepEqual(old.result.phases, [[0], [1]]);
+    assert.equal(old.result.head.scenario, 'domain-il');
+    assert.deepEqual(old.result.tasks[0].classIds, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
   test('the new-experiment template is a valid experiment with the quick-demo settings', () => {

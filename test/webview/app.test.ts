@@ -2,12 +2,13 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { experiment, sampleCurves, sampleLandscape, sampleResult, setupDom } from './dom';
+import { experiment, jointResult, sampleCurves, sampleLandscape, sampleResult, setupDom, splitResult } from './dom';
 import { createWorkbench } from '../../src/webview/app';
 import { createPanelController } from '../../src/webview/controller';
 import { fallbackPalette } from '../../src/webview/theme';
 import type { RunEvent } from '../../src/protocol/events';
-import type { RunResult } from '../../src/protocol/result';
+import { upgradeResult, type RunResult } from '../../src/protocol/result';
+import { averageAccuracy, formatPercent, phasesOf } from '../../src/protocol/format';
 import type { FromWebviewMessage } from '../../src/protocol/webview';
 
 function mount() {
@@ -73,7 +74,7 @@ function runEvents(): RunEvent[] {
   return [
     { type: 'runStarted', runId: 'run-1', experiment: experiment(), experimentFile: '/ws/x.cl.json', startedAt: '2025-01-01T00:00:00.000Z' },
     { type: 'environment', environment: r.environment! },
-    { type: 'dataReady', tasks: r.tasks, totalSteps: 400, dataMs: 10 },
+    { type: 'dataReady', tasks: r.tasks, phases: r.phases, head: r.head, totalSteps: 400, dataMs: 10 },
     { type: 'baseline', accuracy: [0.098, 0.1], loss: [2.3, 2.3] },
     { type: 'curvePoint', point: curves[0] },
     { type: 'taskStarted', task: 0, step: 0 },
@@ -119,7 +120,7 @@ test('live panel: events fold into the state, row 0 then row 1, one render per f
   assert.equal(text(doc, '[data-testid="run-status"]'), 'running');
   assert.deepEqual(cellTexts(doc), []);
   assert.equal(doc.querySelectorAll('[data-testid="heatmap-pending"]').length, 4);
-  assert.match(text(doc, '[data-testid="progress"]')!, /Task 1\/2 \(MNIST\) · epoch 2\/3 · step 120 \/ 400 · 280 img\/s.*about 1m 10s left/);
+  assert.equal(text(doc, '[data-testid="progress"]'), 'MNIST 1/2 · step 120/400 · epoch 2/3 · loss 0.210 · 280 img/s · ETA 1m 10s');
   assert.ok(doc.querySelector('[data-testid="cancel"]'));
   assert.equal(doc.querySelector('[data-testid="rerun"]'), null);
   assert.match(text(doc, '[data-testid="landscape"]')!, /computed after the last task/);
@@ -139,7 +140,7 @@ test('live panel: events fold into the state, row 0 then row 1, one render per f
 
   ctl.handleMessage({ type: 'events', events: ev.slice(upTo('landscapeProgress'), upTo('landscape')) });
   flush();
-  assert.match(text(doc, '[data-testid="progress"]')!, /landscape · grid 100 \/ 441/);
+  assert.match(text(doc, '[data-testid="progress"]')!, /landscape grid 100\/441/);
   (doc.querySelector('[data-testid="cancel"]') as HTMLElement).click();
   (doc.querySelector('[data-testid="cancel"]') as HTMLElement).click();
   assert.deepEqual(posted, [{ type: 'cancel' }], 'one cancel, however many clicks');
@@ -192,12 +193,17 @@ test('user strings are text, never HTML', () => {
   assert.ok([...doc.querySelectorAll('[data-testid="curves"] text')].some((t) => t.textContent === `MNIST ${evil}`));
 });
 
-test('the sample fixture is a complete RunResult (every field of the contract, nothing else)', () => {
-  const fixture = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'sample-result.json'), 'utf8')) as RunResult;
-  const resultKeys = { formatVersion: 1, runId: 1, status: 1, error: 1, experiment: 1, experimentFile: 1, tasks: 1, accuracyMatrix: 1, lossMatrix: 1, randomInitAccuracy: 1, metrics: 1, curves: 1, taskBoundaries: 1, totalSteps: 1, landscape: 1, environment: 1, timing: 1 } satisfies Record<keyof RunResult, 1>;
+test('the sample fixture is a format-1 result that upgrades to a complete RunResult (every field of the contract, nothing else)', () => {
+  const old = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'sample-result.json'), 'utf8')) as RunResult;
+  assert.equal(old.formatVersion, 1, 'kept as a format-1 file: it proves older results still open');
+  const fixture = upgradeResult(old);
+  assert.equal(fixture.formatVersion, 2);
+  const resultKeys = { formatVersion: 1, runId: 1, status: 1, error: 1, experiment: 1, experimentFile: 1, tasks: 1, phases: 1, head: 1, accuracyMatrix: 1, alternateAccuracy: 1, lossMatrix: 1, randomInitAccuracy: 1, metrics: 1, curves: 1, taskBoundaries: 1, totalSteps: 1, landscape: 1, environment: 1, timing: 1 } satisfies Record<keyof RunResult, 1>;
   const landKeys = { optima: 1, alphas: 1, betas: 1, distance: 1, secondAxis: 1, explainedVariance: 1, grids: 1, line: 1, trajectory: 1, samples: 1, parameterCount: 1, timeMs: 1, anchors: 1 } satisfies Record<keyof NonNullable<RunResult['landscape']>, 1>;
-  const optional = new Set(['error']);
+  const optional = new Set(['error', 'alternateAccuracy']);
   assert.deepEqual(Object.keys(fixture).sort(), Object.keys(resultKeys).filter((k) => !optional.has(k)).sort());
+  assert.deepEqual(fixture.phases, [[0], [1]]);
+  assert.equal(fixture.head.scenario, 'domain-il');
   assert.deepEqual(Object.keys(fixture.landscape!).sort(), Object.keys(landKeys).filter((k) => k !== 'anchors').sort()); // anchors: optional self-check
   assert.deepEqual(fixture.accuracyMatrix, [[0.989, 0.081], [0.244, 0.903]]);
   assert.deepEqual(fixture.randomInitAccuracy, [0.098, 0.1]);
@@ -218,4 +224,119 @@ test('the sample fixture is a complete RunResult (every field of the contract, n
   wb.render({ state: { result: fixture, progress: null, landscapeProgress: null, logs: [] }, mode: 'report', canRun: false });
   assert.deepEqual(cellTexts(doc), ['0,0=98.9', '0,1=8.1', '1,0=24.4', '1,1=90.3']);
   assert.match(text(doc, '[data-testid="metric-bwt"]')!, /-74\.5/);
+  assert.equal(text(doc, '[data-testid="run-setup"]'), 'Naive · domain-IL');
+});
+
+const rowHeads = (doc: Document) => [...doc.querySelectorAll('.heatmap tbody:not(.baseline) th.row-head')].map((th) => [...th.querySelectorAll('span')].map((s) => s.textContent).join(' | '));
+const colHeads = (doc: Document) => [...doc.querySelectorAll('.heatmap thead th.col-head .task-label')].map((th) => th.textContent);
+const show = (wb: ReturnType<typeof mount>['wb'], result: RunResult, mode: 'saved' | 'report' | 'live' = 'saved') =>
+  wb.render({ state: { result, progress: null, landscapeProgress: null, logs: [] }, mode, canRun: false });
+
+test('Split-MNIST: tasks are labelled by their classes, rows by phase; the header names strategy and scenario', () => {
+  const { doc, wb } = mount();
+  const r = splitResult();
+  show(wb, r);
+  assert.deepEqual(colHeads(doc), ['0/1', '2/3', '4/5', '6/7', '8/9']);
+  assert.deepEqual(rowHeads(doc), ['task 0 | after 0/1', 'task 1 | after 2/3', 'task 2 | after 4/5', 'task 3 | after 6/7', 'task 4 | after 8/9']);
+  assert.equal(text(doc, '[data-testid="strategy"]'), 'EWC λ=1000');
+  assert.equal(text(doc, '[data-testid="scenario"]'), 'class-IL');
+  assert.equal(text(doc, '[data-testid="run-setup"]'), 'EWC λ=1000 · class-IL · Split-MNIST, 5 tasks');
+  assert.match(doc.querySelector('[data-testid="scenario"]')!.getAttribute('title')!, /class-incremental/);
+  assert.match(doc.querySelector('[data-testid="strategy"]')!.getAttribute('title')!, /lambda = 1000/);
+  // The curves' legend and the CSV use the same task names.
+  assert.deepEqual([...doc.querySelectorAll('[data-testid="curves"] .legend text')].map((t) => t.textContent), ['0/1', '2/3', '4/5', '6/7', '8/9']);
+  // The loader's own labels win over the class ids.
+  show(wb, splitResult({ labels: ['zero/one', 'MNIST', 'MNIST', 'MNIST', 'MNIST'], strategy: { name: 'online-ewc', lambda: 100, gamma: 0.9 } }));
+  assert.deepEqual(colHeads(doc).slice(0, 2), ['zero/one', '2/3']);
+  assert.equal(text(doc, '[data-testid="strategy"]'), 'Online EWC λ=100 γ=0.9');
+  wb.dispose();
+});
+
+test('the scenario switch shows the alternate matrix (task-IL of a class-IL run) with its own ACC, and back', () => {
+  const { doc, wb } = mount();
+  const r = splitResult();
+  show(wb, r);
+  const alt = r.alternateAccuracy!.accuracyMatrix;
+  const expected = (R: number[][]) => R.flatMap((row, i) => row.map((v, j) => `${i},${j}=${formatPercent(v)}`));
+  const acc = (R: number[][], scenario: string) => `ACC (${scenario}) ${formatPercent(averageAccuracy(R, phasesOf(r)))}%`;
+  const button = (view: string) => doc.querySelector(`[data-testid="matrix-view-${view}"]`) as HTMLElement;
+  assert.notDeepEqual(expected(alt), expected(r.accuracyMatrix), 'the two matrices differ, so the switch is visible in the cells');
+  assert.deepEqual([...doc.querySelectorAll('[data-testid="scenario-switch"] [data-scenario]')].map((b) => b.textContent), ['class-IL', 'task-IL']);
+  assert.equal(button('primary').getAttribute('aria-pressed'), 'true');
+  assert.deepEqual(cellTexts(doc), expected(r.accuracyMatrix));
+  assert.equal(text(doc, '[data-testid="matrix-acc"]'), acc(r.accuracyMatrix, 'class-IL'));
+
+  assert.equal(doc.querySelectorAll('[data-testid="baseline-cell"]').length, 5);
+  button('alternate').click();
+  assert.deepEqual(cellTexts(doc), expected(alt));
+  // b was scored in the run's own scenario: no baseline row under the other scenario's matrix.
+  assert.equal(doc.querySelectorAll('[data-testid="baseline-cell"]').length, 0);
+  assert.equal(text(doc, '[data-testid="matrix-acc"]'), acc(alt, 'task-IL'));
+  assert.equal(button('alternate').getAttribute('aria-pressed'), 'true');
+  assert.equal(button('primary').getAttribute('aria-pressed'), 'false');
+  // A re-render (new events, theme) keeps the chosen view.
+  show(wb, r);
+  assert.deepEqual(cellTexts(doc), expected(alt));
+
+  button('primary').click();
+  assert.deepEqual(cellTexts(doc), expected(r.accuracyMatrix));
+  // No alternate scores: no switch.
+  show(wb, splitResult({ alternate: false }));
+  assert.equal((doc.querySelector('.matrix-bar') as HTMLElement).hidden, true);
+  wb.dispose();
+});
+
+test('a joint run (R: one row, T columns) renders: one "after joint (all tasks)" row, row metrics n/a', () => {
+  const { doc, wb } = mount();
+  const r = jointResult();
+  const errors: unknown[] = [];
+  const error = console.error;
+  console.error = (...a: unknown[]) => errors.push(a);
+  try {
+    show(wb, r, 'report');
+  } finally {
+    console.error = error;
+  }
+  assert.deepEqual(errors, []);
+  assert.deepEqual(rowHeads(doc), ['phase 0 | after joint (all tasks)']);
+  assert.deepEqual(colHeads(doc), ['MNIST', 'Fashion-MNIST']);
+  assert.deepEqual(cellTexts(doc), r.accuracyMatrix[0].map((v, j) => `0,${j}=${formatPercent(v)}`));
+  assert.equal(doc.querySelectorAll('.heatmap [data-testid="heatmap-pending"], .heatmap [data-testid="heatmap-not-run"]').length, 0);
+  // Both tasks were trained in the one phase: both cells are outlined as the ones it trained.
+  assert.equal(doc.querySelectorAll('[data-testid="heatmap-cell"].diagonal').length, 2);
+  assert.equal(text(doc, '[data-testid="strategy"]'), 'Joint');
+  assert.match(text(doc, '[data-testid="metric-acc"]')!, new RegExp(formatPercent(r.metrics.acc).replace('.', '\\.')));
+  for (const key of ['bwt', 'fwt', 'forgetting']) {
+    const card = doc.querySelector(`[data-testid="metric-${key}"]`)!;
+    assert.equal(card.querySelector('.metric-number')!.textContent, 'n/a', key);
+    assert.equal(card.querySelector('.metric-note')!.textContent, '— one phase', key);
+  }
+  assert.match(text(doc, '[data-testid="landscape"]')!, /one phase/);
+  // The curves' band names the phase, not the first task.
+  assert.deepEqual([...doc.querySelectorAll('[data-testid="boundary"] text')].map((t) => t.textContent), ['▸ joint (all tasks)']);
+  wb.dispose();
+});
+
+test('metric cards say which definitions they use; intransigence appears when the engine has it', () => {
+  const { doc, wb } = mount();
+  const r = sampleResult();
+  show(wb, r);
+  const title = (key: string) => doc.querySelector(`[data-testid="metric-${key}"]`)?.getAttribute('title') ?? null;
+  assert.match(title('bwt')!, /Lopez-Paz & Ranzato 2017/);
+  assert.match(title('fwt')!, /Lopez-Paz & Ranzato 2017/);
+  assert.match(title('forgetting')!, /Chaudhry et al\. 2018.*maximum over earlier rows.*Mammoth.*Avalanche.*first value/);
+  assert.equal(doc.querySelector('[data-testid="metric-intransigence"]'), null);
+  show(wb, { ...r, metrics: { ...r.metrics, intransigence: 0.031 } });
+  assert.match(title('intransigence')!, /Chaudhry et al\. 2018/);
+  assert.match(text(doc, '[data-testid="metric-intransigence"]')!, /\+3\.1/);
+  wb.dispose();
+});
+
+test('cumulative training: rows are phases named by what they trained', () => {
+  const { doc, wb } = mount();
+  const r = { ...splitResult({ alternate: false }), phases: [[0], [0, 1], [0, 1, 2], [0, 1, 2, 3], [0, 1, 2, 3, 4]] };
+  r.experiment = { ...r.experiment, strategy: { name: 'cumulative' } };
+  show(wb, r);
+  assert.deepEqual(rowHeads(doc), ['phase 0 | after 0/1', 'phase 1 | after 0/1 + 2/3', 'phase 2 | after 0/1 + 2/3 + 4/5', 'phase 3 | after tasks 0–3', 'phase 4 | after tasks 0–4']);
+  wb.dispose();
 });

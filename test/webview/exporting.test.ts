@@ -1,6 +1,6 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { sampleResult, setupDom } from './dom';
+import { jointResult, sampleResult, setupDom } from './dom';
 import { accuracyMatrixCsv, base64ToBytes, bytesToBase64, createExporter, exportFileName, resultJson, serializeSvg } from '../../src/webview/exporting';
 import { parseFromWebviewMessage, type FromWebviewMessage } from '../../src/protocol/webview';
 import { fallbackPalette } from '../../src/webview/theme';
@@ -17,12 +17,14 @@ test('file names are accepted by the host', () => {
   for (const name of names) assert.ok(parseFromWebviewMessage({ type: 'export', format: 'svg', name, content: '' }), name);
 });
 
-test('R as CSV: header with task labels, rows so far, baseline row; fields quoted when needed', () => {
+test('R as CSV: header with task labels, rows so far (by phase), baseline row; fields quoted when needed', () => {
   const r = sampleResult();
   r.tasks[1].label = 'Fashion, "MNIST"';
-  assert.equal(accuracyMatrixCsv(r), 'after_task,MNIST,"Fashion, ""MNIST"""\r\nMNIST,0.989,0.081\r\n"Fashion, ""MNIST""",0.244,0.903\r\nrandom_init,0.098,0.1\r\n');
+  assert.equal(accuracyMatrixCsv(r), 'after,MNIST,"Fashion, ""MNIST"""\r\nMNIST,0.989,0.081\r\n"Fashion, ""MNIST""",0.244,0.903\r\nrandom_init,0.098,0.1\r\n');
   r.accuracyMatrix = [r.accuracyMatrix[0]];
   assert.equal(accuracyMatrixCsv(r).split('\r\n').length, 4);
+  // Rows are phases: a joint run has one, named by what it trained.
+  assert.equal(accuracyMatrixCsv(jointResult()).split('\r\n')[1], 'joint (all tasks),0.985,0.897');
   assert.deepEqual(JSON.parse(resultJson(sampleResult())), JSON.parse(JSON.stringify(sampleResult())));
 });
 

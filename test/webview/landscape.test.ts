@@ -110,8 +110,8 @@ test('view: one contour map per task, optima at (0,0) and (1,0) in pixels, traje
     assert.ok(close(Number(b.getAttribute('cx')), px(1), 1e-6), `theta_B x on map ${k}`);
     assert.equal(a.getAttribute('data-task'), '0');
     assert.equal(b.getAttribute('data-task'), '1');
-    assert.match(a.parentElement!.textContent!, /θA MNIST/);
-    assert.match(b.parentElement!.textContent!, /θB Fashion-MNIST/);
+    assert.match(a.parentElement!.textContent!, /θA after MNIST/);
+    assert.match(b.parentElement!.textContent!, /θB after Fashion-MNIST/);
     assert.deepEqual([...m.querySelectorAll('[data-testid="trajectory"]')].map((t) => t.getAttribute('data-task')), ['0', '1']);
   });
   // The same colour scale on both maps: equal thresholds give equal fills.

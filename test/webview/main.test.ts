@@ -2,11 +2,13 @@
 // in jsdom: report mode from the embedded JSON, panel mode through a fake acquireVsCodeApi.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { JSDOM, VirtualConsole } from 'jsdom';
 import { renderReportHtml } from '../../src/engine/report';
-import { sampleResult } from './dom';
+import type { RunResult } from '../../src/protocol/result';
+import { sampleResult, splitResult } from './dom';
 
 let bundle: Promise<{ js: string; css: string }> | null = null;
 function assets() {
@@ -58,6 +60,25 @@ test('report.html renders from its embedded result', async () => {
   assert.equal(doc.querySelector('[data-testid="rerun"]'), null);
   assert.ok(doc.querySelector('[data-testid="export-json"]'));
   dom.window.close();
+});
+
+test('report.html from an older (format-1) result and from a class-IL run render without errors', async () => {
+  const a = await assets();
+  const old = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'sample-result.json'), 'utf8')) as RunResult;
+  assert.equal(old.formatVersion, 1);
+  for (const [result, cells, setup] of [
+    [old, 4, 'Naive · domain-IL'],
+    [splitResult(), 25, 'EWC λ=1000 · class-IL · Split-MNIST, 5 tasks'],
+  ] as const) {
+    const errors: string[] = [];
+    const dom = new JSDOM(renderReportHtml(result, a), { runScripts: 'dangerously', pretendToBeVisual: true, virtualConsole: quietConsole(errors), beforeParse: patchJsdom });
+    await frame(dom.window as unknown as Window);
+    const doc = dom.window.document;
+    assert.deepEqual(errors, []);
+    assert.equal(doc.querySelectorAll('[data-testid="heatmap-cell"]').length, cells);
+    assert.equal(doc.querySelector('[data-testid="run-setup"]')?.textContent, setup);
+    dom.window.close();
+  }
 });
 
 test('panel: posts ready, renders the snapshot, applies events, keeps state for restore', async () => {

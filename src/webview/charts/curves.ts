@@ -2,7 +2,8 @@
 // forgetting: the first task's line collapsing when the next task starts.
 import * as d3 from 'd3';
 import type { CurvePoint } from '../../protocol/result';
-import { formatPercent, formatPercentTick, formatStepTick } from '../format';
+import { formatPercentTick, formatStepTick } from '../format';
+import { formatPercent } from '../../protocol/format';
 import { taskColor, type Palette } from '../theme';
 import { createTooltip, fitText, nearestIndex, resetChartSvg, styleAxis, textWidth } from './axes';
 
@@ -14,15 +15,25 @@ export interface CurveSeries {
 }
 
 export interface TrainingSpan {
+  /** The phase trained over the span (= the task in a sequential run). */
   task: number;
   start: number;
   end: number;
 }
 
+/** What a phase trained, for its boundary label and band colour (task -1: several tasks at once). */
+export interface PhaseMark {
+  label: string;
+  task: number;
+}
+
 export interface CurvesData {
   curves: CurvePoint[];
+  /** One per task (the lines). */
   labels: string[];
-  /** Global step at which each task's training started. */
+  /** One per phase (the bands); default: phase i trains task i. */
+  phases?: PhaseMark[];
+  /** Global step at which each phase's training started. */
   boundaries: number[];
   totalSteps: number;
   palette: Palette;
@@ -94,6 +105,7 @@ export function createCurvesChart(el: HTMLElement): CurvesChart {
 
     // Task spans: a faint band in the colour of the task being trained.
     const spans = trainingSpans(data.boundaries, xMax);
+    const phase = (i: number): PhaseMark => data.phases?.[i] ?? { label: data.labels[i] ?? `task ${i}`, task: i };
     svg
       .append('g')
       .attr('class', 'spans')
@@ -104,7 +116,7 @@ export function createCurvesChart(el: HTMLElement): CurvesChart {
       .attr('y', L.margin.top)
       .attr('width', (s) => Math.max(0, x(s.end) - x(s.start)))
       .attr('height', L.innerHeight)
-      .attr('fill', (s) => taskColor(p, s.task))
+      .attr('fill', (s) => taskColor(p, phase(s.task).task))
       .attr('fill-opacity', p.dark ? 0.09 : 0.06);
 
     // Horizontal grid.
@@ -164,9 +176,9 @@ export function createCurvesChart(el: HTMLElement): CurvesChart {
         .attr('x', x(s.start) + 4)
         .attr('y', L.margin.top - 8)
         .attr('font-size', small)
-        .attr('fill', taskColor(p, s.task))
+        .attr('fill', taskColor(p, phase(s.task).task))
         .attr('font-weight', 600)
-        .text(fitText(`▸ ${data.labels[s.task] ?? `task ${s.task}`}`, Math.max(0, room), small));
+        .text(fitText(`▸ ${phase(s.task).label}`, Math.max(0, room), small));
     });
 
     // Legend, top left.
@@ -242,7 +254,7 @@ export function createCurvesChart(el: HTMLElement): CurvesChart {
           .attr('cy', (s) => y(s.points[i].value ?? 0))
           .attr('visibility', (s) => (s.points[i].value === null ? 'hidden' : 'visible'));
         hover.attr('visibility', 'visible');
-        const training = c.trainingTask >= 0 ? `training ${data.labels[c.trainingTask] ?? `task ${c.trainingTask}`}, epoch ${c.epoch}` : 'before training';
+        const training = c.trainingTask >= 0 ? `training ${phase(c.trainingTask).label}, epoch ${c.epoch}` : 'before training';
         tooltip.show(
           [
             { text: `step ${c.step} · ${training}`, strong: true },

@@ -1,23 +1,44 @@
 // Accuracy matrix R[i][j] as a heatmap: an HTML table on screen (real rows and headers, test ids on
 // the cells) and the same layout as a standalone SVG for export.
 import { interpolateLab } from 'd3';
+import type { Scenario } from '../../protocol/experiment';
 import type { RunResult, RunStatus } from '../../protocol/result';
-import { formatPercent } from '../format';
+import { averageAccuracy, formatPercent, hasMultiTaskPhases, phaseLabels, phasesOf, scenarioOf, taskLabels } from '../../protocol/format';
 import { h, setAttrs } from '../dom';
-import { taskLabels } from '../model';
 import { relativeLuminance, type Palette } from '../theme';
 
+/** Which matrix the heatmap shows: the run's own scenario, or the other one scored on the same rows. */
+export type MatrixView = 'primary' | 'alternate';
+
 export interface HeatmapModel {
+  /** Columns: one per task. */
   labels: string[];
-  /** One row per task; null where the row has not arrived yet (pending). */
+  /** What each row's phase trained ("0/1", "joint (all tasks)"); rows read "after <label>". */
+  rowLabels: string[];
+  /** Row heads say "phase i" when a phase is not one task (joint, cumulative), else "task i". */
+  rowUnit: 'task' | 'phase';
+  /** One row per phase; null where the row has not arrived yet (pending). */
   rows: ((number | null)[] | null)[];
-  /** b_j, null where unknown. */
-  baseline: (number | null)[];
+  /** The tasks each row's phase trained: their cells are outlined (the diagonal of a sequential run). */
+  phases: number[][];
+  /** b_j, null where unknown; no row at all for the alternate scenario (b was scored in the run's own). */
+  baseline: (number | null)[] | null;
   /**
    * The run's status: while it is running, missing values are pending; once it has ended
    * (completed, cancelled, failed) they will never arrive and are shown as "not run".
    */
   status: RunStatus;
+  /** The scenario the values are scored in. */
+  scenario: Scenario;
+  /** ACC of the rows shown: the last row's mean over the tasks trained so far. */
+  acc: number | null;
+}
+
+/** The matrices a result offers: its own scenario's, and the alternate one where the run scored both. */
+export function matrixViews(r: RunResult): { view: MatrixView; scenario: Scenario }[] {
+  const views: { view: MatrixView; scenario: Scenario }[] = [{ view: 'primary', scenario: scenarioOf(r) }];
+  if (r.alternateAccuracy && Array.isArray(r.alternateAccuracy.accuracyMatrix)) views.push({ view: 'alternate', scenario: r.alternateAccuracy.scenario });
+  return views;
 }
 
 /** How a missing value reads: still to come (running) or never measured (the run has ended). */
@@ -33,9 +54,9 @@ const endedBefore = (status: RunStatus, what: string) =>
 /** A missing R[i][j] (row null: task i never finished; otherwise the value alone is missing). */
 export function missingCell(model: HeatmapModel, i: number, rowFilled: boolean): MissingCell {
   if (model.status === 'running') {
-    return { kind: 'pending', text: '', title: rowFilled ? 'not measured' : `pending: filled when task ${i} (${model.labels[i]}) ends` };
+    return { kind: 'pending', text: '', title: rowFilled ? 'not measured' : `pending: filled when ${model.rowUnit} ${i} (${model.rowLabels[i]}) ends` };
   }
-  return rowFilled ? { kind: 'not-run', text: 'not measured', title: 'not measured' } : { kind: 'not-run', text: 'not run', title: endedBefore(model.status, 'this task') };
+  return rowFilled ? { kind: 'not-run', text: 'not measured', title: 'not measured' } : { kind: 'not-run', text: 'not run', title: endedBefore(model.status, `this ${model.rowUnit}`) };
 }
 
 /** A missing baseline b_j (measured before any training). */
@@ -47,15 +68,28 @@ export function missingBaseline(model: HeatmapModel): MissingCell {
 
 const finite = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
-export function heatmapModel(r: RunResult): HeatmapModel {
+export function heatmapModel(r: RunResult, view: MatrixView = 'primary'): HeatmapModel {
   const labels = taskLabels(r);
   const T = labels.length;
-  const rows = labels.map((_, i) => {
-    const row = r.accuracyMatrix[i];
+  const phases = phasesOf(r);
+  const alternate = view === 'alternate' ? r.alternateAccuracy : undefined;
+  const matrix = alternate?.accuracyMatrix ?? r.accuracyMatrix;
+  const rows = phases.map((_, i) => {
+    const row = matrix[i];
     return Array.isArray(row) ? labels.map((__, j) => finite(row[j])) : null;
   });
-  const baseline = Array.from({ length: T }, (_, j) => finite(r.randomInitAccuracy[j]));
-  return { labels, rows, baseline, status: r.status };
+  const baseline = alternate ? null : Array.from({ length: T }, (_, j) => finite(r.randomInitAccuracy[j]));
+  return {
+    labels,
+    rowLabels: phaseLabels(r),
+    rowUnit: hasMultiTaskPhases(r) ? 'phase' : 'task',
+    rows,
+    phases,
+    baseline,
+    status: r.status,
+    scenario: alternate?.scenario ?? scenarioOf(r),
+    acc: averageAccuracy(matrix, phases),
+  };
 }
 
 /** Cell fill for an accuracy in [0, 1]: from the editor background (0%) to the accent colour (100%). */
@@ -84,7 +118,15 @@ export interface HeatmapChart {
 }
 
 function cellTitle(model: HeatmapModel, i: number, j: number, v: number): string {
-  return `R[${i}][${j}] = ${formatPercent(v)}%: accuracy on ${model.labels[j]} after training ${model.labels[i]}`;
+  return `R[${i}][${j}] = ${formatPercent(v)}%: accuracy on ${model.labels[j]} after training ${model.rowLabels[i]}`;
+}
+
+/** Task j was trained in row i's phase (the outlined cells). */
+const trainedIn = (model: HeatmapModel, i: number, j: number) => model.phases[i]?.includes(j) ?? i === j;
+
+/** The row head's two lines: "task 0" / "after 0/1" (or "phase 0" / "after joint (all tasks)"). */
+export function rowHead(model: HeatmapModel, i: number): [string, string] {
+  return [`${model.rowUnit} ${i}`, `after ${model.rowLabels[i]}`];
 }
 
 export function createHeatmap(el: HTMLElement): HeatmapChart {
@@ -96,7 +138,7 @@ export function createHeatmap(el: HTMLElement): HeatmapChart {
   function header(model: HeatmapModel): HTMLTableSectionElement {
     const thead = h(doc, 'thead');
     const tr = h(doc, 'tr');
-    tr.append(h(doc, 'th', { class: 'corner', scope: 'col' }, 'after task ↓ / on task →'));
+    tr.append(h(doc, 'th', { class: 'corner', scope: 'col' }, `after ${model.rowUnit} ↓ / on task →`));
     model.labels.forEach((label, j) => {
       const th = h(doc, 'th', { scope: 'col', class: 'col-head' });
       th.append(h(doc, 'span', { class: 'task-index' }, `task ${j}`), h(doc, 'span', { class: 'task-label' }, label));
@@ -121,7 +163,8 @@ export function createHeatmap(el: HTMLElement): HeatmapChart {
       model.rows.forEach((row, i) => {
         const tr = h(doc, 'tr', { class: row ? 'row' : `row ${missingCell(model, i, false).kind}`, 'data-row': i });
         const th = h(doc, 'th', { scope: 'row', class: 'row-head' });
-        th.append(h(doc, 'span', { class: 'task-index' }, `after task ${i}`), h(doc, 'span', { class: 'task-label' }, model.labels[i]));
+        const [index, label] = rowHead(model, i);
+        th.append(h(doc, 'span', { class: 'task-index' }, index), h(doc, 'span', { class: 'task-label' }, label));
         tr.append(th);
         model.labels.forEach((_, j) => {
           const v = row?.[j] ?? null;
@@ -130,12 +173,16 @@ export function createHeatmap(el: HTMLElement): HeatmapChart {
             const td = h(doc, 'td', { class: `cell ${m.kind}`, 'data-testid': `heatmap-${m.kind}`, 'data-row': i, 'data-col': j, title: m.title }, m.text);
             tr.append(td);
           } else {
-            const td = valueCell(v, palette, { class: i === j ? 'cell diagonal' : 'cell', 'data-testid': 'heatmap-cell', 'data-row': i, 'data-col': j }, cellTitle(model, i, j, v));
+            const td = valueCell(v, palette, { class: trainedIn(model, i, j) ? 'cell diagonal' : 'cell', 'data-testid': 'heatmap-cell', 'data-row': i, 'data-col': j }, cellTitle(model, i, j, v));
             tr.append(td);
           }
         });
         tbody.append(tr);
       });
+      if (!model.baseline) {
+        table.replaceChildren(header(model), tbody);
+        return;
+      }
       const base = h(doc, 'tbody', { class: 'baseline' });
       const btr = h(doc, 'tr');
       const bth = h(doc, 'th', { scope: 'row', class: 'row-head', title: 'b_j: accuracy of the untrained (seeded) model; FWT compares against it' });
@@ -174,13 +221,15 @@ export interface HeatmapSvgLayout {
 export function heatmapSvgLayout(model: HeatmapModel, fontSize: number): HeatmapSvgLayout {
   const charW = fontSize * 0.6;
   const longest = Math.max(12, ...model.labels.map((l) => l.length));
-  const labelWidth = Math.ceil(Math.min(240, Math.max(110, longest * charW + 24)));
+  const longestRow = Math.max(12, ...model.rowLabels.map((l) => `after ${l}`.length));
+  const labelWidth = Math.ceil(Math.min(240, Math.max(110, longestRow * charW + 24)));
   const cellWidth = Math.ceil(Math.max(64, Math.min(160, longest * charW + 16)));
   const cellHeight = Math.round(fontSize * 2.8);
   const headerHeight = Math.round(fontSize * 3.2);
   const T = model.labels.length;
-  const baselineY = headerHeight + T * cellHeight + Math.round(cellHeight / 2);
-  return { width: labelWidth + T * cellWidth + 8, height: baselineY + cellHeight + 8, labelWidth, headerHeight, cellWidth, cellHeight, baselineY };
+  const baselineY = headerHeight + model.rows.length * cellHeight + Math.round(cellHeight / 2);
+  const height = model.baseline ? baselineY + cellHeight + 8 : headerHeight + model.rows.length * cellHeight + 8;
+  return { width: labelWidth + T * cellWidth + 8, height, labelWidth, headerHeight, cellWidth, cellHeight, baselineY };
 }
 
 /** The matrix as SVG (for export): same colours and values as the table. */
@@ -216,10 +265,12 @@ export function heatmapSvg(doc: Document, model: HeatmapModel, p: Palette): SVGS
   });
   model.rows.forEach((row, i) => {
     const y = L.headerHeight + i * L.cellHeight;
-    add(svg, 'text', { x: 4, y: y + L.cellHeight / 2 - 7, 'dominant-baseline': 'central', fill: p.muted, 'font-size': p.fontSize - 2 }, `after task ${i}`);
-    add(svg, 'text', { x: 4, y: y + L.cellHeight / 2 + 8, 'dominant-baseline': 'central', 'font-weight': 600 }, model.labels[i]);
-    model.labels.forEach((_, j) => cell(L.labelWidth + j * L.cellWidth, y, row?.[j] ?? null, i === j, missingCell(model, i, !!row)));
+    const [index, label] = rowHead(model, i);
+    add(svg, 'text', { x: 4, y: y + L.cellHeight / 2 - 7, 'dominant-baseline': 'central', fill: p.muted, 'font-size': p.fontSize - 2 }, index);
+    add(svg, 'text', { x: 4, y: y + L.cellHeight / 2 + 8, 'dominant-baseline': 'central', 'font-weight': 600 }, label);
+    model.labels.forEach((_, j) => cell(L.labelWidth + j * L.cellWidth, y, row?.[j] ?? null, trainedIn(model, i, j), missingCell(model, i, !!row)));
   });
+  if (!model.baseline) return svg;
   add(svg, 'text', { x: 4, y: L.baselineY + L.cellHeight / 2 - 7, 'dominant-baseline': 'central', fill: p.muted, 'font-size': p.fontSize - 2 }, 'random init');
   add(svg, 'text', { x: 4, y: L.baselineY + L.cellHeight / 2 + 8, 'dominant-baseline': 'central', 'font-weight': 600 }, 'baseline b');
   model.baseline.forEach((v, j) => cell(L.labelWidth + j * L.cellWidth, L.baselineY, v, false, missingBaseline(model)));

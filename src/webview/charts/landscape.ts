@@ -3,7 +3,8 @@
 // the 1D curve along theta_A -> theta_B below.
 import * as d3 from 'd3';
 import type { LandscapeResult } from '../../protocol/result';
-import { formatCoordinate, formatCount, formatDuration, formatPercent, formatPercentTick, formatTick, formatValue } from '../format';
+import { formatCoordinate, formatPercentTick, formatTick } from '../format';
+import { formatCount, formatDuration, formatPercent, formatValue } from '../../protocol/format';
 import { appendRichText, h, setChildren } from '../dom';
 import { taskColor, type Palette } from '../theme';
 import { createTooltip, fitText, nearestIndex, resetChartSvg, styleAxis, textWidth } from './axes';
@@ -277,7 +278,10 @@ export function landscapeLayout(width: number, maps: number, fontSize: number): 
 
 export interface LandscapeData {
   landscape: LandscapeResult | null;
+  /** One per task (the grids and lines). */
   labels: string[];
+  /** One per phase: what the optima θ_A and θ_B were trained on (default: the task labels). */
+  phaseLabels?: string[];
   palette: Palette;
   width: number;
   /** Shown instead of the maps while there is no landscape. */
@@ -294,6 +298,9 @@ export interface LandscapeView {
 
 const gridOf = (g: LandscapeResult['grids'][number], m: LandscapeMetric) => (m === 'loss' ? g.loss : g.accuracy);
 const fmtMetric = (m: LandscapeMetric, v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : m === 'loss' ? formatValue(v) : `${formatPercent(v)}%`);
+
+/** What the phase whose optimum is θ_A or θ_B trained on. */
+const optimumLabel = (data: LandscapeData, phase: number) => data.phaseLabels?.[phase] ?? data.labels[phase] ?? `phase ${phase}`;
 
 let instances = 0;
 
@@ -491,7 +498,7 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
           .attr('stroke-width', 3)
           .attr('stroke-opacity', 0.75)
           .attr('paint-order', 'stroke')
-          .call((t) => appendRichText(t.node()!, `θ_${o.which} ${label(o.task)}`));
+          .call((t) => appendRichText(t.node()!, `θ_${o.which} after ${optimumLabel(data, o.task)}`));
       }
       crosshairs.push(g.append('circle').attr('class', 'crosshair').attr('r', 5).attr('fill', 'none').attr('stroke', '#ffffff').attr('stroke-width', 2).attr('visibility', 'hidden').attr('pointer-events', 'none'));
 
@@ -708,7 +715,7 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
         .attr('text-anchor', 'middle')
         .attr('font-size', small)
         .attr('font-weight', 600)
-        .call((t) => appendRichText(t.node()!, `θ_${which} ${label(task)}`));
+        .call((t) => appendRichText(t.node()!, `θ_${which} after ${optimumLabel(data, task)}`));
     }
     const legend = lineSvg.append('g').attr('transform', `translate(${margin.left},${Math.round(p.fontSize * 1.1)})`);
     let lx = 0;

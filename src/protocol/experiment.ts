@@ -69,9 +69,9 @@ export type BenchmarkName = 'split-mnist' | 'split-fashion-mnist' | 'permuted-mn
 export interface BenchmarkSpec {
   name: BenchmarkName;
   scenario: Scenario;
-  /** Number of tasks (split: up to 5; permuted/rotated: any, default 5). */
+  /** Number of tasks (split: up to 5, default 5; permuted: default 10; rotated: the number of angles, default 5). */
   tasks?: number;
-  /** Seed of the class order (split) or the permutations (permuted); default: the experiment's seed. */
+  /** Permuted-MNIST only: seed of the permutations; default: the experiment's seed. */
   seed?: number;
   /** Rotated-MNIST: one angle per task in degrees (default 0, 45, 90, 135, 180 for 5 tasks). */
   angles?: number[];

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -14,7 +14,7 @@ import {
   parseExperiment,
   type ExperimentDiagnostic,
 } from '../../src/engine/config/load';
-import { experimentSchema, type JsonSchema } from '../../src/engine/config/schema';
+import { experimentSchema, resolveRef, type JsonSchema } from '../../src/engine/config/schema';
 
 const FILE = '/experiments/demo.cl.json';
 const EXAMPLES = path.join(__dirname, '..', '..', 'examples');
@@ -133,7 +133,9 @@ test('every example validates without a diagnostic and points at the schema', as
     const { experiment, diagnostics } = await loadExperimentFile(path.join(EXAMPLES, f));
     assert.deepEqual(diagnostics.map(formatDiagnostic), [], f);
     assert.ok(experiment, f);
-    assert.ok(experiment.landscape, `${f} computes a landscape`);
+    // A landscape unless the file turns it off (joint trains one phase: there are no two task optima).
+    const off = (JSON.parse(readFileSync(path.join(EXAMPLES, f), 'utf8')) as { landscape?: unknown }).landscape === false;
+    assert.ok(off || experiment.landscape, `${f} computes a landscape`);
   }
   const main = await loadExperimentFile(path.join(EXAMPLES, 'three-tasks.cl.json'));
   assert.deepEqual(main.experiment?.landscape && main.experiment.landscape.optima, [0, 1]);
@@ -143,12 +145,9 @@ test('every example validates without a diagnostic and points at the schema', as
 // ---------------------------------------------------------------------------------------------
 // The schema
 
-function resolveRef(schema: JsonSchema): JsonSchema {
-  const ref = schema.$ref;
-  if (typeof ref !== 'string') return schema;
-  let node: unknown = experimentSchema;
-  for (const s of ref.replace(/^#\//, '').split('/')) node = (node as Record<string, unknown>)[s];
-  return node as JsonSchema;
+/** The schemas an object takes through if/then (a strategy's or a benchmark's own settings). */
+function branches(s: JsonSchema): JsonSchema[] {
+  return ((s.allOf ?? []) as JsonSchema[]).filter((b) => b.if !== undefined && b.then !== undefined).map((b) => resolveRef(b.then as JsonSchema));
 }
 
 test('every property in the schema has a description, a markdownDescription and enum descriptions', () => {
@@ -159,7 +158,8 @@ test('every property in the schema has a description, a markdownDescription and 
       const p = resolveRef(prop);
       if (typeof p.description !== 'string') problems.push(`${where}.${name}: description`);
       if (typeof p.markdownDescription !== 'string') problems.push(`${where}.${name}: markdownDescription`);
-      if (Array.isArray(p.enum)) {
+      // Strategy hyperparameters describe their values in their description (the registry has no per-value texts).
+      if (Array.isArray(p.enum) && !where.startsWith('root.strategy(')) {
         if ((p.enumDescriptions as unknown[] | undefined)?.length !== p.enum.length) problems.push(`${where}.${name}: enumDescriptions`);
         if ((p.markdownEnumDescriptions as unknown[] | undefined)?.length !== p.enum.length) problems.push(`${where}.${name}: markdownEnumDescriptions`);
       }
@@ -167,8 +167,11 @@ test('every property in the schema has a description, a markdownDescription and 
       if (p.items) visit(p.items as JsonSchema, `${where}.${name}[]`);
     }
     for (const alt of [...((s.oneOf ?? []) as JsonSchema[]), ...((s.anyOf ?? []) as JsonSchema[])]) visit(alt, where);
+    for (const branch of branches(s)) visit(branch, `${where}(${(branch.properties as Record<string, JsonSchema>).name.const})`);
     if (s.additionalProperties !== undefined && s.additionalProperties !== false) problems.push(`${where}: additionalProperties`);
-    if (s.properties && s.additionalProperties !== false) problems.push(`${where}: additionalProperties must be false`);
+    // Closed: directly, or (strategy, benchmark) by the closed settings of the one named.
+    const closedByBranches = branches(s).length > 0 && branches(s).every((b) => b.additionalProperties === false);
+    if (s.properties && s.additionalProperties !== false && !closedByBranches) problems.push(`${where}: additionalProperties must be false`);
   };
   visit(experimentSchema, 'root');
   assert.deepEqual(problems, []);
@@ -179,6 +182,7 @@ test('the defaults in the schema are the defaults in code', () => {
   const defs = experimentSchema.definitions as Record<string, JsonSchema>;
   assert.equal(props.seed.default, EXPERIMENT_DEFAULTS.seed);
   assert.equal(props.scenario.default, EXPERIMENT_DEFAULTS.scenario);
+  assert.deepEqual(resolveRef(props.scenario).enum, ['task-il', 'domain-il', 'class-il']);
   assert.deepEqual(defs.model.default, EXPERIMENT_DEFAULTS.model);
   assert.deepEqual(defs.training.default, EXPERIMENT_DEFAULTS.training);
   assert.deepEqual(defs.strategy.default, EXPERIMENT_DEFAULTS.strategy);
@@ -302,7 +306,7 @@ test('an unknown property is reported at its key, with the allowed names when no
   assert.equal(ds[0].message, "unknown property 'trainnig' in the experiment — did you mean 'training'?");
   assert.equal(
     ds[1].message,
-    "unknown property 'colour' in the experiment; allowed: '$schema', 'name', 'seed', 'tasks', 'scenario', 'model', 'training', 'strategy', 'landscape'",
+    "unknown property 'colour' in the experiment; allowed: '$schema', 'name', 'seed', 'tasks', 'benchmark', 'scenario', 'model', 'training', 'strategy', 'landscape'",
   );
 });
 

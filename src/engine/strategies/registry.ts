@@ -1,6 +1,7 @@
 // Every strategy, one line each. The table feeds the engine (create), the config loader
 // (hyperparameters, defaults, allowed scenarios) and the schema's documentation
-// (scripts/schema.mjs writes the strategy part of schemas/experiment.schema.json from it).
+// (`npm run schema` writes the strategy part of schemas/experiment.schema.json from it; a test
+// fails until it is rerun).
 import type { StrategySpec } from '../../protocol/experiment';
 import type { StrategyDefinition } from './types';
 import { naive } from './naive';

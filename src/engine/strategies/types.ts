@@ -129,6 +129,8 @@ export interface Hyperparameter {
   exclusiveMinimum?: number;
   maximum?: number;
   enum?: readonly string[];
+  /** One line per enum value, for hovers. */
+  enumDescriptions?: readonly string[];
 }
 
 /** How a strategy arranges the tasks into training phases (rows of R). */

@@ -1,4 +1,4 @@
-// npm run reproduce -- [--iterations N] [--seeds K] [--parallel P] [--strategies a,b] [--scenarios a,b] [--out DIR]
+// npm run reproduce -- [--iterations N] [--seeds K] [--parallel P] [--strategies a,b] [--scenarios a,b] [--out DIR] [--cli dist/cli.js]
 //
 // Split-MNIST in the three scenarios of van de Ven & Tolias (2019, "Three scenarios for continual
 // learning"): MLP 784-400-400, Adam 1e-3, batch 128, `iterations` per task (the published protocol:
@@ -48,6 +48,8 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string', default: SCENARIOS.join(',') },
     out: { type: 'string', default: 'runs/reproduce' },
     backend: { type: 'string', default: 'auto' },
+    /** The CLI bundle to run (default: this checkout's dist/cli.js). */
+    cli: { type: 'string' },
   },
 });
 const iterations = Number(args.iterations);
@@ -56,7 +58,7 @@ const parallel = Number(args.parallel);
 const strategies = args.strategies!.split(',');
 const scenarios = args.scenarios!.split(',') as Scenario[];
 const out = resolve(args.out!);
-const cli = resolve(__dirname, '../dist/cli.js');
+const cli = resolve(args.cli ?? join(__dirname, '../dist/cli.js'));
 if (!existsSync(cli)) throw new Error(`${cli} is missing: run npm run build first (npm run reproduce does)`);
 
 interface Job {

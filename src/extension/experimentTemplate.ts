@@ -1,12 +1,13 @@
 // The file "New Continual Experiment" scaffolds: the quick demo (MNIST then Fashion-MNIST on
-// subsets, about a minute on the wasm backend). Pure (no vscode import).
+// subsets, about a minute on the wasm backend). No "$schema": the extension's jsonValidation gives
+// every *.cl.json the schema, and a path to the installed extension would break after an update or
+// on another machine. Pure (no vscode import).
 
 export const NEW_EXPERIMENT_FILE = 'experiment.cl.json';
 
-export function experimentTemplate(schemaUrl: string): string {
+export function experimentTemplate(): string {
   // The settings of examples/quick-demo.cl.json.
   const experiment = {
-    $schema: schemaUrl,
     name: 'MNIST then Fashion-MNIST (quick demo)',
     seed: 0,
     tasks: [

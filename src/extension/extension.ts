@@ -2,12 +2,15 @@
 // only registers things; nothing heavy runs until a command or an experiment file needs it.
 import { bundleLoadStart } from './loadStart';
 import * as vscode from 'vscode';
+import type { NormalisedExperiment } from '../protocol/experiment';
+import { ExperimentCodeLensProvider, EXPERIMENT_SELECTOR, validationMessage } from './codeLens';
 import { ExperimentDiagnostics, isExperimentUri } from './diagnostics';
 import { experimentTemplate, freeExperimentName } from './experimentTemplate';
 import { WorkbenchPanel, type PanelDeps } from './panel';
 import { RESULT_OPTION_VIEW_TYPE, RESULT_VIEW_TYPE, ResultEditorProvider } from './resultEditor';
 import { resolveResultsDir } from './runFolder';
 import { RunManager, type Run } from './runManager';
+import { replaySpecFor } from './panelContext';
 import { PanelResultMemory, registerWorkbenchSerializer } from './serializer';
 import { ensureTrustedForRun } from './trust';
 
@@ -31,8 +34,33 @@ export function activate(context: vscode.ExtensionContext): void {
     runs,
     output,
     runExperiment: (uri) => runExperiment(uri),
+    rerunExperiment: (recorded, file) => rerunExperiment(recorded, file),
     rememberPanelResult: (title, resultFile) => memory.remember(title, resultFile),
   };
+  /** Runs that had to wait for a free slot: their panels open behind what the user is looking at. */
+  const waited = new Set<string>();
+  const started = (run: Run): Run => {
+    if (run.phase === 'queued') waited.add(run.id);
+    return run;
+  };
+
+  /** Rerun: the experiment recorded in a result, whatever its file says now (replay.ts). */
+  async function rerunExperiment(recorded: NormalisedExperiment, file: string): Promise<Run | undefined> {
+    if (!(await ensureTrustedForRun())) return undefined;
+    let replay;
+    try {
+      replay = await replaySpecFor(recorded, file);
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Continual Workbench cannot rerun "${recorded.name}": ${(e as Error).message}. Run the file again instead.`);
+      return undefined;
+    }
+    try {
+      return started(runs.start({ experimentFile: file, experiment: recorded, workspaceFolder: vscode.workspace.getWorkspaceFolder(vscode.Uri.file(file))?.uri.fsPath, replay }));
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Continual Workbench: cannot create the run folder: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
 
   async function runExperiment(uri: vscode.Uri): Promise<Run | undefined> {
     if (!(await ensureTrustedForRun())) return undefined;
@@ -70,11 +98,13 @@ export function activate(context: vscode.ExtensionContext): void {
       return undefined;
     }
     try {
-      return runs.start({
-        experimentFile: uri.fsPath,
-        experiment: parsed.experiment,
-        workspaceFolder: vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath,
-      });
+      return started(
+        runs.start({
+          experimentFile: uri.fsPath,
+          experiment: parsed.experiment,
+          workspaceFolder: vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath,
+        }),
+      );
     } catch (e) {
       void vscode.window.showErrorMessage(`Continual Workbench: cannot create the run folder: ${(e as Error).message}`);
       return undefined;
@@ -85,7 +115,8 @@ export function activate(context: vscode.ExtensionContext): void {
     output,
     runs,
     diagnostics,
-    runs.onDidLaunch((run) => WorkbenchPanel.showRun(deps, run)),
+    runs.onDidLaunch((run) => WorkbenchPanel.showRun(deps, run, { background: waited.delete(run.id) })),
+    vscode.languages.registerCodeLensProvider(EXPERIMENT_SELECTOR, new ExperimentCodeLensProvider()),
     ResultEditorProvider.register(deps),
     registerWorkbenchSerializer(deps, memory),
 
@@ -113,7 +144,6 @@ export function activate(context: vscode.ExtensionContext): void {
 
     vscode.commands.registerCommand('continualWorkbench.newExperiment', async (arg?: unknown) => {
       const folder = arg instanceof vscode.Uri ? await folderOf(arg) : vscode.workspace.workspaceFolders?.[0]?.uri;
-      const schemaUrl = vscode.Uri.joinPath(context.extensionUri, 'schemas', 'experiment.schema.json').toString();
       let target: vscode.Uri | undefined;
       if (folder) {
         const names = new Set((await vscode.workspace.fs.readDirectory(folder)).map(([n]) => n));
@@ -122,7 +152,7 @@ export function activate(context: vscode.ExtensionContext): void {
         target = await vscode.window.showSaveDialog({ filters: { 'Continual experiment': ['cl.json'] }, title: 'New Continual Experiment' });
       }
       if (!target) return;
-      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(experimentTemplate(schemaUrl)));
+      await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(experimentTemplate()));
       await vscode.window.showTextDocument(target, { preview: false });
     }),
 
@@ -134,6 +164,31 @@ export function activate(context: vscode.ExtensionContext): void {
     }),
 
     vscode.commands.registerCommand('continualWorkbench.showOutput', () => output.show()),
+
+    vscode.commands.registerCommand('continualWorkbench.validateExperiment', async (arg?: unknown) => {
+      const uri = arg instanceof vscode.Uri ? arg : vscode.window.activeTextEditor?.document.uri;
+      if (!uri || !isExperimentUri(uri)) {
+        void vscode.window.showInformationMessage('Continual Workbench: open an experiment file (*.cl.json) to validate it.');
+        return;
+      }
+      const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === uri.toString());
+      let text: string;
+      try {
+        text = open ? open.getText() : new TextDecoder().decode(await vscode.workspace.fs.readFile(uri));
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Cannot read ${uri.fsPath}: ${(e as Error).message}`);
+        return;
+      }
+      const parsed = await diagnostics.publish(uri, text);
+      const message = validationMessage(uri.path.split('/').pop() ?? uri.fsPath, parsed);
+      if (message.severity === 'info') {
+        void vscode.window.showInformationMessage(message.text);
+        return;
+      }
+      const showProblems = 'Show Problems';
+      const show = message.severity === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
+      if ((await show(message.text, showProblems)) === showProblems) await vscode.commands.executeCommand('workbench.actions.view.problems');
+    }),
 
     // Internal (status bar, notifications): reveal a run's panel, reopening it if it was closed.
     vscode.commands.registerCommand('continualWorkbench.showRun', (id?: unknown) => {

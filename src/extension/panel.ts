@@ -1,6 +1,9 @@
-// The workbench panel: one per run, titled "Workbench: <experiment name>". Live while its run is
-// in this window; after a window reload it comes back showing the run's saved result (serializer.ts).
+// The workbench panel: one per run, titled "<experiment name> · seed <s> · <HH:MM>" so runs of one
+// file tell apart. Live while its run is in this window; after a window reload it comes back
+// showing the run's saved result (serializer.ts). A run that waited in the queue opens its panel
+// behind the editor the user is looking at.
 import * as vscode from 'vscode';
+import { runTabTitle } from '../protocol/format';
 import { ResultDocument, showResultDocument } from './resultEditor';
 import type { Run } from './runManager';
 import { webviewOptions, WorkbenchView, type WorkbenchDeps, type WorkbenchSource } from './workbenchView';
@@ -12,7 +15,38 @@ export interface PanelDeps extends WorkbenchDeps {
   rememberPanelResult(title: string, resultFile: string): void;
 }
 
-export const panelTitle = (experimentName: string) => `Workbench: ${experimentName}`;
+/** The tab title of a run's panel: name, seed and the time it started training. */
+export const panelTitle = (run: Pick<Run, 'experiment' | 'launchedAt' | 'createdAt'>) => runTabTitle(run.experiment, run.launchedAt || run.createdAt);
+
+export interface ShowRunOptions {
+  /** Open without hiding the editor the user is looking at (a queued run that just started). */
+  background?: boolean;
+}
+
+/** Where a new panel goes: beside its experiment file, with the other workbench panels, or in the active group. */
+function panelColumn(run: Run, background: boolean, others: Iterable<WorkbenchPanel>): vscode.ViewColumn {
+  if (background) {
+    const shown = [...others].map((p) => p.panel).filter((p) => p.visible && p.viewColumn !== undefined);
+    if (shown.length) return shown[shown.length - 1].viewColumn!;
+  }
+  const activeFile = vscode.window.activeTextEditor?.document.uri.fsPath;
+  return activeFile === run.experimentFile ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
+}
+
+/** Brings back the tab that was active in a group before a background panel was added to it. */
+async function restoreTab(tab: vscode.Tab | undefined, column: vscode.ViewColumn, ours: WorkbenchPanel | undefined): Promise<void> {
+  if (ours) {
+    ours.panel.reveal(column, true);
+    return;
+  }
+  const input = tab?.input;
+  if (input instanceof vscode.TabInputText) await vscode.window.showTextDocument(input.uri, { viewColumn: column, preserveFocus: true, preview: tab!.isPreview });
+  else if (input instanceof vscode.TabInputCustom) await vscode.commands.executeCommand('vscode.openWith', input.uri, input.viewType, { viewColumn: column, preserveFocus: true });
+}
+
+export function panelIcon(extensionUri: vscode.Uri): { light: vscode.Uri; dark: vscode.Uri } {
+  return { light: vscode.Uri.joinPath(extensionUri, 'media', 'panel-light.svg'), dark: vscode.Uri.joinPath(extensionUri, 'media', 'panel-dark.svg') };
+}
 
 export class WorkbenchPanel implements vscode.Disposable {
   /** Open panels by run id (live) or result file path (restored). */
@@ -27,23 +61,29 @@ export class WorkbenchPanel implements vscode.Disposable {
     panel.onDidDispose(() => this.dispose(), null, this.disposables);
   }
 
-  /** Shows the panel of a run, creating it on the run's first call. */
-  static showRun(deps: PanelDeps, run: Run): WorkbenchPanel {
+  /** Shows the panel of a run, creating it on the run's first call (one panel per run). */
+  static showRun(deps: PanelDeps, run: Run, options: ShowRunOptions = {}): WorkbenchPanel {
     const existing = WorkbenchPanel.panels.get(run.id);
     if (existing) {
-      existing.panel.reveal(undefined, true);
+      if (!options.background) existing.panel.reveal(undefined, true);
       return existing;
     }
-    const title = panelTitle(run.name);
-    const activeFile = vscode.window.activeTextEditor?.document.uri.fsPath;
-    const column = activeFile === run.experimentFile ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active;
+    const title = panelTitle(run);
+    const background = options.background === true;
+    const column = panelColumn(run, background, WorkbenchPanel.panels.values());
+    // What the user is looking at in that group, to put it back in front (createWebviewPanel always shows the new panel).
+    const group = column === vscode.ViewColumn.Active ? vscode.window.tabGroups.activeTabGroup : vscode.window.tabGroups.all.find((g) => g.viewColumn === column);
+    const before = background ? group?.activeTab : undefined;
+    const ours = background ? [...WorkbenchPanel.panels.values()].find((p) => p.panel.visible && p.panel.viewColumn === group?.viewColumn) : undefined;
     const panel = vscode.window.createWebviewPanel(
       WORKBENCH_VIEW_TYPE,
       title,
       { viewColumn: column, preserveFocus: true },
       { ...webviewOptions(deps.extensionUri), retainContextWhenHidden: false, enableFindWidget: false },
     );
+    panel.iconPath = panelIcon(deps.extensionUri);
     const self = new WorkbenchPanel(panel, run.id);
+    if (background && (before || ours)) void restoreTab(before, column, ours).then(undefined, (e: unknown) => deps.output.appendLine(`could not bring back the previous editor: ${(e as Error).message}`));
     deps.rememberPanelResult(title, run.resultFile);
     const source: WorkbenchSource = {
       mode: 'live',
@@ -67,6 +107,7 @@ export class WorkbenchPanel implements vscode.Disposable {
   /** A panel restored after a reload: shows the saved result of its run (or says why it cannot). */
   static async revive(deps: PanelDeps, panel: vscode.WebviewPanel, resultFile: string | undefined): Promise<void> {
     panel.webview.options = webviewOptions(deps.extensionUri);
+    panel.iconPath = panelIcon(deps.extensionUri);
     const self = new WorkbenchPanel(panel, resultFile ?? `restored:${Date.now()}:${Math.random()}`);
     const title = () => panel.title;
     if (!resultFile) {

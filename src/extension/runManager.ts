@@ -4,13 +4,13 @@
 import * as vscode from 'vscode';
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmdirSync } from 'node:fs';
+import { mkdirSync, rmSync, rmdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setPriority } from 'node:os';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import type { RunEvent } from '../protocol/events';
-import type { NormalisedExperiment } from '../protocol/experiment';
+import type { ExperimentSpec, NormalisedExperiment } from '../protocol/experiment';
 import type { BackendName } from '../protocol/result';
 import { applyRunEvent, type RunState } from '../protocol/runState';
 import type { FromTrainerMessage, RunRequest, ToTrainerMessage } from '../protocol/trainer';
@@ -18,6 +18,7 @@ import { writeFileAtomic } from '../engine/atomicWrite';
 import { resolveResultsDir, runFolderName } from './runFolder';
 import { progressMessage, rowSummary, runProgress } from '../protocol/format';
 import { statusBarText } from './runStatus';
+import { REPLAY_FILE_NAME, restoreExperimentFile, writeReplayFile } from './replay';
 
 const TRAINER_NICENESS = 10;
 
@@ -53,12 +54,19 @@ export interface StartRunOptions {
   experiment: NormalisedExperiment;
   /** Folder of the workspace folder holding the experiment, if any (results dir is relative to it). */
   workspaceFolder?: string;
+  /**
+   * Rerun: the recorded experiment as a file (replay.ts). The trainer runs this copy, written into
+   * the run folder, instead of reading `experimentFile`, which stays the run's experiment file.
+   */
+  replay?: ExperimentSpec;
 }
 
 /** One run: its folder, the host's fold of its events, and its process while it runs. */
 export class Run {
   readonly id = randomUUID();
   readonly resultFile: string;
+  /** The file the trainer reads: the experiment file, or for a rerun the replay copy in the run folder. */
+  trainerFile: string;
   state: RunState | null = null;
   phase: RunPhase = 'queued';
   outcome: RunOutcome | undefined;
@@ -95,6 +103,7 @@ export class Run {
     readonly runDir: string,
   ) {
     this.resultFile = join(runDir, 'result.json');
+    this.trainerFile = experimentFile;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
 
@@ -111,11 +120,17 @@ export class Run {
     this.state = applyRunEvent(this.state, e);
     // Until the trainer says otherwise in 'finished', the result goes where the host asked.
     if (e.type === 'runStarted') this.state.resultFile = this.resultFile;
+    // A replay's trainer read the copy in the run folder; the run's experiment file is the user's.
+    if (e.type === 'runStarted' && this.isReplay) this.state.result.experimentFile = this.experimentFile;
     this.eventEmitter.fire(e);
   }
 
   changed(): void {
     this.changeEmitter.fire();
+  }
+
+  get isReplay(): boolean {
+    return this.trainerFile !== this.experimentFile;
   }
 
   end(outcome: RunOutcome): void {
@@ -170,6 +185,7 @@ export class RunManager implements vscode.Disposable {
     const setting = vscode.workspace.getConfiguration('continualWorkbench', uri).get<string>('resultsDir');
     const resultsDir = resolveResultsDir(setting, opts.workspaceFolder, dirname(opts.experimentFile));
     const run = new Run(opts.experimentFile, opts.experiment, reserveRunDir(resultsDir, opts.experiment.name));
+    if (opts.replay) run.trainerFile = writeReplayFile(run.runDir, opts.replay);
     this.runs.set(run.id, run);
     this.log(run, `experiment ${opts.experimentFile} -> ${run.runDir}`);
     this.showProgress(run);
@@ -188,7 +204,7 @@ export class RunManager implements vscode.Disposable {
     if (run.phase === 'queued') {
       this.queue.splice(this.queue.indexOf(run), 1);
       this.log(run, 'cancelled while queued');
-      removeIfEmpty(run.runDir);
+      discardRunDir(run);
       run.endMessage = 'cancelled before it started';
       run.end('cancelled');
       this.scheduleUiUpdate();
@@ -245,7 +261,7 @@ export class RunManager implements vscode.Disposable {
     const dist = vscode.Uri.joinPath(this.ctx.extensionUri, 'dist').fsPath;
     const request: RunRequest = {
       type: 'run',
-      experimentFile: run.experimentFile,
+      experimentFile: run.trainerFile,
       outDir: run.runDir,
       backend: cfg.get<BackendName | 'auto'>('backend', 'auto'),
       dataDir: cfg.get<string>('dataDir')?.trim() || undefined,
@@ -262,7 +278,7 @@ export class RunManager implements vscode.Disposable {
     let child: ChildProcess;
     try {
       child = fork(join(dist, 'trainer.js'), [], {
-        cwd: dirname(run.experimentFile),
+        cwd: dirname(run.trainerFile),
         // Not the extension host's own flags (inspector ports, heap settings).
         execArgv: [],
         serialization: 'advanced',
@@ -369,8 +385,9 @@ export class RunManager implements vscode.Disposable {
       this.writeHostResult(run, outcome, run.endMessage);
     }
     this.log(run, `trainer exited (code ${code}, signal ${signal}): ${outcome}`);
-    if (outcome === 'invalid') removeIfEmpty(run.runDir);
+    if (outcome === 'invalid') discardRunDir(run);
     else if (metrics) this.writeHostMetrics(run, metrics);
+    if (run.isReplay && outcome !== 'invalid' && !restoreExperimentFile(run.resultFile, run.experimentFile)) this.log(run, `could not name ${run.experimentFile} in ${run.resultFile}`);
 
     this.active.splice(this.active.indexOf(run), 1);
     run.child = undefined;
@@ -575,6 +592,12 @@ function reserveRunDir(resultsDir: string, name: string): string {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 1000) throw e;
     }
   }
+}
+
+/** A run that never ran leaves no folder behind (a replay's copy of the experiment included). */
+function discardRunDir(run: Run): void {
+  if (run.isReplay) rmSync(join(run.runDir, REPLAY_FILE_NAME), { force: true });
+  removeIfEmpty(run.runDir);
 }
 
 function removeIfEmpty(dir: string): void {

@@ -3,9 +3,12 @@
 // message from the webview in one place.
 import * as vscode from 'vscode';
 import type { RunEvent } from '../protocol/events';
+import type { NormalisedExperiment } from '../protocol/experiment';
 import type { RunState } from '../protocol/runState';
+import { panelContextMessage, readPanelRequest, type PanelContext } from '../protocol/format';
 import { parseFromWebviewMessage, type ExportFormat, type FromWebviewMessage, type PanelMode, type ToWebviewMessage } from '../protocol/webview';
 import { createNonce, errorHtml, workbenchHtml } from './html';
+import { panelContextFor } from './panelContext';
 import type { Run, RunManager } from './runManager';
 import { EventThrottler, runEventBatchPolicy } from './throttle';
 import { canRunExperiments } from './trust';
@@ -14,9 +17,14 @@ export interface WorkbenchDeps {
   extensionUri: vscode.Uri;
   runs: RunManager;
   output: vscode.OutputChannel;
-  /** Validates and runs an experiment file (trust check included). */
+  /** Validates and runs an experiment file as it is now (trust check included). */
   runExperiment(uri: vscode.Uri): Promise<unknown>;
+  /** Runs the recorded experiment of a result again, whatever its file says now (trust check included). */
+  rerunExperiment(recorded: NormalisedExperiment, experimentFile: string): Promise<unknown>;
 }
+
+type PanelContextMessage = ReturnType<typeof panelContextMessage>;
+const FILE_CHECK_DEBOUNCE_MS = 300;
 
 /** What a webview shows: a live run, or a result file. */
 export interface WorkbenchSource {
@@ -42,6 +50,10 @@ export class WorkbenchView implements vscode.Disposable {
   private ready = false;
   private rendered: 'workbench' | 'error' | undefined;
   private renderedError: string | undefined;
+  /** The experiment file watched for the changed-file notice, and its watcher. */
+  private watched: { file: string; watcher: vscode.Disposable } | undefined;
+  private contextTimer: ReturnType<typeof setTimeout> | undefined;
+  private contextVersion = 0;
 
   constructor(
     private readonly webview: vscode.Webview,
@@ -83,7 +95,46 @@ export class WorkbenchView implements vscode.Disposable {
 
   dispose(): void {
     this.throttler.dispose();
+    if (this.contextTimer) clearTimeout(this.contextTimer);
+    this.watched?.watcher.dispose();
+    this.watched = undefined;
     for (const d of this.disposables.splice(0)) d.dispose();
+  }
+
+  /** Computes the panel context (defaults, the experiment file now) and sends it when the webview is ready. */
+  private async postContext(): Promise<void> {
+    const version = ++this.contextVersion;
+    const file = this.source.experimentFile();
+    this.watch(file);
+    let context: PanelContext;
+    try {
+      context = await panelContextFor(this.source.state()?.result.experiment, file);
+    } catch (e) {
+      this.deps.output.appendLine(`panel context: ${(e as Error).message}`);
+      return;
+    }
+    // A newer request (file saved again, new snapshot) has started meanwhile: its answer counts.
+    if (version === this.contextVersion && this.ready) void this.post(panelContextMessage(context));
+  }
+
+  private scheduleContext(): void {
+    if (this.contextTimer) clearTimeout(this.contextTimer);
+    this.contextTimer = setTimeout(() => {
+      this.contextTimer = undefined;
+      void this.postContext();
+    }, FILE_CHECK_DEBOUNCE_MS);
+  }
+
+  /** Saves, edits on disk, deletion and re-creation of the experiment file refresh the notice. */
+  private watch(file: string | undefined): void {
+    if (this.watched?.file === file) return;
+    this.watched?.watcher.dispose();
+    this.watched = undefined;
+    if (!file) return;
+    const uri = vscode.Uri.file(file);
+    const watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.joinPath(uri, '..'), uri.path.split('/').pop() ?? ''));
+    const refresh = () => this.scheduleContext();
+    this.watched = { file, watcher: vscode.Disposable.from(watcher, watcher.onDidChange(refresh), watcher.onDidCreate(refresh), watcher.onDidDelete(refresh)) };
   }
 
   private renderWorkbench(): void {
@@ -126,13 +177,15 @@ export class WorkbenchView implements vscode.Disposable {
       canRun: canRunExperiments() && experimentFile !== undefined,
       experimentFile,
     });
+    void this.postContext();
   }
 
-  private post(m: ToWebviewMessage): Thenable<boolean> {
+  private post(m: ToWebviewMessage | PanelContextMessage): Thenable<boolean> {
     return this.webview.postMessage(m);
   }
 
   private async onMessage(raw: unknown): Promise<void> {
+    if (readPanelRequest(raw)?.type === 'runFile') return this.runFileAgain();
     const m: FromWebviewMessage | null = parseFromWebviewMessage(raw);
     if (!m) return;
     try {
@@ -147,8 +200,10 @@ export class WorkbenchView implements vscode.Disposable {
           break;
         }
         case 'rerun': {
+          // The experiment as recorded in the result: the file may say something else by now.
           const file = this.source.experimentFile();
-          if (file) await this.deps.runExperiment(vscode.Uri.file(file));
+          const recorded = this.source.state()?.result.experiment;
+          if (file && recorded) await this.deps.rerunExperiment(recorded, file);
           else void vscode.window.showWarningMessage('This result does not say which experiment file it came from.');
           break;
         }
@@ -178,10 +233,26 @@ export class WorkbenchView implements vscode.Disposable {
     }
   }
 
+  private async runFileAgain(): Promise<void> {
+    const file = this.source.experimentFile();
+    if (!file) {
+      void vscode.window.showWarningMessage('This result does not say which experiment file it came from.');
+      return;
+    }
+    try {
+      await this.deps.runExperiment(vscode.Uri.file(file));
+    } catch (e) {
+      void vscode.window.showErrorMessage(`Continual Workbench: ${(e as Error).message}`);
+    }
+  }
+
+  /** Exports land in the workspace folder of the run (not its hidden run folder). */
   private exportFolder(): vscode.Uri | undefined {
-    const result = this.source.resultUri();
-    if (result) return vscode.Uri.joinPath(result, '..');
-    return vscode.workspace.workspaceFolders?.[0]?.uri;
+    for (const f of [this.source.experimentFile(), this.source.resultUri()?.fsPath]) {
+      const folder = f ? vscode.workspace.getWorkspaceFolder(vscode.Uri.file(f)) : undefined;
+      if (folder) return folder.uri;
+    }
+    return vscode.workspace.workspaceFolders?.[0]?.uri ?? (this.source.experimentFile() ? vscode.Uri.joinPath(vscode.Uri.file(this.source.experimentFile()!), '..') : undefined);
   }
 }
 

@@ -333,3 +333,339 @@ export function progressMessage(state: RunState | null): string {
   }
   return parts.join(' · ');
 }
+
+// ---- issue 12: the run card, tab titles, the experiment file since the run, time left ----
+// (Appended by the panel work; the message shapes at the end belong in protocol/webview.ts.)
+
+/** One setting of a normalised experiment, as the run card lists it and as diffs compare it. */
+export interface ExperimentSetting {
+  /** Dotted path into the normalised experiment: "seed", "training.learningRate", "tasks.1", "strategy.lambda". */
+  key: string;
+  group: 'experiment' | 'tasks' | 'model' | 'training' | 'strategy' | 'landscape';
+  /** How people say it: "learning rate". */
+  label: string;
+  /** The value as shown. */
+  text: string;
+  /** The value in a comparable form (JSON). */
+  value: string;
+}
+
+/** A setting that differs between two experiments (the run and the defaults, or the run and the file now). */
+export interface SettingChange {
+  key: string;
+  label: string;
+  /** The run's value ("—" where the run has no such setting). */
+  text: string;
+  /** The other side's value ("—" where it has no such setting). */
+  other: string;
+}
+
+const SETTING_LABELS: Readonly<Record<string, string>> = {
+  optimizer: 'optimizer',
+  learningRate: 'learning rate',
+  batchSize: 'batch size',
+  epochs: 'epochs per task',
+  iterations: 'steps per task',
+  evalEvery: 'curve point every (steps)',
+  evalSamples: 'curve test images per task',
+  grid: 'grid points per axis',
+  samples: 'test images per task',
+  alphaRange: 'α range',
+  betaRange: 'β range',
+  secondAxis: 'second axis',
+  checkpointEvery: 'checkpoint every (steps)',
+  linePoints: 'points on the line',
+  optima: 'optima (phases)',
+};
+
+const settingText = (v: unknown): string => (Array.isArray(v) ? `[${v.map(settingText).join(', ')}]` : String(v));
+
+/** "small-cnn", "MLP 400-400", "CNN conv 32-64 · dense 128": the model in a few words. */
+export function modelSummary(model: NormalisedExperiment['model'] | undefined): string {
+  if (!model) return '—';
+  if (model.preset) return model.preset;
+  if (model.type === 'mlp') return model.hidden.length ? `MLP ${model.hidden.join('-')}` : 'linear';
+  return `CNN conv ${model.conv.map((c) => c.filters).join('-')}${model.dense.length ? ` · dense ${model.dense.join('-')}` : ''}`;
+}
+
+/** Every layer of the model: "conv 32 (3×3, pool 2), conv 64 (3×3, pool 2), dense 128". */
+function modelDetails(model: NormalisedExperiment['model']): string {
+  const layers =
+    model.type === 'mlp'
+      ? model.hidden.map((u) => `dense ${u}`)
+      : [...model.conv.map((c) => `conv ${c.filters} (${c.kernel}×${c.kernel}${c.pool && c.pool > 1 ? `, pool ${c.pool}` : ''})`), ...model.dense.map((u) => `dense ${u}`)];
+  const body = layers.length ? layers.join(', ') : 'no hidden layers';
+  return model.preset ? `${model.preset}: ${body}` : body;
+}
+
+/** "mnist · 600 train / 300 test · classes 0/1 · 45°": one task as written in the experiment. */
+function taskSettingText(t: TaskSpec): string {
+  const parts = [t.label && !sameName(t.label, t.dataset) ? `${t.label} (${t.dataset})` : t.dataset];
+  parts.push(`${t.train === undefined ? 'all' : formatCount(t.train)} train / ${t.test === undefined ? 'all' : formatCount(t.test)} test`);
+  if (t.classes?.length) parts.push(`classes ${t.classes.join('/')}`);
+  if (t.rotation !== undefined) parts.push(`${t.rotation}°`);
+  if (t.permutation !== undefined) parts.push(`permutation ${t.permutation}`);
+  if (t.path) parts.push(t.path);
+  return parts.join(' · ');
+}
+
+/**
+ * Every setting of a normalised experiment in reading order (experiment, tasks, model, training,
+ * strategy, landscape). The same list feeds the run card and both comparisons (defaults, file now).
+ */
+export function experimentSettings(ex: NormalisedExperiment): ExperimentSetting[] {
+  const out: ExperimentSetting[] = [];
+  const add = (key: string, group: ExperimentSetting['group'], label: string, value: unknown, text = settingText(value)) => out.push({ key, group, label, text, value: JSON.stringify(value) ?? 'null' });
+  add('name', 'experiment', 'name', ex.name);
+  add('seed', 'experiment', 'seed', ex.seed);
+  add('scenario', 'experiment', 'scenario', ex.scenario, scenarioName(ex.scenario));
+  if (ex.benchmark) {
+    const b = ex.benchmark;
+    add('benchmark', 'experiment', 'benchmark', b, `${benchmarkName(b.name)}${b.tasks !== undefined ? `, ${b.tasks} tasks` : ''}${b.seed !== undefined ? `, class order seed ${b.seed}` : ''}`);
+  }
+  (ex.tasks ?? []).forEach((t, i) => add(`tasks.${i}`, 'tasks', `task ${i}`, t, taskSettingText(t)));
+  if (ex.model) {
+    const { preset: _preset, ...layers } = ex.model;
+    add('model', 'model', 'model', layers, modelDetails(ex.model));
+  }
+  const tr = ex.training;
+  if (tr) {
+    for (const key of ['optimizer', 'learningRate', 'batchSize', 'epochs', 'iterations', 'evalEvery', 'evalSamples'] as const) {
+      // With `iterations`, the engine counts steps and `epochs` plays no part.
+      if (key === 'epochs' && tr.iterations !== undefined) continue;
+      if (tr[key] === undefined) continue;
+      add(`training.${key}`, 'training', SETTING_LABELS[key], tr[key]);
+    }
+  }
+  if (ex.strategy) {
+    add('strategy.name', 'strategy', 'strategy', ex.strategy.name, strategyName(ex.strategy.name));
+    for (const [key, v] of Object.entries(ex.strategy)) if (key !== 'name') add(`strategy.${key}`, 'strategy', `${strategyName(ex.strategy.name)} ${SYMBOLS[key] ?? key}`, v);
+  }
+  if (ex.landscape !== undefined) {
+    add('landscape', 'landscape', 'loss landscape', ex.landscape !== false, ex.landscape === false ? 'off' : 'on');
+    if (ex.landscape) {
+      for (const key of ['grid', 'samples', 'alphaRange', 'betaRange', 'secondAxis', 'checkpointEvery', 'linePoints', 'optima'] as const) {
+        if (ex.landscape[key] !== undefined) add(`landscape.${key}`, 'landscape', `landscape ${SETTING_LABELS[key]}`, ex.landscape[key]);
+      }
+    }
+  }
+  return out;
+}
+
+/** Settings present on either side whose values differ, in the order of `a` then the rest of `b`. */
+function compareSettings(a: readonly ExperimentSetting[], b: readonly ExperimentSetting[]): SettingChange[] {
+  const bByKey = new Map(b.map((s) => [s.key, s]));
+  const aKeys = new Set(a.map((s) => s.key));
+  const out: SettingChange[] = [];
+  for (const s of a) {
+    const o = bByKey.get(s.key);
+    if (!o || o.value !== s.value) out.push({ key: s.key, label: s.label, text: s.text, other: o?.text ?? '—' });
+  }
+  for (const o of b) if (!aKeys.has(o.key)) out.push({ key: o.key, label: o.label, text: '—', other: o.text });
+  return out;
+}
+
+/**
+ * The run's settings that differ from the defaults, most telling first. `defaults` is the
+ * experiment the host normalised from nothing but the run's tasks: every default of the engine,
+ * the default optima for this many tasks, and under `strategy` the default strategy's name with the
+ * run's own strategy's default hyperparameters (so "EWC λ 100 (default 1000)" can be said).
+ * The task list and the name are the experiment itself, not settings with defaults.
+ */
+export function settingsDiff(ex: NormalisedExperiment, defaults: NormalisedExperiment): SettingChange[] {
+  const own = (s: ExperimentSetting) => s.key !== 'name' && s.key !== 'benchmark' && !s.key.startsWith('tasks.');
+  // Defaults the run has no use for (landscape details when it is off, epochs when it counts steps) say nothing.
+  return compareSettings(experimentSettings(ex).filter(own), experimentSettings(defaults).filter(own)).filter((c) => c.text !== '—');
+}
+
+/** What changed between the recorded experiment and the file's experiment now: "seed 0 → 1". */
+export function experimentChanges(recorded: NormalisedExperiment, current: NormalisedExperiment): SettingChange[] {
+  return compareSettings(experimentSettings(recorded), experimentSettings(current));
+}
+
+/** "seed 0 → 1", "learning rate 0.001 (default)" style line for one change. */
+export function settingChangeText(c: SettingChange, arrow = true): string {
+  return arrow ? `${c.label} ${c.text} → ${c.other}` : `${c.label} ${c.text} (default ${c.other})`;
+}
+
+/** Train/test examples per task in a few words: "600 train / 300 test per task", "full datasets". */
+function sizesSummary(tasks: readonly TaskSpec[]): string {
+  if (!tasks.length) return '';
+  const one = (xs: (number | undefined)[]) => {
+    const distinct = [...new Set(xs.map((x) => (x === undefined ? 'all' : formatCount(x))))];
+    return distinct.length === 1 ? distinct[0] : distinct.join('/');
+  };
+  const train = one(tasks.map((t) => t.train));
+  const test = one(tasks.map((t) => t.test));
+  if (train === 'all' && test === 'all') return 'full datasets';
+  return `${train} train / ${test} test per task`;
+}
+
+/** The run card's one-line summary: "seed 0 · small-cnn · adam lr 0.001 · batch 64 · 1 epoch · 600 train / 300 test per task". */
+export function runSettingsSummary(ex: NormalisedExperiment | undefined): string {
+  if (!ex) return '';
+  const parts = [`seed ${ex.seed}`, modelSummary(ex.model)];
+  const tr = ex.training;
+  if (tr) {
+    parts.push(`${tr.optimizer} lr ${tr.learningRate}`, `batch ${tr.batchSize}`);
+    parts.push(tr.iterations !== undefined ? `${formatCount(tr.iterations)} steps per task` : `${tr.epochs} epoch${tr.epochs === 1 ? '' : 's'}`);
+  }
+  const sizes = sizesSummary(ex.tasks ?? []);
+  if (sizes) parts.push(sizes);
+  return parts.join(' · ');
+}
+
+/** Local HH:MM of an ISO time or Date ("" when unknown). */
+export function clockTime(at: string | number | Date | undefined): string {
+  if (at === undefined) return '';
+  const d = at instanceof Date ? at : new Date(at);
+  if (Number.isNaN(d.getTime())) return '';
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+/** A panel's tab title that tells runs apart: "MNIST then Fashion-MNIST · seed 1 · 14:05". */
+export function runTabTitle(ex: Pick<NormalisedExperiment, 'name' | 'seed'>, startedAt: string | number | Date | undefined): string {
+  const time = clockTime(startedAt);
+  return [ex.name || 'Continual experiment', `seed ${ex.seed}`, ...(time ? [time] : [])].join(' · ');
+}
+
+// ---- time left, over every phase of the run ----
+
+/** When the current landscape phase was first seen, and how far it was then (the caller's clock). */
+export interface LandscapeClock {
+  phase: string;
+  at: number;
+  done: number;
+}
+
+/** Keeps the first sighting of each landscape phase; null when the landscape is not running. */
+export function observeLandscapeProgress(prev: LandscapeClock | null, state: RunState | null, now: number): LandscapeClock | null {
+  const lp = state?.landscapeProgress;
+  if (!lp || state?.result.status !== 'running') return null;
+  if (prev && prev.phase === lp.phase && prev.done <= lp.done) return prev;
+  return { phase: lp.phase, at: now, done: lp.done };
+}
+
+export interface TimeLeft {
+  /** Estimated milliseconds until the run ends; null when nothing can be estimated yet. */
+  ms: number | null;
+  /** Work still to come that `ms` does not include yet (the landscape before anything was timed). */
+  unestimated: string | null;
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
+/** Test images per millisecond of evaluation, measured on the rows and curve points so far (null until a row is in). */
+function evaluationRate(r: RunResult): number | null {
+  const rows = rowsDone(r);
+  if (!rows || !(r.timing?.evalMs > 0) || !r.tasks.length) return null;
+  const perRow = sum(r.tasks.map((t) => t.testSize));
+  const perCurve = sum(r.tasks.map((t) => Math.min(t.testSize, r.experiment.training?.evalSamples ?? t.testSize)));
+  const curvePoints = Math.max(0, r.curves.filter((c) => c.step > 0).length);
+  return (rows * perRow + curvePoints * perCurve) / r.timing.evalMs;
+}
+
+/** The landscape's cost from the evaluation speed: grid and line points, each over every task's samples, on the worker lanes. */
+function landscapeEstimateMs(r: RunResult, rate: number | null): number | null {
+  const land = r.experiment.landscape;
+  if (!land || rate === null || !(rate > 0)) return null;
+  const points = land.grid * land.grid + land.linePoints + 2;
+  const images = points * sum(r.tasks.map((t) => Math.min(t.testSize, land.samples)));
+  const env = r.environment;
+  const lanes = env && env.backend !== 'tensorflow' && env.cpus >= 2 ? env.cpus : 1;
+  return images / (rate * lanes);
+}
+
+/**
+ * Time left over every phase of a running run: the engine's training ETA, the rows of R still to
+ * evaluate once training has run out of steps, and the landscape (from its own progress rate once
+ * it runs, else estimated from the evaluation speed, else named as still to come).
+ */
+export function timeLeft(state: RunState | null, now: number, clock: LandscapeClock | null): TimeLeft {
+  if (!state || state.result.status !== 'running') return { ms: null, unestimated: null };
+  const r = state.result;
+  const phases = phasesOf(r).length;
+  const hasLandscape = landscapePlan(r.experiment, phases).optima !== null;
+  const rate = evaluationRate(r);
+  const trainingDone = rowsDone(r) >= phases;
+  if (!r.tasks.length || !r.totalSteps) return { ms: null, unestimated: null };
+  let ms = 0;
+  let known = true;
+  if (!trainingDone) {
+    const p = state.progress;
+    if (p && isNumber(p.etaMs)) ms += Math.max(0, p.etaMs);
+    else known = false;
+    // The engine's ETA ends with the last step; the last row's evaluation follows it.
+    if (p && p.step >= p.totalSteps && rate) ms += sum(r.tasks.map((t) => t.testSize)) / rate;
+  }
+  if (!hasLandscape || r.landscape) return { ms: known ? ms : null, unestimated: null };
+  const lp = state.landscapeProgress;
+  if (trainingDone && lp && clock && lp.total > 0) {
+    const elapsed = now - clock.at;
+    const progressed = lp.done - clock.done;
+    if (progressed > 0 && elapsed > 0) return { ms: ms + ((lp.total - lp.done) * elapsed) / progressed, unestimated: null };
+  }
+  const estimate = landscapeEstimateMs(r, rate);
+  if (estimate !== null) {
+    const doneShare = lp && lp.total > 0 && lp.phase !== 'plane' ? lp.done / lp.total : 0;
+    return { ms: known ? ms + estimate * (1 - doneShare) : null, unestimated: null };
+  }
+  return { ms: known ? ms : null, unestimated: 'the landscape' };
+}
+
+/** "about 1m 20s left", "about 40 s left + the landscape", "" when unknown. */
+export function timeLeftText(t: TimeLeft): string {
+  if (t.ms === null) return '';
+  // Never "0.0 s" while work is left: under a second reads as "less than a second".
+  const base = t.ms < 1000 ? 'less than a second left' : `about ${formatDuration(t.ms)} left`;
+  return t.unestimated ? `${base} + ${t.unestimated}` : base;
+}
+
+/** The progress line with the time left over every phase (not only training's ETA). */
+export function progressLine(state: RunState | null, now: number, clock: LandscapeClock | null): string {
+  if (!state) return progressMessage(state);
+  const withoutEta: RunState = state.progress ? { ...state, progress: { ...state.progress, etaMs: null } } : state;
+  const left = timeLeftText(timeLeft(state, now, clock));
+  const line = progressMessage(withoutEta);
+  return left ? `${line} · ${left}` : line;
+}
+
+// ---- host <-> panel: what the host knows beyond the result ----
+
+/** The experiment file compared with the run's recorded experiment (host side, with the engine's normalisation). */
+export type ExperimentFileStatus =
+  | { state: 'unchanged' }
+  | { state: 'changed'; changes: SettingChange[] }
+  | { state: 'invalid'; problem: string }
+  | { state: 'missing' }
+  | { state: 'unknown' };
+
+export interface PanelContext {
+  /** The defaults to compare the run's settings with (see settingsDiff); null when unknown (reports). */
+  defaults: NormalisedExperiment | null;
+  file: ExperimentFileStatus;
+}
+
+/** Host -> webview, after each snapshot and whenever the experiment file changes. */
+export function panelContextMessage(context: PanelContext): { type: 'panelContext'; context: PanelContext } {
+  return { type: 'panelContext', context };
+}
+
+const FILE_STATES: readonly string[] = ['unchanged', 'changed', 'invalid', 'missing', 'unknown'];
+
+/** The context in a message, or null when the message is something else (or malformed). */
+export function readPanelContextMessage(m: unknown): PanelContext | null {
+  if (typeof m !== 'object' || m === null) return null;
+  const o = m as { type?: unknown; context?: { defaults?: unknown; file?: { state?: unknown; changes?: unknown; problem?: unknown } } };
+  if (o.type !== 'panelContext' || typeof o.context !== 'object' || o.context === null) return null;
+  const file = o.context.file;
+  if (typeof file !== 'object' || file === null || !FILE_STATES.includes(file.state as string)) return null;
+  if (file.state === 'changed' && !Array.isArray(file.changes)) return null;
+  const defaults = typeof o.context.defaults === 'object' && o.context.defaults !== null ? (o.context.defaults as NormalisedExperiment) : null;
+  return { defaults, file: file as ExperimentFileStatus };
+}
+
+/** Webview -> host requests beyond protocol/webview.ts: run the experiment file as it is now. */
+export function readPanelRequest(m: unknown): { type: 'runFile' } | null {
+  return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'runFile' ? { type: 'runFile' } : null;
+}

@@ -1,6 +1,5 @@
 // The workbench: composes header, accuracy matrix, metric cards, curves and landscape, and renders a
 // ViewModel into them. Knows nothing about where the state comes from (panel messages or report).
-import type { FromWebviewMessage } from '../protocol/webview';
 import type { Scenario } from '../protocol/experiment';
 import type { RunResult } from '../protocol/result';
 import { formatPercent, hasMultiTaskPhases, landscapePlan, phaseLabels, phasesOf, scenarioName, taskLabels } from '../protocol/format';
@@ -9,17 +8,34 @@ import { createHeatmap, heatmapModel, matrixViews, type MatrixView } from './cha
 import { createCurvesChart } from './charts/curves';
 import { createLandscapeView } from './charts/landscape';
 import { createMetricCards } from './metricCards';
-import { createExporter } from './exporting';
+import { createExporter, type ChartExport, type ExportStyle } from './exporting';
 import { appendRichText, h, measuredWidth, setChildren } from './dom';
 import { readPalette, type Palette } from './theme';
+import type { Post } from './host';
 
 export type { ViewModel } from './header';
+
+/** The content's width from which the matrix and the metrics sit side by side (styles.css, @container workbench). */
+export const TWO_COLUMNS_MIN = 780;
+/** The metrics column's minimum and the grid gap in the two-column layout (styles.css). */
+const METRICS_MIN = 300;
+const GRID_GAP = 16;
+/** A card's horizontal padding and border, both sides (styles.css .card; less under 480 px). */
+const cardChrome = (contentWidth: number) => (contentWidth <= 480 - 16 ? 2 * 10 + 2 : 2 * 14 + 2);
+
+/** The room the heatmap has in its card for a content area `contentWidth` px wide. */
+export function matrixRoom(contentWidth: number): number {
+  const column = contentWidth >= TWO_COLUMNS_MIN ? contentWidth - METRICS_MIN - GRID_GAP : contentWidth;
+  return Math.max(0, column - cardChrome(contentWidth));
+}
 
 export interface WorkbenchOptions {
   /** Width used when the document has no layout (tests). */
   fallbackWidth?: number;
   /** Palette override (tests); otherwise read from the theme. */
   palette?: Palette;
+  /** Clock for the time left (tests). */
+  now?: () => number;
 }
 
 export interface Workbench {
@@ -52,20 +68,50 @@ function toolButton(doc: Document, text: string, testid: string, title: string, 
   return b;
 }
 
-export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage) => void, options: WorkbenchOptions = {}): Workbench {
+export function createWorkbench(root: HTMLElement, post: Post, options: WorkbenchOptions = {}): Workbench {
   const doc = root.ownerDocument;
   const fallbackWidth = options.fallbackWidth ?? 960;
   let palette: Palette = options.palette ?? readPalette(doc.body);
   let view: ViewModel | null = null;
   const result = (): RunResult | null => view?.state?.result ?? null;
   const reportError = (e: unknown) => console.error('export failed', e);
-  const exporter = createExporter(doc, result, () => palette, post);
+  let exportStyle: ExportStyle = 'publication';
+  const exporter = createExporter(doc, result, () => palette, post, () => exportStyle);
+  const exportChart = (chart: ChartExport, format: 'svg' | 'png') => void exporter.chart(chart, format).catch(reportError);
 
   const app = h(doc, 'div', { class: 'clw' });
   root.append(app);
-  const header = createHeader(app, { post, exportJson: () => exporter.json() });
+  const header = createHeader(app, { post, runFile: () => post({ type: 'runFile' }), exportJson: () => exporter.json(), now: options.now });
+  // How charts export: for a paper (white, black, 300 dpi, titled) or as the panel shows them.
+  const styleBar = h(doc, 'div', { class: 'export-style', role: 'group', 'aria-label': 'Export style of the charts', 'data-testid': 'export-style' });
+  const styleLabel = h(doc, 'span', { class: 'muted' }, 'Chart exports:');
+  const styleButtons = (['publication', 'theme'] as const).map((style) => {
+    const b = h(
+      doc,
+      'vscode-button',
+      {
+        class: 'tool',
+        'data-testid': `export-style-${style}`,
+        title: style === 'publication' ? 'White background, black text, titled, PNG at 300 dpi: for papers' : 'The panel’s own colours, as you see them',
+      },
+      style === 'publication' ? 'Publication' : 'Theme',
+    );
+    b.addEventListener('click', () => {
+      exportStyle = style;
+      syncStyle();
+    });
+    return b;
+  });
+  const syncStyle = () =>
+    styleButtons.forEach((b, i) => {
+      const on = (i === 0 ? 'publication' : 'theme') === exportStyle;
+      b.setAttribute('aria-pressed', String(on));
+      b.toggleAttribute('secondary', !on);
+    });
+  syncStyle();
+  styleBar.append(styleLabel, ...styleButtons);
   const content = h(doc, 'div', { class: 'content' });
-  app.append(content);
+  app.append(styleBar, content);
 
   const matrix = section(doc, 'matrix', 'Accuracy matrix R', 'R[i][j]: accuracy (%) on task j after training phase i (task i, unless the strategy trains tasks together)');
   // Where the run scored both task-IL and class-IL: a switch between the two matrices, each with its ACC.
@@ -76,9 +122,14 @@ export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage)
   matrix.body.append(matrixBar);
   const heatmap = createHeatmap(matrix.body);
   let matrixView: MatrixView = 'primary';
+  const matrixExport = (): ChartExport => ({
+    part: matrixView === 'primary' ? 'accuracy-matrix' : `accuracy-matrix-${matrixViews(result()!).find((v) => v.view === matrixView)?.scenario ?? 'alternate'}`,
+    title: 'Accuracy matrix R: test accuracy (%) on task j after training phase i',
+    build: (style) => heatmap.exportSvg(style?.palette),
+  });
   matrix.tools.append(
-    toolButton(doc, 'SVG', 'export-matrix-svg', 'Save the matrix as SVG', () => void exporter.chart(heatmap.exportSvg(), 'accuracy-matrix', 'svg').catch(reportError)),
-    toolButton(doc, 'PNG', 'export-matrix-png', 'Save the matrix as PNG', () => void exporter.chart(heatmap.exportSvg(), 'accuracy-matrix', 'png').catch(reportError)),
+    toolButton(doc, 'SVG', 'export-matrix-svg', 'Save the matrix as SVG', () => exportChart(matrixExport(), 'svg')),
+    toolButton(doc, 'PNG', 'export-matrix-png', 'Save the matrix as PNG', () => exportChart(matrixExport(), 'png')),
     toolButton(doc, 'CSV', 'export-matrix-csv', 'Save R (and the baseline) as CSV', () => exporter.csv()),
   );
 
@@ -87,18 +138,29 @@ export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage)
 
   const curvesCard = section(doc, 'curves-card', 'Accuracy during training', 'each task’s test accuracy (evaluation subset) over training steps');
   const curves = createCurvesChart(curvesCard.body);
+  const curvesExport: ChartExport = { part: 'curves', title: 'Test accuracy of every task during training', build: (style) => curves.exportSvg(style) };
   curvesCard.tools.append(
-    toolButton(doc, 'SVG', 'export-curves-svg', 'Save the curves as SVG', () => void exporter.chart(curves.exportSvg(), 'curves', 'svg').catch(reportError)),
-    toolButton(doc, 'PNG', 'export-curves-png', 'Save the curves as PNG', () => void exporter.chart(curves.exportSvg(), 'curves', 'png').catch(reportError)),
+    toolButton(doc, 'SVG', 'export-curves-svg', 'Save the curves as SVG', () => exportChart(curvesExport, 'svg')),
+    toolButton(doc, 'PNG', 'export-curves-png', 'Save the curves as PNG', () => exportChart(curvesExport, 'png')),
   );
 
   const landscapeCard = section(doc, 'landscape-card', 'Loss landscape', 'the plane through θ_A (first optimum) and θ_B (second), axes in units of |θ_B − θ_A|');
   const landscape = createLandscapeView(landscapeCard.body);
+  const mapsExport = (): ChartExport => ({
+    part: `landscape-${landscape.metric()}`,
+    title: `Loss landscape: ${landscape.metric()} of each task on the plane through θA and θB`,
+    build: (style) => landscape.exportSvgs(style).maps,
+  });
+  const lineExport = (): ChartExport => ({
+    part: `landscape-line-${landscape.metric()}`,
+    title: `${landscape.metric() === 'loss' ? 'Loss' : 'Accuracy'} of each task on the straight line from θA to θB`,
+    build: (style) => landscape.exportSvgs(style).line,
+  });
   const landscapeTools = [
-    toolButton(doc, 'Maps SVG', 'export-landscape-svg', 'Save the contour maps as SVG', () => void exporter.chart(landscape.exportSvgs().maps, `landscape-${landscape.metric()}`, 'svg').catch(reportError)),
-    toolButton(doc, 'Maps PNG', 'export-landscape-png', 'Save the contour maps as PNG', () => void exporter.chart(landscape.exportSvgs().maps, `landscape-${landscape.metric()}`, 'png').catch(reportError)),
-    toolButton(doc, 'Line SVG', 'export-line-svg', 'Save the 1D line chart as SVG', () => void exporter.chart(landscape.exportSvgs().line, `landscape-line-${landscape.metric()}`, 'svg').catch(reportError)),
-    toolButton(doc, 'Line PNG', 'export-line-png', 'Save the 1D line chart as PNG', () => void exporter.chart(landscape.exportSvgs().line, `landscape-line-${landscape.metric()}`, 'png').catch(reportError)),
+    toolButton(doc, 'Maps SVG', 'export-landscape-svg', 'Save the contour maps as SVG', () => exportChart(mapsExport(), 'svg')),
+    toolButton(doc, 'Maps PNG', 'export-landscape-png', 'Save the contour maps as PNG', () => exportChart(mapsExport(), 'png')),
+    toolButton(doc, 'Line SVG', 'export-line-svg', 'Save the 1D line chart as SVG', () => exportChart(lineExport(), 'svg')),
+    toolButton(doc, 'Line PNG', 'export-line-png', 'Save the 1D line chart as PNG', () => exportChart(lineExport(), 'png')),
   ];
 
   const logs = h(doc, 'details', { class: 'card logs', 'data-testid': 'logs' });
@@ -152,7 +214,9 @@ export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage)
     const views = matrixViews(r);
     if (!views.some((v) => v.view === matrixView)) matrixView = 'primary';
     const hm = heatmapModel(r, matrixView);
-    if (changed('heatmap', `${common}|${JSON.stringify(hm)}`)) heatmap.update(hm, palette);
+    // The matrix column is as wide as its table (max-content): size the table from the content's width.
+    const width = matrixRoom(measuredWidth(content, fallbackWidth));
+    if (changed('heatmap', `${common}|${width}|${JSON.stringify(hm)}`)) heatmap.update(hm, palette, width);
     matrixBar.hidden = views.length < 2;
     if (views.length < 2) return;
     setChildren(matrixSwitch, views.map(viewButton));
@@ -167,6 +231,7 @@ export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage)
       const state = next.state;
       if (!state) {
         content.hidden = true;
+        styleBar.hidden = true;
         return;
       }
       content.hidden = false;
@@ -208,6 +273,7 @@ export function createWorkbench(root: HTMLElement, post: (m: FromWebviewMessage)
         landscape.update({ landscape: r.landscape, labels, phaseLabels: rowLabels, palette, width: landWidth, placeholder, progress: lp });
       }
       setChildren(landscapeCard.tools, r.landscape ? landscapeTools : []);
+      styleBar.hidden = !r.curves.length && !r.accuracyMatrix.length;
     },
     refreshTheme() {
       if (!options.palette) palette = readPalette(doc.body);

@@ -3,6 +3,7 @@
 import { upgradeResult } from '../protocol/result';
 import { applyRunEvent, type RunState } from '../protocol/runState';
 import type { ToWebviewMessage } from '../protocol/webview';
+import { readPanelContextMessage } from '../protocol/format';
 import type { ViewModel } from './header';
 
 export interface PersistApi {
@@ -71,8 +72,14 @@ export function createPanelController(opts: ControllerOptions): PanelController 
     handleMessage(data) {
       const msg = data as ToWebviewMessage;
       if (typeof msg !== 'object' || msg === null) return;
-      if (msg.type === 'snapshot') {
-        view = { state: upgraded(msg.state), mode: msg.mode, canRun: msg.canRun, experimentFile: msg.experimentFile };
+      const context = readPanelContextMessage(data);
+      if (context) {
+        view = { ...view, context };
+        persistNow();
+        requestRender();
+      } else if (msg.type === 'snapshot') {
+        // The context belongs to the panel, not the run: it stays until the host sends a new one.
+        view = { state: upgraded(msg.state), mode: msg.mode, canRun: msg.canRun, experimentFile: msg.experimentFile, context: view.context };
         persistNow();
         requestRender();
       } else if (msg.type === 'events' && Array.isArray(msg.events)) {

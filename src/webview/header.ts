@@ -1,19 +1,43 @@
-// Header: name, status, backend, timings, live progress, and the actions the mode allows.
+// Header: name, status, backend, timings, the run card, live progress, whether the experiment
+// file changed since the run, and the actions the mode allows.
 import type { RunState } from '../protocol/runState';
 import type { FromWebviewMessage, PanelMode } from '../protocol/webview';
-import { SCENARIOS, benchmarkName, experimentName, formatCount, formatDuration, progressMessage, runProgress, scenarioName, scenarioOf, strategyDetails, strategyTitle } from '../protocol/format';
+import {
+  SCENARIOS,
+  benchmarkName,
+  experimentName,
+  formatCount,
+  formatDuration,
+  observeLandscapeProgress,
+  progressLine,
+  runProgress,
+  scenarioName,
+  scenarioOf,
+  settingChangeText,
+  strategyDetails,
+  strategyTitle,
+  type LandscapeClock,
+  type PanelContext,
+} from '../protocol/format';
 import { h, setChildren } from './dom';
+import { createRunCard } from './runCard';
 
 export interface ViewModel {
   state: RunState | null;
   mode: PanelMode;
   canRun: boolean;
   experimentFile?: string;
+  /** What the host knows beyond the result: the defaults, the experiment file now. */
+  context?: PanelContext;
 }
 
 export interface HeaderActions {
   post(m: FromWebviewMessage): void;
+  /** Run the experiment file as it is now (not the recorded experiment). */
+  runFile(): void;
   exportJson(): void;
+  /** The clock for the time left (tests pass their own). */
+  now?: () => number;
 }
 
 export interface Header {
@@ -26,11 +50,30 @@ export interface ProgressView {
   text: string;
 }
 
-/** The progress line of a running run: the same words and fraction as the status bar and the CLI. */
-export function progressView(state: RunState): ProgressView | null {
+/** The progress line of a running run: the status bar's words and fraction, with the time left over every phase. */
+export function progressView(state: RunState, now = Date.now(), clock: LandscapeClock | null = null): ProgressView | null {
   if (state.result.status !== 'running') return null;
   const p = runProgress(state);
-  return { fraction: p.indeterminate ? null : p.fraction, text: progressMessage(state) };
+  return { fraction: p.indeterminate ? null : p.fraction, text: progressLine(state, now, clock) };
+}
+
+/** The notice about the experiment file when it no longer describes this run ('' when it does, or when unknown). */
+export function fileNotice(context: PanelContext | undefined, canRun: boolean): string {
+  const file = context?.file;
+  const rerun = canRun ? ' Rerun repeats this run as recorded; Run File Again runs the file as it is now.' : '';
+  switch (file?.state) {
+    case 'changed': {
+      const shown = file.changes.slice(0, 4).map((c) => settingChangeText(c));
+      const more = file.changes.length > shown.length ? ` and ${file.changes.length - shown.length} more` : '';
+      return `The experiment file has changed since this run: ${shown.join(', ')}${more}.${rerun}`;
+    }
+    case 'invalid':
+      return `The experiment file has changed since this run and now has a problem: ${file.problem}.${canRun ? ' Rerun still repeats this run as recorded.' : ''}`;
+    case 'missing':
+      return `The experiment file is no longer there.${canRun ? ' Rerun still repeats this run as recorded.' : ''}`;
+    default:
+      return '';
+  }
 }
 
 function backendText(state: RunState): string {
@@ -60,7 +103,8 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
   const setupSeparators = [doc.createTextNode(' · '), doc.createTextNode(' · ')];
 
   const cancel = h(doc, 'vscode-button', { 'data-testid': 'cancel', title: 'Stop the run (the result so far is kept)' }, 'Cancel');
-  const rerun = h(doc, 'vscode-button', { 'data-testid': 'rerun', title: 'Run the experiment file again' }, 'Rerun');
+  const rerun = h(doc, 'vscode-button', { 'data-testid': 'rerun' }, 'Rerun');
+  const runFile = h(doc, 'vscode-button', { 'data-testid': 'run-file', secondary: true }, 'Run File Again');
   const openJson = h(doc, 'vscode-button', { 'data-testid': 'open-json', secondary: true, title: 'Open the result file as JSON text' }, 'Open as JSON');
   const exportJson = h(doc, 'vscode-button', { 'data-testid': 'export-json', secondary: true, title: 'Save the whole result as JSON' }, 'Export JSON');
   let cancelRequested: string | null = null;
@@ -73,6 +117,7 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
     actions.post({ type: 'cancel' });
   });
   rerun.addEventListener('click', () => actions.post({ type: 'rerun' }));
+  runFile.addEventListener('click', () => actions.runFile());
   openJson.addEventListener('click', () => actions.post({ type: 'openAsJson' }));
   exportJson.addEventListener('click', () => actions.exportJson());
 
@@ -84,6 +129,11 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
   });
   const fileText = h(doc, 'span', { class: 'file' });
   const times = h(doc, 'span', { class: 'times', 'data-testid': 'timing' });
+
+  const runCard = createRunCard(doc);
+  const fileChanged = h(doc, 'div', { class: 'notice', role: 'status', 'data-testid': 'file-changed' });
+  let clock: LandscapeClock | null = null;
+  const now = actions.now ?? (() => Date.now());
 
   const error = h(doc, 'div', { class: 'error', role: 'alert', 'data-testid': 'run-error' });
   const progress = h(doc, 'div', { class: 'progress', 'data-testid': 'progress' });
@@ -131,13 +181,20 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
         if (!running) cancelRequested = null;
       }
       const visible: HTMLElement[] = [];
+      const file = r.experimentFile ?? view.experimentFile;
       if (view.mode === 'live' && running) visible.push(cancel);
-      if (view.mode !== 'report' && !running && view.canRun) visible.push(rerun);
+      if (view.mode !== 'report' && !running && view.canRun) {
+        rerun.title = `Run this experiment again exactly as recorded in this result (seed ${r.experiment?.seed ?? '—'}), whatever the file says now`;
+        visible.push(rerun);
+        if (file && view.context?.file.state !== 'missing') {
+          runFile.title = `Run ${file} as it is now`;
+          visible.push(runFile);
+        }
+      }
       if (view.mode === 'saved') visible.push(openJson);
       visible.push(exportJson);
       setChildren(buttons, visible);
 
-      const file = r.experimentFile ?? view.experimentFile;
       const metaParts: Node[] = [];
       if (file && view.mode !== 'report') {
         fileLink.title = `Open ${file}`;
@@ -169,8 +226,13 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
       error.setAttribute('data-testid', r.status === 'failed' ? 'run-error' : 'run-notice');
       error.setAttribute('role', r.status === 'failed' ? 'alert' : 'status');
 
+      runCard.update({ result: r, defaults: view.context?.defaults ?? null, resultFile: state.resultFile });
+      fileChanged.textContent = view.mode === 'report' ? '' : fileNotice(view.context, view.canRun);
+
       // Only a live panel receives progress; a saved file or report written mid-run is a snapshot.
-      const pv = view.mode === 'live' ? progressView(state) : null;
+      const t = now();
+      clock = view.mode === 'live' ? observeLandscapeProgress(clock, state, t) : null;
+      const pv = view.mode === 'live' ? progressView(state, t, clock) : null;
       if (pv) {
         fill.style.width = pv.fraction === null ? '100%' : `${(pv.fraction * 100).toFixed(1)}%`;
         bar.classList.toggle('indeterminate', pv.fraction === null);
@@ -178,7 +240,8 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
         else bar.setAttribute('aria-valuenow', (pv.fraction * 100).toFixed(0));
         progressText.textContent = pv.text;
       }
-      const children: HTMLElement[] = [titleRow, setup, meta];
+      const children: HTMLElement[] = [titleRow, setup, meta, runCard.el];
+      if (fileChanged.textContent) children.push(fileChanged);
       if (error.textContent) children.push(error);
       if (pv) children.push(progress);
       setChildren(header, children);

@@ -1,7 +1,11 @@
 // Where the UI's messages go: the extension host (live/saved panels) or, in a standalone report,
 // nowhere but downloads.
 import type { FromWebviewMessage } from '../protocol/webview';
+import type { readPanelRequest } from '../protocol/format';
 import { downloadExport } from './exporting';
+
+/** Requests the host reads with readPanelRequest (protocol/format.ts), beside FromWebviewMessage. */
+export type PanelRequest = NonNullable<ReturnType<typeof readPanelRequest>>;
 
 export interface VsCodeApi {
   postMessage(message: unknown): void;
@@ -16,7 +20,7 @@ declare global {
   }
 }
 
-export type Post = (m: FromWebviewMessage) => void;
+export type Post = (m: FromWebviewMessage | PanelRequest) => void;
 
 export function vscodePost(api: VsCodeApi): Post {
   return (m) => api.postMessage(m);

@@ -1,8 +1,16 @@
 // ACC, BWT, FWT, forgetting (and intransigence where the engine had a joint reference) as cards.
 // The engine computes the metrics; this only displays them, and says which definitions they follow.
 import type { Metrics } from '../protocol/result';
-import { formatPercent, formatPoints } from '../protocol/format';
+import { formatPercent, formatPoints, roundHalfAway } from '../protocol/format';
 import { h, setChildren } from './dom';
+import { bindTooltip, createTooltip, type TooltipLine } from './charts/axes';
+
+/**
+ * A signed metric is coloured (green better, red worse) only when |value| reaches this, in the
+ * metric's units (fractions): 0.01 = 1 percentage point. Smaller differences are within what one
+ * seed's noise gives on these test sets, and stay uncoloured.
+ */
+export const METRIC_COLOUR_THRESHOLD = 0.01;
 
 type MetricKey = 'acc' | 'bwt' | 'fwt' | 'forgetting' | 'intransigence';
 
@@ -91,6 +99,32 @@ export function metricDefinition(def: MetricDef): string {
   return [def.formula, def.meaning, def.source, def.variant].filter(Boolean).join(' · ');
 }
 
+/** The colour rule of a signed metric, in words (the tooltip says it). */
+export function colourRule(def: Pick<MetricDef, 'signed' | 'positiveIsWorse'>): string | null {
+  if (!def.signed) return null;
+  const pp = formatPoints(METRIC_COLOUR_THRESHOLD, false);
+  return `coloured when |value| ≥ ${pp} pp: ${def.positiveIsWorse ? 'red above, green below' : 'green above, red below'}`;
+}
+
+/** -1, 0 or +1: how a value is coloured (0 when within the threshold, unsigned or missing). */
+export function metricTone(def: Pick<MetricDef, 'signed' | 'positiveIsWorse'>, v: number | null | undefined): -1 | 0 | 1 {
+  // Compared as displayed (one decimal in points), so "-1.0" is never shown uncoloured.
+  if (!def.signed || typeof v !== 'number' || !Number.isFinite(v) || roundHalfAway(Math.abs(v) * 100, 1) < roundHalfAway(METRIC_COLOUR_THRESHOLD * 100, 1)) return 0;
+  return (Math.sign(v) * (def.positiveIsWorse ? -1 : 1)) as -1 | 1;
+}
+
+/** The tooltip of a metric card: name, formula, meaning, source, variant, colour rule. */
+export function metricTooltip(def: MetricDef): TooltipLine[] {
+  return [
+    { text: def.name, strong: true },
+    { text: def.formula },
+    { text: def.meaning },
+    ...(def.source ? [{ text: def.source }] : []),
+    ...(def.variant ? [{ text: def.variant }] : []),
+    ...(colourRule(def) ? [{ text: colourRule(def)! }] : []),
+  ];
+}
+
 export function formatMetric(def: Pick<MetricDef, 'unit' | 'signed'>, v: number | null | undefined): string {
   return def.unit === '%' ? formatPercent(v) : formatPoints(v, def.signed);
 }
@@ -112,8 +146,14 @@ export function createMetricCards(el: HTMLElement): MetricCards {
   const doc = el.ownerDocument;
   const grid = h(doc, 'div', { class: 'metric-cards' });
   el.append(grid);
+  const tooltip = createTooltip(el);
+  const byKey = new Map(METRIC_DEFS.map((d) => [d.key, d]));
+  bindTooltip(el, tooltip, (card) => {
+    const def = byKey.get(card.getAttribute('data-tip') as MetricKey);
+    return def ? metricTooltip(def) : null;
+  });
   const cards = METRIC_DEFS.map((def) => {
-    const card = h(doc, 'div', { class: `metric metric-${def.key}`, 'data-testid': `metric-${def.key}`, title: metricDefinition(def), tabindex: 0 });
+    const card = h(doc, 'div', { class: `metric metric-${def.key}`, 'data-testid': `metric-${def.key}`, 'data-tip': def.key, 'aria-description': metricDefinition(def), tabindex: 0 });
     const name = h(doc, 'div', { class: 'metric-name' }, def.name);
     const value = h(doc, 'span', { class: 'metric-number' });
     const unit = h(doc, 'span', { class: 'metric-unit' }, def.unit === '%' ? '%' : ' pp');
@@ -141,7 +181,7 @@ export function createMetricCards(el: HTMLElement): MetricCards {
         c.value.textContent = onePhase ? 'n/a' : formatMetric(c.def, v);
         c.unit.hidden = !has;
         c.card.classList.toggle('empty', !has);
-        const sign = has && c.def.signed ? Math.sign(Math.abs(v as number) > 0.0005 ? (v as number) : 0) * (c.def.positiveIsWorse ? -1 : 1) : 0;
+        const sign = has ? metricTone(c.def, v) : 0;
         c.card.classList.toggle('negative', sign < 0);
         c.card.classList.toggle('positive', sign > 0);
         const unit = scope.phaseRows ? 'phases' : 'tasks';

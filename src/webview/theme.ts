@@ -1,5 +1,7 @@
 // Colours for the charts, read from the VS Code theme variables (or the report's fallback palette).
 // SVG gets concrete colours (not var() references) so exported SVG/PNG look the same outside VS Code.
+// Task colours are Okabe & Ito's colour-blind-safe set, in a light-background and a dark-background
+// order (the theme's --vscode-charts-* are shades of one hue in some themes, e.g. Light High Contrast).
 import { color as parseColor } from 'd3';
 
 export interface Palette {
@@ -19,6 +21,14 @@ export interface Palette {
   fontSize: number;
 }
 
+/**
+ * Okabe & Ito (2008), Color Universal Design: blue, vermillion, bluish green, reddish purple, then
+ * grey and orange (orange and sky blue are too pale on white for lines; yellow only on dark).
+ */
+export const OKABE_ITO_ON_LIGHT: readonly string[] = ['#0072B2', '#D55E00', '#009E73', '#CC79A7', '#666666', '#E69F00'];
+/** On dark backgrounds: sky blue, orange, bluish green, reddish purple, yellow, vermillion. */
+export const OKABE_ITO_ON_DARK: readonly string[] = ['#56B4E9', '#E69F00', '#009E73', '#CC79A7', '#F0E442', '#D55E00'];
+
 const LIGHT: Palette = {
   dark: false,
   background: '#ffffff',
@@ -28,7 +38,7 @@ const LIGHT: Palette = {
   grid: 'rgba(59, 59, 59, 0.12)',
   accent: '#1a85ff',
   error: '#e51400',
-  tasks: ['#1a85ff', '#d18616', '#388a34', '#652d90', '#e51400', '#bf8803'],
+  tasks: [...OKABE_ITO_ON_LIGHT],
   fontFamily: 'system-ui, -apple-system, "Segoe UI", Ubuntu, sans-serif',
   fontSize: 13,
 };
@@ -42,17 +52,35 @@ const DARK: Palette = {
   grid: 'rgba(204, 204, 204, 0.12)',
   accent: '#3794ff',
   error: '#f85149',
-  tasks: ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'],
+  tasks: [...OKABE_ITO_ON_DARK],
   fontFamily: 'system-ui, -apple-system, "Segoe UI", Ubuntu, sans-serif',
   fontSize: 13,
 };
+
+/** Font stack declared in publication exports: common sans-serif faces of every platform. */
+export const PUBLICATION_FONT_FAMILY = 'Helvetica, Arial, "Liberation Sans", "DejaVu Sans", sans-serif';
+
+/** Exports for papers: white background, black text, the light task colours, a fixed font size. */
+export function publicationPalette(): Palette {
+  return {
+    dark: false,
+    background: '#ffffff',
+    foreground: '#000000',
+    muted: '#404040',
+    border: '#bdbdbd',
+    grid: 'rgba(0, 0, 0, 0.12)',
+    accent: OKABE_ITO_ON_LIGHT[0],
+    error: '#c00000',
+    tasks: [...OKABE_ITO_ON_LIGHT],
+    fontFamily: PUBLICATION_FONT_FAMILY,
+    fontSize: 12,
+  };
+}
 
 /** The palette used when nothing can be read (tests, very old hosts). */
 export function fallbackPalette(dark: boolean): Palette {
   return { ...(dark ? DARK : LIGHT), tasks: [...(dark ? DARK : LIGHT).tasks] };
 }
-
-const TASK_VARS = ['blue', 'orange', 'green', 'purple', 'red', 'yellow'];
 
 function isColor(s: string): boolean {
   return s !== '' && parseColor(s) !== null;
@@ -95,7 +123,7 @@ export function readPalette(el: Element): Palette {
   const foreground = pick(['--vscode-editor-foreground', '--vscode-foreground']) ?? base.foreground;
   const fg = parseColor(foreground);
   const grid = fg ? fg.copy({ opacity: 0.13 }).formatRgb() : base.grid;
-  const tasks = TASK_VARS.map((name, i) => pick([`--vscode-charts-${name}`]) ?? base.tasks[i]);
+  const tasks = base.tasks;
   const font = v('--vscode-font-family').replace(/\s+/g, ' ');
   const size = parseFloat(v('--vscode-font-size'));
   return {

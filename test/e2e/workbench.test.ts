@@ -4,13 +4,13 @@
 // Screenshots and logs: test-artifacts/e2e/.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import type { RunResult, RunStatus } from '../../src/protocol/result';
-import { REPO_ROOT, Workbench, checkInstalled, waitFor } from './harness';
+import { ARTIFACTS_DIR, REPO_ROOT, Workbench, checkInstalled, sleep, waitFor } from './harness';
 
 const TINY = { file: 'tiny.cl.json', name: 'Tiny MNIST then Fashion-MNIST' };
 const LONG = { file: 'long.cl.json', name: 'Long MNIST then Fashion-MNIST' };
@@ -178,6 +178,8 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
       await fn(wb);
     } catch (e) {
       const shot = await wb.screenshot(`FAILED-${name}`).catch(() => 'none');
+      // A dialog or quick pick left open would swallow the next test's keystrokes.
+      for (let k = 0; k < 2; k++) await wb.page.keyboard.press('Escape').catch(() => undefined);
       const logs = await wb.saveLogs(`FAILED-${name}`).catch(() => 'none');
       const extErrors = await wb.extensionErrors().catch(() => []);
       const msg = [
@@ -194,7 +196,7 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
     step('tiny-run', async (wb) => {
       const known = runDirs(wb.workspace);
       await wb.explorerContextAction(TINY.file, RUN_ITEM);
-      await waitForPanel(wb, `Workbench: ${TINY.name}`);
+      await waitForPanel(wb, `${TINY.name} · seed 0 · `);
       const frame = wb.webviewFrame();
       await waitFor(async () => (await text(frame, 'experiment-name')) === TINY.name, { timeout: 30_000, message: `experiment-name "${TINY.name}" in the webview` });
 
@@ -220,6 +222,17 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
       console.log(`extension host event-loop delay during the run: ${JSON.stringify(hm)}`);
 
       await wb.screenshot('tiny-run-dark');
+      // The run card: one line, then (opened) the settings that differ from the defaults, the run, every setting.
+      assert.match(await text(frame, 'run-summary'), /^seed 0 · small-cnn · adam lr 0\.001 · batch 64 · 1 epoch · 600 train \/ 300 test per task$/);
+      await waitFor(async () => /settings? differs? from the defaults/.test(await text(frame, 'run-diff-count')), { timeout: 15_000, message: 'the host sent the defaults (run-diff-count)' });
+      await frame.locator('[data-testid="run-card"] > summary').click();
+      const diffKeys = await frame.locator('[data-testid="run-diff"] dd[data-key]').evaluateAll((els) => els.map((e) => e.getAttribute('data-key')));
+      assert.ok(diffKeys.includes('training.evalEvery') && diffKeys.includes('landscape.grid'), `settings that differ: ${diffKeys.join(', ')}`);
+      assert.ok(!diffKeys.includes('training.learningRate'), 'a default is not listed as different');
+      assert.equal(await text(frame, 'run-id'), run.result.runId);
+      await frame.locator('[data-testid="run-card"]').screenshot({ path: join(ARTIFACTS_DIR, 'run-card.png') });
+      await wb.screenshot('run-card-panel');
+      await frame.locator('[data-testid="run-card"] > summary').click();
       await frame.locator('[data-testid="landscape"]').first().scrollIntoViewIfNeeded();
       await wb.screenshot('tiny-run-dark-landscape');
       await frame.locator('[data-testid="run-status"]').first().scrollIntoViewIfNeeded();
@@ -261,7 +274,7 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
       await wb.closeAllEditors();
       const known = runDirs(wb.workspace);
       await wb.explorerContextAction(LONG.file, RUN_ITEM);
-      await waitForPanel(wb, `Workbench: ${LONG.name}`);
+      await waitForPanel(wb, `${LONG.name} · seed 0 · `);
       const frame = wb.webviewFrame();
       let pct: number | null = null;
       await waitFor(
@@ -280,6 +293,216 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
       assert.equal(run.result.status, 'cancelled', `result.json status (run folder ${run.name})`);
       assert.ok(run.result.accuracyMatrix.length < 2, 'a cancelled run did not finish every task');
       await wb.screenshot('long-cancelled-dark');
+    }));
+
+  test('a 450-px panel: no horizontal overflow, no labels on top of each other (real Chromium layout)', { timeout: 90_000 }, () =>
+    step('narrow-panel', async (wb) => {
+      assert.ok(tinyRun, 'needs the run of the first test');
+      await wb.closeAllEditors();
+      await wb.openFromExplorer(`${RUNS_REL}/${tinyRun.name}/result.json`);
+      await waitFor(async () => (await text(wb.webviewFrame(), 'run-status')) === 'completed', { timeout: 30_000, message: 'the result editor' });
+      await wb.runCommandFromPalette('View: Close Primary Side Bar');
+      const size = wb.page.viewportSize()!;
+      try {
+        for (const target of [450, 230]) {
+          // The editor spans the window minus the activity bar (48 px): size the window to give the panel `target` px.
+          await wb.page.setViewportSize({ width: target + 48, height: 1000 });
+          const frame = wb.webviewFrame();
+          const width = await waitFor(
+            async () => {
+              const w = await frame.locator('body').evaluate((body) => body.ownerDocument.documentElement.clientWidth);
+              return Math.abs(w - target) <= 16 ? w : undefined;
+            },
+            { timeout: 15_000, message: `the panel to be about ${target} px wide` },
+          );
+          await sleep(1_000); // the charts redraw for the new width on the next frame
+          const report = await frame.locator('body').evaluate((body) => {
+            const document = body.ownerDocument;
+            const html = document.documentElement;
+            const cards = [...document.querySelectorAll('.card, .clw-header, .run-card, .heatmap-wrap')].filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => `${c.className} ${c.scrollWidth}>${c.clientWidth}`);
+            const cells = [...document.querySelectorAll('.heatmap th, .heatmap td')].filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => (c.textContent ?? '').trim());
+            const overlaps: string[] = [];
+            const outside: string[] = [];
+            for (const svg of document.querySelectorAll('svg.chart-svg')) {
+              const box = svg.closest('.card-body')!.getBoundingClientRect();
+              const r = svg.getBoundingClientRect();
+              if (r.right > box.right + 1) outside.push(`${svg.getAttribute('data-testid') ?? svg.parentElement?.className}: ${r.right.toFixed(0)} > ${box.right.toFixed(0)}`);
+              const texts = [...svg.querySelectorAll('text')].filter((t) => !t.closest('clipPath')).map((t) => ({ t: (t.textContent ?? '').trim(), b: t.getBoundingClientRect() })).filter((x) => x.b.width > 0 && x.t);
+              for (let i = 0; i < texts.length; i++) {
+                if (texts[i].b.right > box.right + 1 || texts[i].b.left < box.left - 1) outside.push(`"${texts[i].t}"`);
+                for (let j = i + 1; j < texts.length; j++) {
+                  const a = texts[i].b;
+                  const b = texts[j].b;
+                  const w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+                  const h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+                  if (w > 1 && h > 1 && w * h > 4) overlaps.push(`"${texts[i].t}" / "${texts[j].t}"`);
+                }
+              }
+            }
+            return { scroll: html.scrollWidth, client: html.clientWidth, cards, cells, overlaps, outside };
+          });
+          console.log(`panel ${width} px: ${JSON.stringify(report)}`);
+          assert.ok(report.scroll <= report.client, `no horizontal scrolling at ${width} px (${report.scroll} > ${report.client})`);
+          assert.deepEqual(report.cards, [], `cards overflow at ${width} px`);
+          assert.deepEqual(report.cells, [], `heatmap text overflows its cell at ${width} px`);
+          assert.deepEqual(report.outside, [], `chart or label outside its card at ${width} px`);
+          assert.deepEqual(report.overlaps, [], `labels on top of each other at ${width} px`);
+          await assertHeatmapMatches(frame, tinyRun.result.accuracyMatrix);
+          await wb.screenshot(`panel-${target}px`);
+          await frame.locator('[data-testid="landscape"]').first().scrollIntoViewIfNeeded();
+          await wb.screenshot(`panel-${target}px-landscape`);
+        }
+      } finally {
+        await wb.page.setViewportSize(size);
+        await wb.runCommandFromPalette('View: Show Explorer').catch(() => undefined);
+      }
+    }));
+
+  test('exports a publication-style PNG (white, titled, 300 dpi) into the workspace folder with a clean name', { timeout: 90_000 }, () =>
+    step('publication-export', async (wb) => {
+      assert.ok(tinyRun, 'needs the run of the first test');
+      await wb.closeAllEditors();
+      await wb.openFromExplorer(`${RUNS_REL}/${tinyRun.name}/result.json`);
+      const frame = wb.webviewFrame();
+      await waitFor(async () => (await text(frame, 'run-status')) === 'completed', { timeout: 30_000, message: 'the result editor' });
+      assert.equal(await frame.locator('[data-testid="export-style-publication"]').getAttribute('aria-pressed'), 'true', 'publication is the default style');
+      for (const [button, part] of [['export-matrix-png', 'accuracy-matrix'], ['export-curves-png', 'curves'], ['export-landscape-png', 'landscape-loss']] as const) {
+        const name = `tiny-mnist-then-fashion-mnist-seed-0-${part}.png`;
+        const file = join(wb.workspace, name);
+        await frame.locator(`[data-testid="${button}"]`).click();
+        // VS Code's save dialog (the simple one in a browser): the path is proposed; accept it.
+        const input = wb.page.locator('.quick-input-widget .quick-input-box input');
+        await input.waitFor({ state: 'visible', timeout: 15_000 });
+        // The dialog shows the folder first and fills in the file name a moment later.
+        let proposed = '';
+        await waitFor(
+          async () => {
+            proposed = await input.inputValue();
+            return proposed.endsWith(`/${name}`);
+          },
+          { timeout: 10_000, message: `the save dialog to propose ${name}` },
+        ).catch(async (e: Error) => {
+          await wb.page.keyboard.press('Escape');
+          throw new Error(`${e.message} (it proposed "${proposed}")`);
+        });
+        assert.ok(proposed.endsWith(`/workspace/${name}`), `proposed ${proposed}: the workspace folder, a clean name`);
+        await input.press('Enter');
+        await waitFor(() => existsSync(file), { timeout: 15_000, message: `${name} written` });
+        const png = readFileSync(file);
+        copyFileSync(file, join(ARTIFACTS_DIR, `publication-${part}.png`));
+        // 300 dpi declared (pHYs: 11811 px/m), drawn at 300/96 of its CSS size.
+        const phys = png.indexOf('pHYs');
+        assert.ok(phys > 0, 'a pHYs chunk');
+        assert.equal(png.readUInt32BE(phys + 4), 11811);
+        const width = png.readUInt32BE(16);
+        assert.ok(width >= 600, `${part}: ${width} px wide`);
+        // White background, black title: read the pixels back in the page.
+        // (No named functions inside: the test runner's transpiler would wrap them in a helper the page lacks.)
+        const pixels = await wb.page.locator('body').evaluate(async (body, b64) => {
+          const document = body.ownerDocument;
+          const img = document.createElement('img');
+          img.src = `data:image/png;base64,${b64}`;
+          await img.decode();
+          const c = document.createElement('canvas');
+          c.width = img.width;
+          c.height = img.height;
+          const ctx = c.getContext('2d')!;
+          ctx.drawImage(img, 0, 0);
+          const band = ctx.getImageData(0, 0, c.width, Math.round(c.height * 0.08)).data;
+          let dark = 0;
+          for (let i = 0; i < band.length; i += 4) if (band[i] < 60 && band[i + 1] < 60 && band[i + 2] < 60) dark++;
+          return { corner: [...ctx.getImageData(2, 2, 1, 1).data], far: [...ctx.getImageData(c.width - 3, c.height - 3, 1, 1).data], darkInTitleBand: dark };
+        }, png.toString('base64'));
+        assert.deepEqual(pixels.corner.slice(0, 3), [255, 255, 255], `${part}: white background`);
+        assert.deepEqual(pixels.far.slice(0, 3), [255, 255, 255], `${part}: white to the edge`);
+        assert.ok(pixels.darkInTitleBand > 200, `${part}: black title text at the top (${pixels.darkInTitleBand} dark pixels)`);
+      }
+    }));
+
+  test('Rerun replays the recorded seed after the file changed; Run File Again runs the file; the queued panel opens behind', { timeout: 420_000 }, () =>
+    step('rerun', async (wb) => {
+      assert.ok(tinyRun, 'needs the run of the first test');
+      const fixture = join(wb.workspace, TINY.file);
+      const original = readFileSync(fixture, 'utf8');
+      try {
+        await wb.closeAllEditors();
+        // The user edits the file after the run: seed 0 -> 1.
+        writeFileSync(fixture, original.replace('"seed": 0', '"seed": 1'));
+        await wb.openFromExplorer(`${RUNS_REL}/${tinyRun.name}/result.json`);
+        const frame = wb.webviewFrame();
+        await waitFor(async () => (await text(frame, 'run-status')) === 'completed', { timeout: 30_000, message: 'the result editor' });
+        await waitFor(async () => /has changed since this run: seed 0 → 1/.test(await text(frame, 'file-changed').catch(() => '')), { timeout: 20_000, message: 'the changed-file notice' });
+        assert.equal(await text(frame, 'run-file'), 'Run File Again');
+        await wb.screenshot('rerun-file-changed');
+
+        // Rerun: the recorded experiment (seed 0). Its panel opens (nothing was queued).
+        const known = runDirs(wb.workspace);
+        await frame.locator('[data-testid="rerun"]').click();
+        await waitForPanel(wb, `${TINY.name} · seed 0 · `);
+        // Back to the result, and Run File Again while the rerun trains: it waits in the queue (one run at a time).
+        await wb.tab('result.json').click();
+        await waitFor(async () => (await text(wb.webviewFrame(), 'run-status').catch(() => '')) === 'completed', { timeout: 20_000, message: 'the result editor again' });
+        await wb.webviewFrame().locator('[data-testid="run-file"]').click();
+        // When the rerun ends, the queued run starts: its panel opens behind the result the user is reading.
+        const queuedTab = wb.tab(`${TINY.name} · seed 1 · `);
+        await waitFor(() => queuedTab.isVisible(), { timeout: 240_000, interval: 500, message: 'the queued run\'s panel (seed 1)' });
+        await sleep(1_500);
+        const active = ((await wb.page.locator('.tabs-container .tab.active').first().textContent()) ?? '').trim();
+        assert.match(active, /^result\.json/, `the tab in front is still the result the user was reading, not "${active}"`);
+        assert.equal(await queuedTab.getAttribute('aria-selected'), 'false');
+        await wb.screenshot('queued-panel-behind');
+
+        // Both runs on disk: the rerun as recorded, the file as it is now.
+        const runs = await waitFor(
+          () => {
+            const fresh = runDirs(wb.workspace).filter((n) => !known.includes(n));
+            const results = fresh.map((n) => ({ name: n, dir: join(wb.workspace, RUNS_REL, n), result: readResult(join(wb.workspace, RUNS_REL, n, 'result.json')) }));
+            return results.length === 2 && results.every((r) => r.result?.status === 'completed') ? results : undefined;
+          },
+          { timeout: 240_000, interval: 1_000, message: 'two new completed runs' },
+        );
+        const [rerun, again] = runs.sort((a, b) => a.result!.experiment.seed - b.result!.experiment.seed);
+        assert.equal(rerun.result!.experiment.seed, 0, 'Rerun replayed the recorded seed');
+        assert.deepEqual(rerun.result!.experiment, tinyRun.result.experiment, 'Rerun replayed the whole recorded experiment');
+        assert.equal(again.result!.experiment.seed, 1, 'Run File Again ran the file as it is now');
+        for (const r of [rerun, again]) assert.equal(r.result!.experimentFile, fixture, `${r.name} names the user's experiment file`);
+        assert.ok(existsSync(join(rerun.dir, 'experiment.cl.json')), 'the replayed experiment is kept in the run folder');
+        assert.equal((JSON.parse(readFileSync(join(rerun.dir, 'experiment.cl.json'), 'utf8')) as { seed: number }).seed, 0);
+        // Same experiment, same seed, same data: the replay reproduces the recorded accuracy matrix.
+        const same = JSON.stringify(rerun.result!.accuracyMatrix) === JSON.stringify(tinyRun.result.accuracyMatrix);
+        console.log(`the rerun ${same ? 'reproduces' : 'does NOT reproduce'} the recorded R: ${JSON.stringify(rerun.result!.accuracyMatrix)} vs ${JSON.stringify(tinyRun.result.accuracyMatrix)}`);
+      } finally {
+        writeFileSync(fixture, original);
+      }
+    }));
+
+  test('CodeLens over the experiment file (Run, Validate) and the walkthrough', { timeout: 90_000 }, () =>
+    step('codelens-walkthrough', async (wb) => {
+      await wb.closeAllEditors();
+      await wb.openFromExplorer(TINY.file);
+      const lens = wb.page.locator('.contentWidgets .codelens-decoration, .codelens-decoration').first();
+      await lens.waitFor({ state: 'visible', timeout: 30_000 });
+      assert.match((await lens.textContent()) ?? '', /Run.*Validate/);
+      await wb.screenshot('codelens');
+      await wb.page.locator('.codelens-decoration a', { hasText: 'Validate' }).first().click();
+      const toast = wb.page.locator('.notifications-toasts .notification-toast', { hasText: 'tiny.cl.json is valid' }).first();
+      await toast.waitFor({ state: 'visible', timeout: 20_000 });
+      await wb.screenshot('validate-toast');
+      await wb.runCommandFromPalette('Welcome: Open Walkthrough...');
+      const input = wb.page.locator('.quick-input-widget .quick-input-box input');
+      await input.fill('Continual');
+      await wb.page.locator('.quick-input-list .monaco-list-row', { hasText: 'Continual Learning Workbench' }).first().click();
+      const page = wb.page.locator('.gettingStartedContainer').first();
+      await page.waitFor({ state: 'visible', timeout: 20_000 });
+      await waitFor(async () => /Create an experiment/.test((await page.textContent()) ?? ''), { timeout: 15_000, message: 'the walkthrough steps' });
+      for (const step of ['Run it', 'Read R and BWT', 'Try a strategy against forgetting', 'Compare runs']) assert.ok(((await page.textContent()) ?? '').includes(step), step);
+      // The step's picture: our SVG, drawn in the walkthrough's own webview with the theme's colours.
+      await waitFor(async () => /experiment\.cl\.json/.test((await wb.webviewFrame().locator('svg').first().textContent({ timeout: 2_000 }).catch(() => '')) ?? ''), {
+        timeout: 20_000,
+        message: 'the walkthrough picture (media/walkthrough/create.svg)',
+      });
+      await sleep(500);
+      await wb.screenshot('walkthrough');
     }));
 });
 
@@ -326,7 +549,7 @@ describe('the packaged VSIX in VS Code', () => {
 
     const known = runDirs(wb.workspace);
     await wb.explorerContextAction(TINY.file, RUN_ITEM);
-    await waitForPanel(wb, `Workbench: ${TINY.name}`);
+    await waitForPanel(wb, `${TINY.name} · seed 0 · `);
     await waitForStatus(wb, ['completed'], 180_000);
     const run = await newRun(wb, known, ['completed']);
     assert.equal(run.result.environment?.backend, 'wasm');

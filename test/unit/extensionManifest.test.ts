@@ -419,15 +419,80 @@ describe('result files and the experiment template', () => {
     assert.deepEqual(old.result.tasks[0].classIds, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
-  test('the new-experiment template is a valid experiment with the quick-demo settings', () => {
-    const text = experimentTemplate('file:///ext/schemas/experiment.schema.json');
+  test('the new-experiment template is a valid experiment with the quick-demo settings, and no machine path', () => {
+    const text = experimentTemplate();
     const parsed = parseExperiment(text, '/ws/experiment.cl.json');
     assert.deepEqual(parsed.diagnostics, []);
     assert.ok(parsed.experiment);
     assert.deepEqual(parsed.experiment.tasks.map((t) => [t.dataset, t.train, t.test]), [['mnist', 2000, 1000], ['fashion-mnist', 2000, 1000]]);
-    assert.equal(JSON.parse(text).$schema, 'file:///ext/schemas/experiment.schema.json');
+    // jsonValidation applies the schema to *.cl.json: a $schema path would break after an update or on another machine.
+    assert.equal(JSON.parse(text).$schema, undefined);
     assert.equal(freeExperimentName(() => false), 'experiment.cl.json');
     const taken = new Set(['experiment.cl.json', 'experiment-2.cl.json']);
     assert.equal(freeExperimentName((n) => taken.has(n)), 'experiment-3.cl.json');
+  });
+});
+
+describe('marketplace manifest, walkthrough and CodeLens (issue 12)', () => {
+  const pkg = JSON.parse(read('package.json')) as {
+    version: string;
+    icon?: string;
+    galleryBanner?: { color: string; theme: string };
+    categories: string[];
+    keywords?: string[];
+    contributes: {
+      commands: { command: string; title: string }[];
+      walkthroughs?: { id: string; title: string; description: string; steps: { id: string; title: string; description: string; media: { svg?: string; image?: string; altText: string }; completionEvents?: string[] }[] }[];
+    };
+  };
+  const commandIds = new Set(pkg.contributes.commands.map((c) => c.command));
+
+  test('icon: a 128x128 PNG in the package; gallery banner; Marketplace categories; keywords within vsce\'s limit', () => {
+    assert.equal(pkg.icon, 'media/icon.png');
+    const png = readFileSync(join(ROOT, pkg.icon!));
+    assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    assert.deepEqual([png.readUInt32BE(16), png.readUInt32BE(20)], [128, 128], 'IHDR width x height');
+    assert.match(pkg.galleryBanner?.color ?? '', /^#[0-9a-f]{6}$/i);
+    assert.ok(['dark', 'light'].includes(pkg.galleryBanner!.theme));
+    const marketplace = ['Programming Languages', 'Snippets', 'Linters', 'Themes', 'Debuggers', 'Formatters', 'Keymaps', 'SCM Providers', 'Other', 'Extension Packs', 'Language Packs', 'Data Science', 'Machine Learning', 'Visualization', 'Notebooks', 'Education', 'Testing', 'AI', 'Chat'];
+    for (const c of pkg.categories) assert.ok(marketplace.includes(c), `category ${c}`);
+    assert.ok(pkg.keywords && pkg.keywords.length >= 5 && pkg.keywords.length <= 30, 'vsce accepts at most 30 keywords');
+    const changelog = read('CHANGELOG.md');
+    assert.match(changelog, /^# Changelog/);
+    assert.ok(changelog.includes(`## [${pkg.version}]`), `CHANGELOG.md has a section for ${pkg.version}`);
+  });
+
+  test('walkthrough: every step has a picture in the package, a command link to a contributed command, and says what to do', () => {
+    const [walk] = pkg.contributes.walkthroughs ?? [];
+    assert.ok(walk, 'a walkthrough');
+    assert.deepEqual(walk.steps.map((s) => s.id), ['createExperiment', 'runExperiment', 'readResults', 'tryStrategy', 'compareRuns']);
+    for (const step of walk.steps) {
+      const media = step.media.svg ?? step.media.image;
+      assert.ok(media && existsSync(join(ROOT, media)), `${step.id}: picture ${media}`);
+      assert.ok(step.media.altText.length > 20, `${step.id}: alt text`);
+      const svg = read(media!);
+      assert.match(svg, /^<svg [^>]*viewBox="0 0 480 300"/);
+      assert.match(svg, /var\(--vscode-/, `${step.id}: the picture follows the theme`);
+      const links = [...step.description.matchAll(/\(command:([\w.]+)\)/g)].map((m) => m[1]);
+      assert.ok(links.length >= 1, `${step.id}: a command link`);
+      for (const id of [...links, ...(step.completionEvents ?? []).map((e) => e.replace(/^onCommand:/, ''))]) assert.ok(commandIds.has(id), `${step.id}: ${id} is contributed`);
+    }
+  });
+
+  test('Validate and the CodeLens are contributed and registered', () => {
+    assert.equal(pkg.contributes.commands.find((c) => c.command === 'continualWorkbench.validateExperiment')?.title, 'Validate Continual Experiment');
+    const source = read('src/extension/extension.ts');
+    assert.ok(source.includes('registerCodeLensProvider(EXPERIMENT_SELECTOR'));
+    assert.ok(read('src/extension/codeLens.ts').includes("pattern: '**/*.cl.json'"));
+  });
+
+  test('`vsce ls`: the package holds only what the extension needs', () => {
+    const vsce = join(ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
+    const r = spawnSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const files = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+    const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE$/, /^schemas\/experiment\.schema\.json$/, /^examples\/[\w.-]+\.cl\.json$/, /^media\/(icon\.png|panel-(light|dark)\.svg|walkthrough\/\w+\.svg)$/, /^dist\/(extension|trainer|cli|webview|landscapeWorker)\.js$/, /^dist\/webview\.css$/, /^dist\/tfjs-backend-wasm[\w-]*\.wasm$/];
+    for (const f of files) assert.ok(allowed.some((re) => re.test(f)), `${f} is not something the extension needs`);
+    for (const needed of ['package.json', 'dist/extension.js', 'dist/trainer.js', 'dist/webview.js', 'dist/webview.css', 'schemas/experiment.schema.json', 'media/icon.png', 'CHANGELOG.md']) assert.ok(files.includes(needed), `${needed} is packaged`);
   });
 });

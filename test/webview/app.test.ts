@@ -10,11 +10,12 @@ import type { RunEvent } from '../../src/protocol/events';
 import { upgradeResult, type RunResult } from '../../src/protocol/result';
 import { averageAccuracy, formatPercent, phasesOf } from '../../src/protocol/format';
 import type { FromWebviewMessage } from '../../src/protocol/webview';
+import type { PanelRequest } from '../../src/webview/host';
 
 function mount() {
   const dom = setupDom();
   const doc = dom.window.document;
-  const posted: FromWebviewMessage[] = [];
+  const posted: (FromWebviewMessage | PanelRequest)[] = [];
   const wb = createWorkbench(doc.getElementById('app')!, (m) => posted.push(m), { fallbackWidth: 1000, palette: fallbackPalette(false) });
   return { dom, doc, posted, wb };
 }
@@ -34,8 +35,8 @@ test('renders a finished two-task result: header, matrix, metric cards, curves, 
   assert.match(text(doc, '[data-testid="metric-fwt"]')!, /-1\.9/);
   assert.match(text(doc, '[data-testid="metric-forgetting"]')!, /74\.5/);
   assert.doesNotMatch(text(doc, '[data-testid="metric-forgetting"]')!, /-74\.5/);
-  assert.match(doc.querySelector('[data-testid="metric-bwt"]')!.getAttribute('title')!, /Lopez-Paz & Ranzato 2017/);
-  assert.match(doc.querySelector('[data-testid="metric-forgetting"]')!.getAttribute('title')!, /Chaudhry et al\. 2018/);
+  assert.match(doc.querySelector('[data-testid="metric-bwt"]')!.getAttribute('aria-description')!, /Lopez-Paz & Ranzato 2017/);
+  assert.match(doc.querySelector('[data-testid="metric-forgetting"]')!.getAttribute('aria-description')!, /Chaudhry et al\. 2018/);
   assert.equal(doc.querySelectorAll('[data-testid="curves"] path[data-task]').length, 2);
   assert.equal(doc.querySelectorAll('[data-testid="curves"] [data-testid="boundary"]').length, 2);
   assert.equal(doc.querySelectorAll('[data-testid="landscape"] [data-testid="landscape-map"]').length, 2);
@@ -50,7 +51,7 @@ test('renders a finished two-task result: header, matrix, metric cards, curves, 
   (doc.querySelector('[data-testid="export-matrix-csv"]') as HTMLElement).click();
   assert.deepEqual(posted.slice(0, 3), [{ type: 'rerun' }, { type: 'openExperiment' }, { type: 'openAsJson' }]);
   const csv = posted[3];
-  assert.ok(csv.type === 'export' && csv.format === 'csv' && csv.name === 'MNIST then Fashion-MNIST-accuracy-matrix.csv');
+  assert.ok(csv.type === 'export' && csv.format === 'csv' && csv.name === 'mnist-then-fashion-mnist-seed-0-accuracy-matrix.csv');
   wb.dispose();
 });
 
@@ -120,7 +121,8 @@ test('live panel: events fold into the state, row 0 then row 1, one render per f
   assert.equal(text(doc, '[data-testid="run-status"]'), 'running');
   assert.deepEqual(cellTexts(doc), []);
   assert.equal(doc.querySelectorAll('[data-testid="heatmap-pending"]').length, 4);
-  assert.equal(text(doc, '[data-testid="progress"]'), 'MNIST 1/2 · step 120/400 · epoch 2/3 · loss 0.210 · 280 img/s · ETA 1m 10s');
+  // No row evaluated yet: the landscape's time cannot be estimated, and the line says so.
+  assert.equal(text(doc, '[data-testid="progress"]'), 'MNIST 1/2 · step 120/400 · epoch 2/3 · loss 0.210 · 280 img/s · about 1m 10s left + the landscape');
   assert.ok(doc.querySelector('[data-testid="cancel"]'));
   assert.equal(doc.querySelector('[data-testid="rerun"]'), null);
   assert.match(text(doc, '[data-testid="landscape"]')!, /computed after the last task/);
@@ -189,7 +191,8 @@ test('user strings are text, never HTML', () => {
   assert.equal(doc.querySelectorAll('img, script, [data-pwned]').length, 0);
   assert.equal(text(doc, '[data-testid="experiment-name"]'), `name ${evil}`);
   assert.match(text(doc, '[data-testid="run-error"]')!, /boom <img src=x/);
-  assert.ok([...doc.querySelectorAll('.heatmap th')].some((th) => th.textContent!.includes(`MNIST ${evil}`)));
+  // A label this long moves to the legend under a compact matrix (T0, T1).
+  assert.ok(text(doc, '[data-testid="heatmap-legend"]')!.includes(`T0 = MNIST ${evil}`));
   assert.ok([...doc.querySelectorAll('[data-testid="curves"] text')].some((t) => t.textContent === `MNIST ${evil}`));
 });
 
@@ -321,7 +324,17 @@ test('metric cards say which definitions they use; intransigence appears when th
   const { doc, wb } = mount();
   const r = sampleResult();
   show(wb, r);
-  const title = (key: string) => doc.querySelector(`[data-testid="metric-${key}"]`)?.getAttribute('title') ?? null;
+  // The charts' styled tooltip on hover (and the same text for assistive tech), no plain title.
+  const title = (key: string) => {
+    const card = doc.querySelector(`[data-testid="metric-${key}"]`);
+    if (!card) return null;
+    assert.equal(card.getAttribute('title'), null);
+    card.dispatchEvent(new doc.defaultView!.MouseEvent('pointermove', { bubbles: true, clientX: 10, clientY: 10 }));
+    const tip = card.closest('.card-body')!.querySelector('.chart-tooltip') as HTMLElement;
+    assert.equal(tip.hidden, false, `tooltip of ${key} shown`);
+    assert.equal(tip.querySelector('strong')!.textContent, card.querySelector('.metric-name')!.textContent);
+    return [...tip.children].map((c) => c.textContent).join(' · ');
+  };
   assert.match(title('bwt')!, /Lopez-Paz & Ranzato 2017/);
   assert.match(title('fwt')!, /Lopez-Paz & Ranzato 2017/);
   assert.match(title('forgetting')!, /Chaudhry et al\. 2018.*maximum over earlier rows.*Mammoth.*Avalanche.*first value/);

@@ -65,7 +65,8 @@ test('table: cells at row/col with one-decimal percentages, pending cells, basel
   assert.deepEqual([...el.querySelectorAll('[data-testid="baseline-cell"]')].map((c) => c.textContent), ['9.8', '10.0']);
   const diag = el.querySelector('[data-testid="heatmap-cell"][data-row="0"][data-col="0"]') as HTMLElement;
   assert.ok(diag.classList.contains('diagonal'));
-  assert.match(diag.title, /MNIST after training MNIST/);
+  assert.match(diag.getAttribute('aria-label')!, /accuracy on task 0 \(MNIST\) after training task 0 \(MNIST\)/);
+  assert.equal(diag.getAttribute('title'), null, 'the styled tooltip, not a plain title');
   assert.ok(diag.style.backgroundColor, 'cell has a fill');
   assert.ok(diag.style.color, 'cell has a contrast text colour');
 
@@ -99,7 +100,8 @@ test('rows never filled read "not run" once the run was cancelled or failed, "pe
     assert.deepEqual(cells.map((c) => `${c.getAttribute('data-row')},${c.getAttribute('data-col')}`), ['1,0', '1,1']);
     for (const c of cells) {
       assert.equal(c.textContent, 'not run');
-      assert.equal(c.title, why);
+      assert.equal(c.getAttribute('data-missing'), why);
+      assert.equal(c.getAttribute('aria-label'), why);
       assert.ok(c.classList.contains('not-run'));
     }
     assert.ok(el.querySelector('tr[data-row="1"]')!.classList.contains('not-run'));

@@ -104,7 +104,7 @@ test('view: one contour map per task, optima at (0,0) and (1,0) in pixels, traje
     const a = m.querySelector('[data-testid="optimum"][data-which="A"]')!;
     const b = m.querySelector('[data-testid="optimum"][data-which="B"]')!;
     const px = (alpha: number) => L.mapLeft[k] + ((alpha + 0.75) / span) * L.mapSize;
-    const py = (beta: number) => L.top + ((1.25 - beta) / span) * L.mapSize;
+    const py = (beta: number) => L.mapTop[k] + ((1.25 - beta) / span) * L.mapSize;
     assert.ok(close(Number(a.getAttribute('cx')), px(0), 1e-6), `theta_A x on map ${k}`);
     assert.ok(close(Number(a.getAttribute('cy')), py(0), 1e-6), `theta_A y on map ${k}`);
     assert.ok(close(Number(b.getAttribute('cx')), px(1), 1e-6), `theta_B x on map ${k}`);
@@ -175,7 +175,7 @@ test('view: trajectory from outside the range is clipped to the plot box and its
     for (const seg of traj.querySelectorAll('[data-testid="trajectory"], path.halo, .trajectory-start')) assert.ok(clippedAncestor(seg));
     const rect = svg.querySelector(`clipPath[id="${id}"] rect`)!;
     assert.ok(rect, 'the clipPath is inside the chart svg');
-    assert.deepEqual(['x', 'y', 'width', 'height'].map((a) => Number(rect.getAttribute(a))), [L.mapLeft[k], L.top, L.mapSize, L.mapSize], 'clip = plot box');
+    assert.deepEqual(['x', 'y', 'width', 'height'].map((a) => Number(rect.getAttribute(a))), [L.mapLeft[k], L.mapTop[k], L.mapSize, L.mapSize], 'clip = plot box');
     assert.equal(clipOf(m.querySelector('g.contours')!), id, 'contours share the clip');
     // The optima and their labels stay unclipped (theta_B may sit near the edge).
     for (const o of m.querySelectorAll('.optimum, .optimum *')) assert.equal(clippedAncestor(o), false);
@@ -185,14 +185,14 @@ test('view: trajectory from outside the range is clipped to the plot box and its
     assert.equal(clippedAncestor(enter[0]), false, 'the marker on the edge is not clipped');
     const [, tx, ty] = /translate\(([-\d.e]+),([-\d.e]+)\)/.exec(enter[0].getAttribute('transform')!)!.map(Number);
     assert.ok(close(tx, L.mapLeft[k] + ((-0.553125 + 0.75) / span) * L.mapSize, 1e-6), `entry x on map ${k}`);
-    assert.ok(close(ty, L.top + L.mapSize, 1e-6), `entry y on the bottom edge of map ${k}`);
+    assert.ok(close(ty, L.mapTop[k] + L.mapSize, 1e-6), `entry y on the bottom edge of map ${k}`);
     assert.equal(enter[0].getAttribute('data-task'), '0');
     assert.match(enter[0].querySelector('title')!.textContent!, /random-init checkpoint \(α -0\.60, β -1\.40\)/);
     const label = m.querySelector('[data-testid="trajectory-from-init"]')!;
     assert.match(label.textContent!, /^from init/);
     const lx = Number(label.getAttribute('x'));
     const ly = Number(label.getAttribute('y'));
-    assert.ok(lx >= L.mapLeft[k] && lx <= L.mapLeft[k] + L.mapSize && ly >= L.top && ly <= L.top + L.mapSize, 'label inside the plot box');
+    assert.ok(lx >= L.mapLeft[k] && lx <= L.mapLeft[k] + L.mapSize && ly >= L.mapTop[k] && ly <= L.mapTop[k] + L.mapSize, 'label inside the plot box');
     assert.equal(m.querySelectorAll('[data-testid="trajectory-exit"]').length, 0);
   });
   const ids2 = [...svg2.querySelectorAll('clipPath')].map((c) => c.id);

@@ -57,8 +57,14 @@ export function nearestIndex(sorted: readonly number[], x: number): number {
   return Math.abs(sorted[hi] - x) < Math.abs(x - sorted[lo]) ? hi : lo;
 }
 
+export interface TooltipLine {
+  text: string;
+  color?: string;
+  strong?: boolean;
+}
+
 export interface Tooltip {
-  show(lines: { text: string; color?: string; strong?: boolean }[], x: number, y: number): void;
+  show(lines: TooltipLine[], x: number, y: number): void;
   hide(): void;
   remove(): void;
 }
@@ -102,4 +108,150 @@ export function createTooltip(host: HTMLElement): Tooltip {
       box.remove();
     },
   };
+}
+
+/**
+ * The charts' tooltip for plain elements (heatmap cells, metric cards): shown on hover at the
+ * pointer and on keyboard focus beside the element, for every descendant of `host` with a
+ * `data-tip` attribute whose lines `linesOf` gives. One listener per host (cells are redrawn).
+ */
+export function bindTooltip(host: HTMLElement, tooltip: Tooltip, linesOf: (el: HTMLElement) => TooltipLine[] | null): void {
+  const target = (e: Event) => (e.target instanceof Element ? (e.target.closest('[data-tip]') as HTMLElement | null) : null);
+  const local = (x: number, y: number) => {
+    const r = host.getBoundingClientRect();
+    return [x - r.left, y - r.top] as const;
+  };
+  let shownFor: HTMLElement | null = null;
+  const show = (el: HTMLElement | null, at: () => readonly [number, number]) => {
+    const lines = el && host.contains(el) ? linesOf(el) : null;
+    if (!el || !lines?.length) {
+      shownFor = null;
+      tooltip.hide();
+      return;
+    }
+    shownFor = el;
+    const [x, y] = at();
+    tooltip.show(lines, x, y);
+  };
+  host.addEventListener('pointermove', (e) => show(target(e), () => local(e.clientX, e.clientY)));
+  host.addEventListener('pointerleave', () => show(null, () => [0, 0]));
+  host.addEventListener('focusin', (e) => {
+    const el = target(e);
+    show(el, () => {
+      const r = el!.getBoundingClientRect();
+      return local(r.left + r.width / 2, r.bottom);
+    });
+  });
+  host.addEventListener('focusout', (e) => {
+    if (shownFor && target(e) === shownFor) show(null, () => [0, 0]);
+  });
+}
+
+// ---- label layout: pure, so narrow widths are tested without a layout engine ----
+
+/** A label's box on the chart (estimated text width), for overlap and fit checks. */
+export interface LabelBox {
+  x0: number;
+  x1: number;
+}
+
+export const boxesOverlap = (a: LabelBox, b: LabelBox, gap = 0) => a.x0 < b.x1 + gap && b.x0 < a.x1 + gap;
+
+/** Where a text sits for an SVG text-anchor at x. */
+export function anchoredBox(x: number, width: number, anchor: 'start' | 'middle' | 'end'): LabelBox {
+  const x0 = anchor === 'start' ? x : anchor === 'end' ? x - width : x - width / 2;
+  return { x0, x1: x0 + width };
+}
+
+export interface LegendItem {
+  label: string;
+  /** Left of the swatch, and the row's baseline offset (row index × rowHeight). */
+  x: number;
+  y: number;
+  /** Width of the item (swatch + gap + text). */
+  width: number;
+}
+
+export interface LegendLayout {
+  items: LegendItem[];
+  rows: number;
+  rowHeight: number;
+  height: number;
+}
+
+export const LEGEND_SWATCH = 18;
+const LEGEND_TEXT_GAP = 6;
+const LEGEND_ITEM_GAP = 16;
+
+/** Legend entries left to right, wrapping onto new rows; a label longer than a row is shortened. */
+export function legendLayout(labels: readonly string[], width: number, fontSize: number): LegendLayout {
+  const rowHeight = Math.round(fontSize * 1.5);
+  const items: LegendItem[] = [];
+  let x = 0;
+  let row = 0;
+  for (const full of labels) {
+    const label = fitText(full, Math.max(0, width - LEGEND_SWATCH - LEGEND_TEXT_GAP), fontSize);
+    const w = LEGEND_SWATCH + LEGEND_TEXT_GAP + textWidth(label, fontSize);
+    if (x > 0 && x + w > width) {
+      row++;
+      x = 0;
+    }
+    items.push({ label, x, y: row * rowHeight, width: w });
+    x += w + LEGEND_ITEM_GAP;
+  }
+  const rows = labels.length ? row + 1 : 0;
+  return { items, rows, rowHeight, height: rows * rowHeight };
+}
+
+/** The first candidate text that fits `room` whole; '' when none does (never cut mid-word). */
+export function firstFitting(candidates: readonly string[], room: number, fontSize: number): string {
+  return candidates.find((c) => textWidth(c, fontSize) <= room) ?? '';
+}
+
+export interface PlacedLabel {
+  x: number;
+  anchor: 'start' | 'middle' | 'end';
+  text: string;
+  box: LabelBox;
+}
+
+/**
+ * Two labels over points xa < xb (the optima θ_A and θ_B) inside [left, right]: centred when they
+ * fit, else pushed apart (A's ends at its point, B's starts at its point), else the short forms
+ * (whose long forms the caller shows in a caption). `short` says which was used.
+ */
+export function placePairLabels(
+  a: { x: number; text: string; short: string },
+  b: { x: number; text: string; short: string },
+  bounds: { left: number; right: number },
+  fontSize: number,
+  gap = 6,
+): { labels: [PlacedLabel, PlacedLabel]; short: boolean } {
+  const inside = (box: LabelBox) => box.x0 >= bounds.left - 0.5 && box.x1 <= bounds.right + 0.5;
+  const place = (p: { x: number }, text: string, anchor: PlacedLabel['anchor'], dx = 0): PlacedLabel => {
+    const x = p.x + dx;
+    return { x, anchor, text, box: anchoredBox(x, textWidth(text, fontSize), anchor) };
+  };
+  const ok = (la: PlacedLabel, lb: PlacedLabel) => inside(la.box) && inside(lb.box) && !boxesOverlap(la.box, lb.box, gap);
+  const [lo, hi] = a.x <= b.x ? [a, b] : [b, a];
+  const order = (pl: [PlacedLabel, PlacedLabel]): [PlacedLabel, PlacedLabel] => (a.x <= b.x ? pl : [pl[1], pl[0]]);
+  const tries: [PlacedLabel, PlacedLabel][] = [
+    [place(lo, lo.text, 'middle'), place(hi, hi.text, 'middle')],
+    [place(lo, lo.text, 'end', 8), place(hi, hi.text, 'start', -8)],
+    [place(lo, lo.text, 'start', -8), place(hi, hi.text, 'start', -8)],
+    [place(lo, lo.text, 'end', 8), place(hi, hi.text, 'end', 8)],
+  ];
+  for (const t of tries) if (ok(t[0], t[1])) return { labels: order(t), short: false };
+  const shortTries: [PlacedLabel, PlacedLabel][] = [
+    [place(lo, lo.short, 'middle'), place(hi, hi.short, 'middle')],
+    [place(lo, lo.short, 'end', 4), place(hi, hi.short, 'start', -4)],
+  ];
+  for (const t of shortTries) if (ok(t[0], t[1])) return { labels: order(t), short: true };
+  // Out of room even for "θA"/"θB": keep them at their points, clamped into the bounds.
+  const clamp = (l: PlacedLabel): PlacedLabel => {
+    const w = l.box.x1 - l.box.x0;
+    const x0 = Math.min(Math.max(l.box.x0, bounds.left), bounds.right - w);
+    return { x: x0, anchor: 'start', text: l.text, box: { x0, x1: x0 + w } };
+  };
+  return { labels: order([clamp(shortTries[1][0]), clamp(shortTries[1][1])]), short: true };
 }

@@ -5,7 +5,7 @@ import type { CurvePoint } from '../../protocol/result';
 import { formatPercentTick, formatStepTick } from '../format';
 import { formatPercent } from '../../protocol/format';
 import { taskColor, type Palette } from '../theme';
-import { createTooltip, fitText, nearestIndex, resetChartSvg, styleAxis, textWidth } from './axes';
+import { LEGEND_SWATCH, createTooltip, firstFitting, fitText, legendLayout, nearestIndex, resetChartSvg, styleAxis, textWidth, type LegendLayout } from './axes';
 
 export interface CurveSeries {
   task: number;
@@ -70,31 +70,49 @@ export interface CurvesLayout {
   margin: { top: number; right: number; bottom: number; left: number };
   innerWidth: number;
   innerHeight: number;
+  /** The task legend above the plot (wraps onto rows in narrow panels). */
+  legend: LegendLayout;
+  /** Top of the legend and baseline of the phase labels just above the plot. */
+  legendTop: number;
+  phaseLabelY: number;
 }
 
-export function curvesLayout(width: number, fontSize: number): CurvesLayout {
-  const w = Math.max(320, Math.round(width));
-  const margin = { top: Math.round(fontSize * 3.6), right: 20, bottom: Math.round(fontSize * 3.2), left: Math.round(fontSize * 4) };
-  const height = Math.round(Math.min(360, Math.max(240, w * 0.32)));
-  return { width: w, height, margin, innerWidth: w - margin.left - margin.right, innerHeight: height - margin.top - margin.bottom };
+/** The narrowest chart drawn; narrower panels are rare (< 200 px) and scroll. */
+export const MIN_CHART_WIDTH = 160;
+
+export function curvesLayout(width: number, fontSize: number, labels: readonly string[] = []): CurvesLayout {
+  const w = Math.max(MIN_CHART_WIDTH, Math.floor(width));
+  const small = Math.max(10, fontSize - 2);
+  // The y ticks ("100%", right-aligned 9 px from the axis) and the rotated axis title left of them, apart.
+  const left = Math.ceil(textWidth('100%', small) + 9 + small + 6);
+  // Room for half of the last x tick label ("12.5k"), centred on the plot's right edge.
+  const right = w < 360 ? 18 : 20;
+  const legendTop = Math.round(fontSize * 1.1);
+  const legend = legendLayout(labels, w - left - right, small);
+  const phaseLabelY = legendTop + legend.height + Math.round(small * 1.2);
+  const margin = { top: phaseLabelY + 8, right, bottom: Math.round(fontSize * 3.2), left };
+  const plot = Math.round(Math.min(280, Math.max(140, w * 0.26)));
+  const height = margin.top + plot + margin.bottom;
+  return { width: w, height, margin, innerWidth: w - margin.left - margin.right, innerHeight: plot, legend, legendTop, phaseLabelY };
 }
 
 export interface CurvesChart {
   update(data: CurvesData): void;
-  exportSvg(): SVGSVGElement | null;
+  /** The chart as a standalone SVG: as shown, or redrawn with another palette and width (exports). */
+  exportSvg(style?: { palette: Palette; width: number }): SVGSVGElement | null;
   dispose(): void;
 }
 
 export function createCurvesChart(el: HTMLElement): CurvesChart {
   const root = d3.select(el).append('div').attr('class', 'chart curves').attr('data-testid', 'curves');
-  const svg = root.append('svg').attr('class', 'chart-svg').attr('role', 'img');
+  const liveSvg = root.append('svg').attr('class', 'chart-svg').attr('role', 'img');
   const tooltip = createTooltip(root.node()!);
   let last: CurvesData | null = null;
 
-  function render(data: CurvesData) {
+  function render(data: CurvesData, svg = liveSvg) {
     const p = data.palette;
-    const L = curvesLayout(data.width, p.fontSize);
     const small = Math.max(10, p.fontSize - 2);
+    const L = curvesLayout(data.width, p.fontSize, data.labels);
     resetChartSvg(svg, L.width, L.height, p, `Accuracy of every task over training steps (${data.labels.join(', ')})`);
 
     const pts = sortedCurvePoints(data.curves);
@@ -173,22 +191,21 @@ export function createCurvesChart(el: HTMLElement): CurvesChart {
       }
       const room = (k + 1 < spans.length ? x(spans[k + 1].start) : L.margin.left + L.innerWidth) - x(s.start) - 8;
       g.append('text')
+        .attr('class', 'phase-label')
         .attr('x', x(s.start) + 4)
-        .attr('y', L.margin.top - 8)
+        .attr('y', L.phaseLabelY)
         .attr('font-size', small)
         .attr('fill', taskColor(p, phase(s.task).task))
         .attr('font-weight', 600)
         .text(fitText(`▸ ${phase(s.task).label}`, Math.max(0, room), small));
     });
 
-    // Legend, top left.
-    const legend = svg.append('g').attr('class', 'legend').attr('transform', `translate(${L.margin.left},${Math.round(p.fontSize * 1.1)})`);
-    let lx = 0;
-    data.labels.forEach((label, task) => {
-      const item = legend.append('g').attr('transform', `translate(${lx},0)`);
-      item.append('line').attr('x1', 0).attr('x2', 18).attr('y1', 0).attr('y2', 0).attr('stroke', taskColor(p, task)).attr('stroke-width', 2.5);
-      item.append('text').attr('x', 24).attr('dominant-baseline', 'central').attr('font-size', small).text(label);
-      lx += 24 + textWidth(label, small) + 18;
+    // Legend, top left, wrapping onto rows.
+    const legend = svg.append('g').attr('class', 'legend').attr('transform', `translate(${L.margin.left},${L.legendTop})`);
+    L.legend.items.forEach((it, task) => {
+      const item = legend.append('g').attr('class', 'legend-item').attr('transform', `translate(${it.x},${it.y})`);
+      item.append('line').attr('x1', 0).attr('x2', LEGEND_SWATCH).attr('y1', 0).attr('y2', 0).attr('stroke', taskColor(p, task)).attr('stroke-width', 2.5);
+      item.append('text').attr('x', LEGEND_SWATCH + 6).attr('dominant-baseline', 'central').attr('font-size', small).text(it.label);
     });
 
     // Lines.
@@ -220,7 +237,7 @@ export function createCurvesChart(el: HTMLElement): CurvesChart {
         .attr('y', L.margin.top + L.innerHeight / 2)
         .attr('text-anchor', 'middle')
         .attr('fill', p.muted)
-        .text('Curves appear after the first evaluation.');
+        .text(firstFitting(['Curves appear after the first evaluation.', 'No curve points yet.', 'No points yet.'], L.innerWidth, p.fontSize));
     }
 
     // Hover: nearest evaluated step, every task's value there.
@@ -275,9 +292,14 @@ export function createCurvesChart(el: HTMLElement): CurvesChart {
       last = data;
       render(data);
     },
-    exportSvg() {
+    exportSvg(style) {
       if (!last) return null;
-      const clone = svg.node()!.cloneNode(true) as SVGSVGElement;
+      let clone: SVGSVGElement;
+      if (style) {
+        const detached = d3.select(root.node()!.ownerDocument.createElementNS('http://www.w3.org/2000/svg', 'svg') as SVGSVGElement);
+        render({ ...last, palette: style.palette, width: style.width }, detached);
+        clone = detached.node()!;
+      } else clone = liveSvg.node()!.cloneNode(true) as SVGSVGElement;
       clone.querySelectorAll('.hover, .overlay').forEach((n) => n.remove());
       return clone;
     },

@@ -6,6 +6,7 @@ import type { RunResult, RunStatus } from '../../protocol/result';
 import { averageAccuracy, formatPercent, hasMultiTaskPhases, phaseLabels, phasesOf, scenarioOf, taskLabels } from '../../protocol/format';
 import { h, setAttrs } from '../dom';
 import { relativeLuminance, type Palette } from '../theme';
+import { bindTooltip, createTooltip, textWidth, type TooltipLine } from './axes';
 
 /** Which matrix the heatmap shows: the run's own scenario, or the other one scored on the same rows. */
 export type MatrixView = 'primary' | 'alternate';
@@ -111,14 +112,19 @@ export function readableTextColor(background: string): string {
 }
 
 export interface HeatmapChart {
-  update(model: HeatmapModel, palette: Palette): void;
+  /** `width`: the space the table may take (its card body); default: room for the full layout. */
+  update(model: HeatmapModel, palette: Palette, width?: number): void;
   /** A standalone SVG of the current matrix. */
-  exportSvg(): SVGSVGElement | null;
+  exportSvg(palette?: Palette): SVGSVGElement | null;
   dispose(): void;
 }
 
-function cellTitle(model: HeatmapModel, i: number, j: number, v: number): string {
-  return `R[${i}][${j}] = ${formatPercent(v)}%: accuracy on ${model.labels[j]} after training ${model.rowLabels[i]}`;
+/** The tooltip of a value cell: "R[0][1] = 8.1%" and what it measures. */
+export function cellTooltip(model: HeatmapModel, i: number, j: number, v: number): TooltipLine[] {
+  return [
+    { text: `R[${i}][${j}] = ${formatPercent(v)}%`, strong: true },
+    { text: `accuracy on task ${j} (${model.labels[j]}) after training ${model.rowUnit} ${i} (${model.rowLabels[i]})` },
+  ];
 }
 
 /** Task j was trained in row i's phase (the outlined cells). */
@@ -129,80 +135,259 @@ export function rowHead(model: HeatmapModel, i: number): [string, string] {
   return [`${model.rowUnit} ${i}`, `after ${model.rowLabels[i]}`];
 }
 
+// ---- the table's layout: pure, so every width can be tested without a layout engine ----
+
+/** Estimated width of a text run: ~0.6 em per character (the charts' estimate; errs wide for digits). */
+const runWidth = (text: string, size: number) => textWidth(text, size);
+
+/** The pieces a line may wrap between: spaces, and after hyphens and slashes (never inside a word). */
+export function wrapSegments(text: string): string[] {
+  return text.split(/(?<=[-/])|\s+/).filter(Boolean);
+}
+
+/** The widest piece of any of the texts: a column narrower than this breaks a word. */
+const widestSegment = (texts: readonly string[], size: number) => Math.max(0, ...texts.flatMap((t) => wrapSegments(t).map((w) => runWidth(w, size))));
+
+export interface HeatmapTableLayout {
+  /** full: task names in the heads; compact: "T0", "T1"… in the heads and the names in a legend. */
+  mode: 'full' | 'compact';
+  /** Decimals of the values in the cells; null: colour only (the value is in the tooltip). */
+  decimals: 1 | 0 | null;
+  /** Total width of the table, border spacing included. */
+  width: number;
+  rowHeadWidth: number;
+  cellWidth: number;
+  cellHeight: number;
+  /** Border spacing between cells. */
+  spacing: number;
+  /** Font sizes (px): cell values, head first lines (muted), head second lines (names). */
+  valueSize: number;
+  indexSize: number;
+  labelSize: number;
+  /** Lines of each column head and each row head (baseline excluded). */
+  columnHeads: string[][];
+  /** Font size and horizontal padding (per side) of the column heads of the compact mode. */
+  columnHeadSize: number;
+  columnHeadPadding: number;
+  rowHeads: string[][];
+  /** Legend entries of the compact mode ("T1 = fashion-mnist"). */
+  legend: string[];
+}
+
+/** Horizontal padding inside a head or value cell, per side. */
+export const HEATMAP_CELL_PADDING = 4;
+const MAX_CELL = 160;
+const MAX_ROW_HEAD = 240;
+
+/**
+ * How the matrix fits in `width` px: full heads where every name fits its column without breaking
+ * a word; otherwise short heads (T0, T1, …) with the names in a legend, then fewer decimals, then
+ * colour only. Never wider than `width` for up to (width / 9) tasks.
+ */
+export function heatmapTableLayout(model: HeatmapModel, width: number, fontSize: number): HeatmapTableLayout {
+  const T = Math.max(1, model.labels.length);
+  const valueSize = Math.round(fontSize * 1.15);
+  const indexSize = Math.round(fontSize * 0.85);
+  const labelSize = fontSize;
+  const pad = 2 * HEATMAP_CELL_PADDING;
+  const rows = model.rows.map((_, i) => rowHead(model, i));
+  const baselineHead = ['random init', 'baseline b'];
+  const valueWidth = (decimals: 0 | 1) => runWidth(decimals === 1 ? '100.0' : '100', valueSize) + pad;
+  const fits = (rowHeadWidth: number, cellWidth: number, spacing: number) => rowHeadWidth + T * cellWidth + (T + 2) * spacing <= width;
+
+  // Full: every name whole in its column; row heads wrap between words.
+  {
+    const spacing = 3;
+    const heads = model.labels.map((l, j) => [`task ${j}`, l]);
+    const cellMin = Math.ceil(Math.max(valueWidth(1), widestSegment(model.labels, labelSize) + pad, runWidth(`task ${T - 1}`, indexSize) + pad, 56));
+    const rowTexts = [...rows.map((r) => r[1]), baselineHead[1]];
+    const rowMin = Math.ceil(Math.max(widestSegment(rowTexts, labelSize), runWidth(rows[rows.length - 1]?.[0] ?? 'task 0', indexSize), runWidth(baselineHead[0], indexSize)) + pad);
+    const rowIdeal = Math.ceil(Math.min(MAX_ROW_HEAD, Math.max(rowMin, ...rowTexts.map((t) => runWidth(t, labelSize) + pad))));
+    if (fits(rowMin, cellMin, spacing)) {
+      const rowHeadWidth = Math.max(rowMin, Math.min(rowIdeal, width - T * cellMin - (T + 2) * spacing));
+      const cellWidth = Math.max(cellMin, Math.min(MAX_CELL, Math.floor((width - rowHeadWidth - (T + 2) * spacing) / T)));
+      return { mode: 'full', decimals: 1, width: rowHeadWidth + T * cellWidth + (T + 2) * spacing, rowHeadWidth, cellWidth, cellHeight: 40, spacing, valueSize, indexSize, labelSize, columnHeads: heads, columnHeadSize: labelSize, columnHeadPadding: HEATMAP_CELL_PADDING, rowHeads: rows.map((r) => [...r]), legend: [] };
+    }
+  }
+  // Compact: "T0" heads, "after T0" rows, the names in a legend under the table.
+  const short = (j: number) => `T${j}`;
+  const phaseShort = (i: number) => (model.phases[i]?.length === 1 ? `after ${short(model.phases[i][0])}` : `after ${model.rowUnit[0]}${i}`);
+  const legend = model.labels.map((l, j) => `${short(j)} = ${l}`);
+  if (model.rowUnit === 'phase') model.rowLabels.forEach((l, i) => legend.push(`${model.rowUnit[0]}${i} = ${l}`));
+  for (const decimals of [1, 0, null] as const) {
+    const spacing = decimals === null ? 1 : 2;
+    const headMin = runWidth(short(T - 1), labelSize) + pad;
+    const cellMin = Math.ceil(decimals === null ? Math.max(8, Math.min(headMin, 24)) : Math.max(valueWidth(decimals), headMin));
+    const rowTexts = [...model.rows.map((_, i) => phaseShort(i)), 'b'];
+    const rowHeadWidth = Math.ceil(Math.max(...rowTexts.map((t) => runWidth(t, indexSize))) + pad);
+    if (!fits(rowHeadWidth, cellMin, spacing) && decimals !== null) continue;
+    const free = Math.floor((width - rowHeadWidth - (T + 2) * spacing) / T);
+    const cellWidth = Math.max(decimals === null ? 4 : cellMin, Math.min(decimals === null ? 28 : 72, free));
+    // Too narrow for "T9" over a colour-only column: the heads keep the index only, small and unpadded.
+    const tShort = model.labels.every((_, j) => runWidth(short(j), labelSize) + pad <= cellWidth);
+    const columnHeadSize = tShort ? labelSize : indexSize;
+    const columnHeadPadding = tShort ? HEATMAP_CELL_PADDING : 1;
+    const columnHeads = model.labels.map((_, j) => [tShort ? short(j) : runWidth(String(j), indexSize) + 2 <= cellWidth ? String(j) : '']);
+    return {
+      mode: 'compact',
+      decimals,
+      width: rowHeadWidth + T * cellWidth + (T + 2) * spacing,
+      rowHeadWidth,
+      cellWidth,
+      cellHeight: decimals === null ? Math.max(10, Math.min(28, cellWidth)) : 30,
+      spacing,
+      valueSize: decimals === null ? valueSize : Math.round(fontSize * 1.05),
+      indexSize,
+      labelSize,
+      columnHeads,
+      columnHeadSize,
+      columnHeadPadding,
+      rowHeads: model.rows.map((_, i) => [phaseShort(i)]),
+      legend,
+    };
+  }
+  throw new Error('unreachable: the colour-only layout always returns');
+}
+
+/** A cell value as the layout shows it ("98.9", "99", "" for colour only). */
+export function cellText(v: number, decimals: HeatmapTableLayout['decimals']): string {
+  return decimals === null ? '' : formatPercent(v, decimals);
+}
+
 export function createHeatmap(el: HTMLElement): HeatmapChart {
   const doc = el.ownerDocument;
+  const wrap = h(doc, 'div', { class: 'heatmap-wrap' });
   const table = h(doc, 'table', { class: 'heatmap', 'data-testid': 'heatmap' });
-  el.append(table);
+  const legend = h(doc, 'p', { class: 'heatmap-legend muted', 'data-testid': 'heatmap-legend' });
+  wrap.append(table, legend);
+  el.append(wrap);
+  const tooltip = createTooltip(wrap);
   let current: { model: HeatmapModel; palette: Palette } | null = null;
+  bindTooltip(wrap, tooltip, (cell) => {
+    if (!current) return null;
+    const m = current.model;
+    const i = Number(cell.getAttribute('data-row'));
+    const j = Number(cell.getAttribute('data-col'));
+    const kind = cell.getAttribute('data-tip');
+    if (kind === 'value') {
+      const v = m.rows[i]?.[j];
+      return typeof v === 'number' ? cellTooltip(m, i, j, v) : null;
+    }
+    if (kind === 'baseline') {
+      const v = m.baseline?.[j];
+      return typeof v === 'number' ? [{ text: `b_${j} = ${formatPercent(v)}%`, strong: true }, { text: `task ${j} (${m.labels[j]}) before any training` }] : null;
+    }
+    if (kind === 'missing') return [{ text: cell.getAttribute('data-missing') ?? '' }];
+    if (kind === 'baseline-head') return [{ text: 'b_j: accuracy of the untrained (seeded) model; FWT compares against it' }];
+    if (kind === 'head') return [{ text: cell.getAttribute('aria-label') ?? '' }];
+    return null;
+  });
 
-  function header(model: HeatmapModel): HTMLTableSectionElement {
+  function header(model: HeatmapModel, L: HeatmapTableLayout): HTMLTableSectionElement {
     const thead = h(doc, 'thead');
     const tr = h(doc, 'tr');
-    tr.append(h(doc, 'th', { class: 'corner', scope: 'col' }, `after ${model.rowUnit} ↓ / on task →`));
+    const corner = h(doc, 'th', { class: 'corner', scope: 'col' }, L.mode === 'full' ? `after ${model.rowUnit} ↓ / on task →` : '');
+    corner.style.fontSize = `${L.indexSize}px`;
+    tr.append(corner);
     model.labels.forEach((label, j) => {
-      const th = h(doc, 'th', { scope: 'col', class: 'col-head' });
-      th.append(h(doc, 'span', { class: 'task-index' }, `task ${j}`), h(doc, 'span', { class: 'task-label' }, label));
+      const th = h(doc, 'th', { scope: 'col', class: 'col-head', 'data-col': j });
+      const lines = L.columnHeads[j];
+      if (L.mode === 'full') {
+        th.append(sized(h(doc, 'span', { class: 'task-index' }, lines[0]), L.indexSize), sized(h(doc, 'span', { class: 'task-label' }, lines[1]), L.labelSize));
+      } else {
+        setAttrs(th, { 'data-tip': 'head', 'aria-label': `task ${j}: ${label}`, tabindex: 0 });
+        th.style.padding = `0 ${L.columnHeadPadding}px 4px`;
+        th.append(sized(h(doc, 'span', { class: 'task-short' }, lines[0]), L.columnHeadSize));
+      }
       tr.append(th);
     });
     thead.append(tr);
     return thead;
   }
 
-  function valueCell(v: number, palette: Palette, attrs: Record<string, string | number>, title: string): HTMLTableCellElement {
-    const td = h(doc, 'td', { ...attrs, title }, formatPercent(v));
+  const sized = <E extends HTMLElement>(e: E, px: number): E => {
+    e.style.fontSize = `${px}px`;
+    return e;
+  };
+
+  function valueCell(v: number, palette: Palette, L: HeatmapTableLayout, attrs: Record<string, string | number>, label: string): HTMLTableCellElement {
+    const td = h(doc, 'td', { ...attrs, tabindex: 0, 'aria-label': label }, cellText(v, L.decimals));
+    // The value stays readable by tests and assistive tech when the cell shows colour only.
+    if (L.decimals !== 1) td.setAttribute('data-value', formatPercent(v));
     const bg = heatmapCellColor(v, palette);
     td.style.backgroundColor = bg;
     td.style.color = readableTextColor(bg);
+    td.style.fontSize = `${L.valueSize}px`;
     return td;
   }
 
   return {
-    update(model, palette) {
+    update(model, palette, width) {
       current = { model, palette };
+      const L = heatmapTableLayout(model, width ?? 100_000, palette.fontSize);
+      table.className = `heatmap heatmap-${L.mode}${L.decimals === null ? ' heatmap-colour-only' : ''}`;
+      table.style.width = `${L.width}px`;
+      table.style.borderSpacing = `${L.spacing}px`;
+      const cols = h(doc, 'colgroup');
+      // Widths through the CSSOM: the panel's CSP drops style attributes.
+      const col = (px: number) => {
+        const c = h(doc, 'col');
+        c.style.width = `${px}px`;
+        return c;
+      };
+      cols.append(col(L.rowHeadWidth), ...model.labels.map(() => col(L.cellWidth)));
       const tbody = h(doc, 'tbody');
       model.rows.forEach((row, i) => {
         const tr = h(doc, 'tr', { class: row ? 'row' : `row ${missingCell(model, i, false).kind}`, 'data-row': i });
+        tr.style.height = `${L.cellHeight}px`;
         const th = h(doc, 'th', { scope: 'row', class: 'row-head' });
-        const [index, label] = rowHead(model, i);
-        th.append(h(doc, 'span', { class: 'task-index' }, index), h(doc, 'span', { class: 'task-label' }, label));
+        const lines = L.rowHeads[i];
+        if (lines.length === 2) th.append(sized(h(doc, 'span', { class: 'task-index' }, lines[0]), L.indexSize), sized(h(doc, 'span', { class: 'task-label' }, lines[1]), L.labelSize));
+        else {
+          setAttrs(th, { 'data-tip': 'head', 'aria-label': rowHead(model, i).join(': ') });
+          th.append(sized(h(doc, 'span', { class: 'task-index' }, lines[0]), L.indexSize));
+        }
         tr.append(th);
         model.labels.forEach((_, j) => {
           const v = row?.[j] ?? null;
           if (v === null) {
             const m = missingCell(model, i, !!row);
-            const td = h(doc, 'td', { class: `cell ${m.kind}`, 'data-testid': `heatmap-${m.kind}`, 'data-row': i, 'data-col': j, title: m.title }, m.text);
+            const td = h(doc, 'td', { class: `cell ${m.kind}`, 'data-testid': `heatmap-${m.kind}`, 'data-row': i, 'data-col': j, 'data-tip': 'missing', 'data-missing': m.title, 'aria-label': m.title }, L.decimals === null ? '' : m.text);
             tr.append(td);
           } else {
-            const td = valueCell(v, palette, { class: trainedIn(model, i, j) ? 'cell diagonal' : 'cell', 'data-testid': 'heatmap-cell', 'data-row': i, 'data-col': j }, cellTitle(model, i, j, v));
-            tr.append(td);
+            const attrs = { class: trainedIn(model, i, j) ? 'cell diagonal' : 'cell', 'data-testid': 'heatmap-cell', 'data-row': i, 'data-col': j, 'data-tip': 'value' };
+            tr.append(valueCell(v, palette, L, attrs, cellTooltip(model, i, j, v).map((t) => t.text).join(': ')));
           }
         });
         tbody.append(tr);
       });
+      legend.textContent = L.legend.join(' · ');
+      legend.hidden = !L.legend.length;
       if (!model.baseline) {
-        table.replaceChildren(header(model), tbody);
+        table.replaceChildren(cols, header(model, L), tbody);
         return;
       }
       const base = h(doc, 'tbody', { class: 'baseline' });
       const btr = h(doc, 'tr');
-      const bth = h(doc, 'th', { scope: 'row', class: 'row-head', title: 'b_j: accuracy of the untrained (seeded) model; FWT compares against it' });
-      bth.append(h(doc, 'span', { class: 'task-index' }, 'random init'), h(doc, 'span', { class: 'task-label' }, 'baseline b'));
+      const bth = h(doc, 'th', { scope: 'row', class: 'row-head', 'data-tip': 'baseline-head' });
+      if (L.mode === 'full') bth.append(sized(h(doc, 'span', { class: 'task-index' }, 'random init'), L.indexSize), sized(h(doc, 'span', { class: 'task-label' }, 'baseline b'), L.labelSize));
+      else bth.append(sized(h(doc, 'span', { class: 'task-index' }, 'b'), L.indexSize));
       btr.append(bth);
       model.baseline.forEach((v, j) => {
         if (v === null) {
           const m = missingBaseline(model);
-          btr.append(h(doc, 'td', { class: `cell ${m.kind}`, 'data-testid': `baseline-${m.kind}`, 'data-col': j, title: m.title }, m.text));
-        }
-        else btr.append(valueCell(v, palette, { class: 'cell', 'data-testid': 'baseline-cell', 'data-col': j }, `b_${j} = ${formatPercent(v)}%: ${model.labels[j]} before any training`));
+          btr.append(h(doc, 'td', { class: `cell ${m.kind}`, 'data-testid': `baseline-${m.kind}`, 'data-col': j, 'data-tip': 'missing', 'data-missing': m.title, 'aria-label': m.title }, L.decimals === null ? '' : m.text));
+        } else btr.append(valueCell(v, palette, L, { class: 'cell', 'data-testid': 'baseline-cell', 'data-col': j, 'data-tip': 'baseline' }, `b_${j} = ${formatPercent(v)}%: ${model.labels[j]} before any training`));
       });
       base.append(btr);
-      table.replaceChildren(header(model), tbody, base);
+      table.replaceChildren(cols, header(model, L), tbody, base);
     },
-    exportSvg() {
-      return current ? heatmapSvg(doc, current.model, current.palette) : null;
+    exportSvg(palette) {
+      return current ? heatmapSvg(doc, current.model, palette ?? current.palette) : null;
     },
     dispose() {
-      table.remove();
+      tooltip.remove();
+      wrap.remove();
     },
   };
 }
@@ -258,6 +443,9 @@ export function heatmapSvg(doc: Document, model: HeatmapModel, p: Palette): SVGS
     add(svg, 'rect', { x: x + 1, y: y + 1, width: L.cellWidth - 2, height: L.cellHeight - 2, fill: bg, stroke: diagonal ? p.foreground : p.border, 'stroke-width': diagonal ? 1.5 : 1 });
     add(svg, 'text', { x: x + L.cellWidth / 2, y: y + L.cellHeight / 2, 'text-anchor': 'middle', 'dominant-baseline': 'central', fill: readableTextColor(bg), 'font-variant-numeric': 'tabular-nums' }, formatPercent(v));
   };
+  // Axis labels: rows are "after" a phase, columns the task scored.
+  add(svg, 'text', { x: 4, y: L.headerHeight - 22, fill: p.muted, 'font-size': p.fontSize - 2, class: 'axis-label' }, `after ${model.rowUnit} ↓`);
+  add(svg, 'text', { x: 4, y: L.headerHeight - 6, fill: p.muted, 'font-size': p.fontSize - 2, class: 'axis-label' }, 'on task →');
   model.labels.forEach((label, j) => {
     const x = L.labelWidth + j * L.cellWidth + L.cellWidth / 2;
     add(svg, 'text', { x, y: L.headerHeight - 22, 'text-anchor': 'middle', fill: p.muted, 'font-size': p.fontSize - 2 }, `task ${j}`);

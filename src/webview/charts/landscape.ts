@@ -7,7 +7,7 @@ import { formatCoordinate, formatPercentTick, formatTick } from '../format';
 import { formatCount, formatDuration, formatPercent, formatValue } from '../../protocol/format';
 import { appendRichText, h, setChildren } from '../dom';
 import { taskColor, type Palette } from '../theme';
-import { createTooltip, fitText, nearestIndex, resetChartSvg, styleAxis, textWidth } from './axes';
+import { LEGEND_SWATCH, createTooltip, firstFitting, fitText, legendLayout, nearestIndex, placePairLabels, resetChartSvg, styleAxis, textWidth } from './axes';
 
 export type LandscapeMetric = 'loss' | 'accuracy';
 
@@ -255,25 +255,125 @@ export interface LandscapeLayout {
   width: number;
   height: number;
   mapSize: number;
-  /** Left edge of map k's plot box. */
+  /** Plot box of map k (maps wrap onto rows when the panel is narrow). */
   mapLeft: number[];
-  top: number;
+  mapTop: number[];
+  columns: number;
+  rows: number;
+  /** Space for the title above each map and the axis below it. */
+  titleHeight: number;
+  axisHeight: number;
   axisWidth: number;
-  colorbarLeft: number;
+  /** Beside the maps (vertical) or, in narrow panels, under them (horizontal). */
+  colorbar: { orientation: 'vertical'; left: number; top: number; length: number } | { orientation: 'horizontal'; left: number; top: number; length: number };
+  /** Top of the caption line(s) under everything (optimum names that did not fit on the maps). */
+  captionTop: number;
 }
 
-export function landscapeLayout(width: number, maps: number, fontSize: number): LandscapeLayout {
+/** Smallest map worth drawing beside another; below it the maps wrap. */
+export const MIN_MAP = 140;
+/** Largest map: beyond this a wide panel gains nothing but scrolling. */
+export const MAX_MAP = 620;
+/** The narrowest line chart drawn (curves.ts uses the same). */
+const MIN_CHART_WIDTH = 160;
+const VERTICAL_COLORBAR_WIDTH = (fontSize: number) => Math.round(fontSize * 8);
+
+/**
+ * Maps in as many columns as fit at MIN_MAP or more (wrapping onto rows), with the colour bar beside
+ * them; when even one column leaves no room for it, the colour bar goes under the maps. Never wider
+ * than `width` (down to MIN_MAP plus the axis).
+ */
+export function landscapeLayout(width: number, maps: number, fontSize: number, captionLines = 0): LandscapeLayout {
   const axisWidth = Math.round(fontSize * 3.4);
   const gap = 18;
-  const colorbarWidth = Math.round(fontSize * 8);
-  const top = Math.round(fontSize * 2.4);
-  const bottom = Math.round(fontSize * 3.2);
+  const titleHeight = Math.round(fontSize * 2.4);
+  const axisHeight = Math.round(fontSize * 3.2);
   const n = Math.max(1, maps);
-  const avail = width - colorbarWidth - n * axisWidth - (n - 1) * gap - 8;
-  const mapSize = Math.round(Math.min(400, Math.max(150, avail / n)));
-  const mapLeft = Array.from({ length: n }, (_, k) => axisWidth + k * (mapSize + gap + axisWidth));
-  const colorbarLeft = mapLeft[n - 1] + mapSize + gap;
-  return { width: colorbarLeft + colorbarWidth, height: top + mapSize + bottom, mapSize, mapLeft, top, axisWidth, colorbarLeft };
+  const cbar = VERTICAL_COLORBAR_WIDTH(fontSize);
+  const w = Math.max(120, Math.floor(width));
+  const sizeFor = (cols: number, beside: boolean) => (w - (beside ? cbar + gap : 0) - cols * axisWidth - (cols - 1) * gap - 8) / cols;
+  let columns = n;
+  let beside = true;
+  while (columns > 1 && sizeFor(columns, true) < MIN_MAP) columns--;
+  if (sizeFor(columns, true) < MIN_MAP) beside = false;
+  const rows = Math.ceil(n / columns);
+  const mapSize = Math.floor(Math.min(MAX_MAP, Math.max(MIN_MAP * (beside ? 1 : 0.5), sizeFor(columns, beside))));
+  const pitch = titleHeight + mapSize + axisHeight;
+  const mapLeft = Array.from({ length: n }, (_, k) => axisWidth + (k % columns) * (mapSize + gap + axisWidth));
+  const mapTop = Array.from({ length: n }, (_, k) => titleHeight + Math.floor(k / columns) * pitch);
+  const mapsRight = axisWidth + columns * mapSize + (columns - 1) * (gap + axisWidth);
+  const mapsBottom = rows * pitch;
+  const colorbar: LandscapeLayout['colorbar'] = beside
+    ? { orientation: 'vertical', left: mapsRight + gap, top: titleHeight, length: mapSize }
+    : { orientation: 'horizontal', left: axisWidth, top: mapsBottom + Math.round(fontSize * 1.6), length: mapSize };
+  // Horizontal: the bar, its tick labels, and a line for "≥ x clipped".
+  const colorbarBottom = beside ? mapsBottom : colorbar.top + 14 + Math.round(fontSize * 3.6);
+  const captionTop = colorbarBottom + (captionLines ? Math.round(fontSize * 0.6) : 0);
+  const height = captionTop + captionLines * Math.round(fontSize * 1.5) + 4;
+  return { width: beside ? mapsRight + gap + cbar : Math.max(mapsRight, axisWidth + mapSize) + 8, height, mapSize, mapLeft, mapTop, columns, rows, titleHeight, axisHeight, axisWidth, colorbar, captionTop };
+}
+
+/** The optima's labels over a map or the line chart: full ("θ_A after mnist") or short with a caption. */
+export function optimumLabels(xA: number, xB: number, bounds: { left: number; right: number }, names: { a: string; b: string }, fontSize: number) {
+  // "θ_A" draws as θ with a subscript A: about two characters wide.
+  const visible = (t: string) => t.replace('θ_', 'θ');
+  const a = { x: xA, text: `θ_A after ${names.a}`, short: 'θ_A' };
+  const b = { x: xB, text: `θ_B after ${names.b}`, short: 'θ_B' };
+  const placed = placePairLabels({ ...a, text: visible(a.text), short: visible(a.short) }, { ...b, text: visible(b.text), short: visible(b.short) }, bounds, fontSize);
+  const [la, lb] = placed.labels;
+  return {
+    a: { ...la, text: placed.short ? a.short : a.text },
+    b: { ...lb, text: placed.short ? b.short : b.text },
+    /** Said under the chart when the labels are short. */
+    caption: placed.short ? `θ_A: after ${names.a} · θ_B: after ${names.b}` : '',
+  };
+}
+
+/** Words of `text` in lines no wider than `width` (estimated), breaking only between words. */
+export function wrapWords(text: string, width: number, fontSize: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && textWidth(next.replace(/θ_/g, 'θ'), fontSize) > width) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+export interface LineLayout {
+  width: number;
+  height: number;
+  margin: { top: number; right: number; bottom: number; left: number };
+  innerW: number;
+  innerH: number;
+  legend: ReturnType<typeof legendLayout>;
+  legendTop: number;
+  /** Baseline of the θ_A/θ_B labels above the plot. */
+  optimaY: number;
+}
+
+/** The 1D line chart: legend rows on top, then the optima's labels, the plot, the axis (and a caption line). */
+export function lineLayout(width: number, fontSize: number, legendLabels: readonly string[], captionLines = 1, yTickLabels: readonly string[] = ['100%']): LineLayout {
+  const small = Math.max(10, fontSize - 2);
+  const w = Math.max(MIN_CHART_WIDTH, Math.floor(width));
+  // The y ticks (right-aligned 9 px from the axis) and the rotated axis title left of them, apart.
+  const left = Math.ceil(Math.max(...yTickLabels.map((t) => textWidth(t, small))) + 9 + small + 6);
+  const right = w < 360 ? 18 : 20;
+  const legendTop = Math.round(fontSize * 1.1);
+  const legend = legendLayout(legendLabels, w - left - right, small);
+  const optimaY = legendTop + legend.height + Math.round(small * 1.2);
+  const margin = { top: optimaY + 8, right, bottom: Math.round(fontSize * 3.2) + captionLines * Math.round(small * 1.4), left };
+  const innerH = Math.round(Math.min(180, Math.max(110, w * 0.16)));
+  return { width: w, height: margin.top + innerH + margin.bottom, margin, innerW: w - left - right, innerH, legend, legendTop, optimaY };
+}
+
+/** "from init (-0.52, 0.81)", or shorter when that does not fit (never cut inside the parentheses). */
+export function fromInitText(alpha: string, beta: string, room: number, fontSize: number): string {
+  return firstFitting([`from init (${alpha}, ${beta})`, 'from init', 'init'], room, fontSize);
 }
 
 export interface LandscapeData {
@@ -291,7 +391,8 @@ export interface LandscapeData {
 
 export interface LandscapeView {
   update(data: LandscapeData): void;
-  exportSvgs(): { maps: SVGSVGElement | null; line: SVGSVGElement | null };
+  /** The charts as standalone SVGs: as shown, or redrawn with another palette and width (exports). */
+  exportSvgs(style?: { palette: Palette; width: number }): { maps: SVGSVGElement | null; line: SVGSVGElement | null };
   metric(): LandscapeMetric;
   dispose(): void;
 }
@@ -355,8 +456,8 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
     }
     setChildren(root, [toolbar, info, mapsWrap, lineWrap]);
     renderInfo(land);
-    renderMaps(data, land);
-    renderLine(data, land);
+    renderMaps(data, land, mapsSvg);
+    renderLine(data, land, lineSvg);
   }
 
   function renderInfo(land: LandscapeResult) {
@@ -375,11 +476,17 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
     info.title = 'Axes in units of |θ_B − θ_A|: θ_A = weights after the first optimum task at (0, 0), θ_B after the second at (1, 0).';
   }
 
-  function renderMaps(data: LandscapeData, land: LandscapeResult) {
+  function renderMaps(data: LandscapeData, land: LandscapeResult, mapsSvg: d3.Selection<SVGSVGElement, unknown, null, undefined>) {
     const p = data.palette;
     const small = Math.max(10, p.fontSize - 2);
     const grids = [...land.grids].sort((a, b) => a.task - b.task);
-    const L = landscapeLayout(data.width, grids.length, p.fontSize);
+    // The optima's labels decide whether a caption line is needed; the maps' size does not depend on it.
+    const L0 = landscapeLayout(data.width, grids.length, p.fontSize);
+    const probe = gridGeometry(land.alphas, land.betas, { left: L0.mapLeft[0], top: L0.mapTop[0], maxWidth: L0.mapSize, maxHeight: L0.mapSize });
+    const names = { a: optimumLabel(data, land.optima[0]), b: optimumLabel(data, land.optima[1]) };
+    const labelsOnMap = optimumLabels(probe.x(0), probe.x(1), { left: probe.left + 2, right: probe.left + probe.width - 2 }, names, small);
+    const captionLines = labelsOnMap.caption ? wrapWords(labelsOnMap.caption, L0.width - L0.axisWidth - 4, small) : [];
+    const L = landscapeLayout(data.width, grids.length, p.fontSize, captionLines.length);
     const scale = landscapeScale(land, metric);
     resetChartSvg(mapsSvg, L.width, L.height, p, `${metric} of each task on the plane through the task optima`);
     const label = (t: number) => data.labels[t] ?? `task ${t}`;
@@ -388,15 +495,16 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
     const geoms: GridGeometry[] = [];
 
     grids.forEach((grid, k) => {
-      const geom = gridGeometry(land.alphas, land.betas, { left: L.mapLeft[k], top: L.top, maxWidth: L.mapSize, maxHeight: L.mapSize });
+      const geom = gridGeometry(land.alphas, land.betas, { left: L.mapLeft[k], top: L.mapTop[k], maxWidth: L.mapSize, maxHeight: L.mapSize });
       geoms.push(geom);
       const g = mapsSvg.append('g').attr('class', 'map').attr('data-testid', 'landscape-map').attr('data-task', grid.task);
       g.append('text')
+        .attr('class', 'map-title')
         .attr('x', geom.left)
-        .attr('y', L.top - 10)
+        .attr('y', geom.top - 10)
         .attr('font-weight', 600)
         .attr('fill', taskColor(p, grid.task))
-        .text(fitText(`${label(grid.task)} · ${metric}`, geom.width, p.fontSize));
+        .text(firstFitting([`${label(grid.task)} · ${metric}`, label(grid.task)], geom.width, p.fontSize) || fitText(label(grid.task), geom.width, p.fontSize));
 
       const padded = paddedContourGrid(gridOf(grid, metric), scale);
       const contours = d3.contours().size([padded.nx, padded.ny]).thresholds(scale.thresholds)(padded.values);
@@ -466,12 +574,16 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
         .attr('stroke-width', 2);
       const first = land.trajectory[0];
       if (first) tg.append('circle').attr('class', 'trajectory-start').attr('cx', geom.x(first.alpha)).attr('cy', geom.y(first.beta)).attr('r', 3).attr('fill', '#ffffff').attr('stroke', '#000000');
-      trajectoryCrossings(g, geom, land, p, small);
+      // Optima: theta_A at (0, 0), theta_B at (1, 0), labelled so the two never collide.
+      const placed = optimumLabels(geom.x(0), geom.x(1), { left: geom.left + 2, right: geom.left + geom.width - 2 }, names, small);
+      // The "from init" label keeps clear of them.
+      const labelTop = geom.y(0) - 10;
+      const optimumBoxes = [placed.a, placed.b].map((l) => ({ x0: l.box.x0, x1: l.box.x1, y0: labelTop - small, y1: labelTop + small * 0.3 }));
+      trajectoryCrossings(g, geom, land, p, small, optimumBoxes);
 
-      // Optima: theta_A at (0, 0), theta_B at (1, 0).
       const optima = [
-        { which: 'A', task: land.optima[0], alpha: 0 },
-        { which: 'B', task: land.optima[1], alpha: 1 },
+        { which: 'A', task: land.optima[0], alpha: 0, label: placed.a },
+        { which: 'B', task: land.optima[1], alpha: 1, label: placed.b },
       ];
       for (const o of optima) {
         const cx = geom.x(o.alpha);
@@ -488,9 +600,11 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
           .attr('stroke', '#000000')
           .attr('stroke-width', 1.5);
         og.append('text')
-          .attr('x', cx)
+          .attr('class', 'optimum-label')
+          .attr('data-which', o.which)
+          .attr('x', o.label.x)
           .attr('y', cy - 10)
-          .attr('text-anchor', 'middle')
+          .attr('text-anchor', o.label.anchor)
           .attr('font-size', small)
           .attr('font-weight', 600)
           .attr('fill', '#ffffff')
@@ -498,7 +612,7 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
           .attr('stroke-width', 3)
           .attr('stroke-opacity', 0.75)
           .attr('paint-order', 'stroke')
-          .call((t) => appendRichText(t.node()!, `θ_${o.which} after ${optimumLabel(data, o.task)}`));
+          .call((t) => appendRichText(t.node()!, o.label.text));
       }
       crosshairs.push(g.append('circle').attr('class', 'crosshair').attr('r', 5).attr('fill', 'none').attr('stroke', '#ffffff').attr('stroke-width', 2).attr('visibility', 'hidden').attr('pointer-events', 'none'));
 
@@ -526,7 +640,7 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
      * and a label on the entry from the random-init checkpoint, so a line starting at the edge is
      * not mistaken for the start of training. Not clipped (they sit on the edge).
      */
-    function trajectoryCrossings(g: d3.Selection<SVGGElement, unknown, null, undefined>, geom: GridGeometry, land: LandscapeResult, p: Palette, small: number) {
+    function trajectoryCrossings(g: d3.Selection<SVGGElement, unknown, null, undefined>, geom: GridGeometry, land: LandscapeResult, p: Palette, small: number, avoid: { x0: number; x1: number; y0: number; y1: number }[]) {
       const traj = land.trajectory;
       const pts = traj.map((t) => ({ x: geom.x(t.alpha), y: geom.y(t.beta) }));
       const crossings = plotCrossings(pts, geom);
@@ -568,9 +682,19 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
         const onLeft = c.x < cx;
         const tx = Math.min(geom.left + geom.width - pad, Math.max(geom.left + pad, c.x + (onLeft ? 12 : -12)));
         const room = onLeft ? geom.left + geom.width - pad - tx : tx - geom.left - pad;
-        const text = fitText(`from init (${formatCoordinate(init.alpha)}, ${formatCoordinate(init.beta)})`, room, small);
         const nearTop = c.y < geom.top + geom.height / 2;
-        const ty = Math.min(geom.top + geom.height - pad, Math.max(geom.top + small + pad, c.y + (nearTop ? small + 12 : -12)));
+        // Beside the entry point, or a line or two further in, whichever keeps clear of the optima's labels.
+        const spot = [0, 1, 2]
+          .map((k) => Math.min(geom.top + geom.height - pad, Math.max(geom.top + small + pad, c.y + (nearTop ? small + 12 : -12) + (nearTop ? 1 : -1) * k * (small + 6))))
+          .flatMap((ty) => ['full', 'short'].map((form) => ({ ty, text: form === 'full' ? fromInitText(formatCoordinate(init.alpha), formatCoordinate(init.beta), room, small) : firstFitting(['from init', 'init'], room, small) })))
+          .find(({ ty, text }) => {
+            if (!text) return false;
+            const w = textWidth(text, small);
+            const box = { x0: onLeft ? tx : tx - w, x1: onLeft ? tx + w : tx, y0: ty - small, y1: ty + small * 0.3 };
+            return !avoid.some((a) => box.x0 < a.x1 && a.x0 < box.x1 && box.y0 < a.y1 && a.y0 < box.y1);
+          });
+        if (!spot) return;
+        const { ty, text } = spot;
         cg.append('text')
           .attr('class', 'trajectory-from-init')
           .attr('data-testid', 'trajectory-from-init')
@@ -603,18 +727,65 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
       );
     }
 
-    renderColorbar(p, L, scale, geoms[0]);
+    renderColorbar(mapsSvg, p, L, scale, geoms[0]);
+    if (captionLines.length) {
+      const caption = mapsSvg.append('text').attr('class', 'optima-caption').attr('data-testid', 'optima-caption').attr('font-size', small).attr('fill', p.muted);
+      captionLines.forEach((line, i) => {
+        const t = caption.append('tspan').attr('x', L.axisWidth).attr('y', L.captionTop + small + i * Math.round(p.fontSize * 1.5));
+        appendRichText(t.node()!, line);
+      });
+    }
   }
 
-  function renderColorbar(p: Palette, L: LandscapeLayout, scale: LandscapeScale, geom: GridGeometry) {
+  function renderColorbar(mapsSvg: d3.Selection<SVGSVGElement, unknown, null, undefined>, p: Palette, L: LandscapeLayout, scale: LandscapeScale, geom: GridGeometry) {
     const small = Math.max(10, p.fontSize - 2);
-    const g = mapsSvg.append('g').attr('class', 'colorbar').attr('data-testid', 'colorbar');
+    const g = mapsSvg.append('g').attr('class', 'colorbar').attr('data-testid', 'colorbar').attr('data-orientation', L.colorbar.orientation);
     const barW = 14;
-    const x0 = L.colorbarLeft;
+    const ts = scale.thresholds;
+    // 0 at the bad end, 1 at the good end: loss grows upwards/rightwards, accuracy too.
+    const along = (v: number) => (scale.metric === 'loss' ? scale.position(v) : 1 - scale.position(v));
+    const ticksOf = () => {
+      const ticks =
+        scale.metric === 'loss'
+          ? d3
+              .scaleLog()
+              .domain([scale.lo, scale.hi])
+              .ticks(6)
+              .filter((v) => v >= scale.lo && v <= scale.hi)
+          : [0, 0.25, 0.5, 0.75, 1];
+      return ticks.length > 6 ? ticks.filter((_, i) => i % Math.ceil(ticks.length / 6) === 0) : ticks;
+    };
+    const tickText = (v: number) => (scale.metric === 'loss' ? formatTick(v) : formatPercentTick(v));
+    const title = scale.metric === 'loss' ? 'loss (log)' : 'accuracy';
+    if (L.colorbar.orientation === 'horizontal') {
+      const { left, top, length } = L.colorbar;
+      const xOf = (v: number) => left + length * along(v);
+      ts.forEach((t, k) => {
+        const x1 = xOf(t);
+        const x2 = k + 1 < ts.length ? xOf(ts[k + 1]) : left + length;
+        g.append('rect').attr('x', Math.min(x1, x2)).attr('y', top).attr('width', Math.max(0.5, Math.abs(x2 - x1))).attr('height', barW).attr('fill', scale.color(t));
+      });
+      g.append('rect').attr('x', left).attr('y', top).attr('width', length).attr('height', barW).attr('fill', 'none').attr('stroke', p.border);
+      // Ticks that would crowd each other are dropped (their labels are about four characters wide).
+      let lastRight = -Infinity;
+      for (const v of ticksOf()) {
+        const x = xOf(v);
+        const text = tickText(v);
+        const w = textWidth(text, small);
+        const x0 = Math.min(Math.max(x - w / 2, left), left + length - w);
+        if (x0 < lastRight + 6) continue;
+        lastRight = x0 + w;
+        g.append('line').attr('x1', x).attr('x2', x).attr('y1', top + barW).attr('y2', top + barW + 4).attr('stroke', p.muted);
+        g.append('text').attr('class', 'colorbar-tick').attr('x', x0).attr('y', top + barW + 4 + small).attr('font-size', small).text(text);
+      }
+      g.append('text').attr('x', left).attr('y', top - 6).attr('font-size', small).attr('fill', p.muted).text(title);
+      if (scale.clipped) g.append('text').attr('x', left).attr('y', top + barW + 4 + Math.round(small * 2.3)).attr('font-size', small).attr('fill', p.muted).text(fitText(`≥ ${formatValue(scale.hi)} clipped`, length, small));
+      return;
+    }
+    const x0 = L.colorbar.left;
     const top = geom.top;
     const height = geom.height;
-    const yOf = (v: number) => top + height * (1 - (scale.metric === 'loss' ? scale.position(v) : 1 - scale.position(v)));
-    const ts = scale.thresholds;
+    const yOf = (v: number) => top + height * (1 - along(v));
     ts.forEach((t, k) => {
       const next = k + 1 < ts.length ? ts[k + 1] : scale.hi;
       const y1 = yOf(t);
@@ -622,26 +793,17 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
       g.append('rect').attr('x', x0).attr('y', Math.min(y1, y2)).attr('width', barW).attr('height', Math.max(0.5, Math.abs(y1 - y2))).attr('fill', scale.color(t));
     });
     g.append('rect').attr('x', x0).attr('y', top).attr('width', barW).attr('height', height).attr('fill', 'none').attr('stroke', p.border);
-    const ticks =
-      scale.metric === 'loss'
-        ? d3
-            .scaleLog()
-            .domain([scale.lo, scale.hi])
-            .ticks(6)
-            .filter((v) => v >= scale.lo && v <= scale.hi)
-        : [0, 0.25, 0.5, 0.75, 1];
-    const tickVals = ticks.length > 6 ? ticks.filter((_, i) => i % Math.ceil(ticks.length / 6) === 0) : ticks;
-    for (const v of tickVals) {
+    for (const v of ticksOf()) {
       const y = yOf(v);
       g.append('line').attr('x1', x0 + barW).attr('x2', x0 + barW + 4).attr('y1', y).attr('y2', y).attr('stroke', p.muted);
-      g.append('text').attr('x', x0 + barW + 7).attr('y', y).attr('dominant-baseline', 'central').attr('font-size', small).text(scale.metric === 'loss' ? formatTick(v) : formatPercentTick(v));
+      g.append('text').attr('class', 'colorbar-tick').attr('x', x0 + barW + 7).attr('y', y).attr('dominant-baseline', 'central').attr('font-size', small).text(tickText(v));
     }
     g.append('text')
       .attr('x', x0)
       .attr('y', top - 10)
       .attr('font-size', small)
       .attr('fill', p.muted)
-      .text(scale.metric === 'loss' ? 'loss (log)' : 'accuracy');
+      .text(title);
     if (scale.clipped) {
       g.append('text')
         .attr('x', x0)
@@ -652,16 +814,24 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
     }
   }
 
-  function renderLine(data: LandscapeData, land: LandscapeResult) {
+  function renderLine(data: LandscapeData, land: LandscapeResult, lineSvg: d3.Selection<SVGSVGElement, unknown, null, undefined>) {
     const p = data.palette;
     const small = Math.max(10, p.fontSize - 2);
-    const width = Math.max(320, Math.round(data.width));
-    const height = Math.round(Math.min(260, Math.max(200, width * 0.22)));
-    const margin = { top: Math.round(p.fontSize * 3.4), right: 20, bottom: Math.round(p.fontSize * 3.2), left: Math.round(p.fontSize * 4) };
-    const innerW = width - margin.left - margin.right;
-    const innerH = height - margin.top - margin.bottom;
-    const ts = land.line.t;
+    const label = (t: number) => data.labels[t] ?? `task ${t}`;
     const series = (metric === 'loss' ? land.line.loss : land.line.accuracy).map((vals, task) => ({ task, vals }));
+    const legendLabels = series.map((s) => `${label(s.task)} ${metric}`);
+    const tickText = (v: number) => (metric === 'loss' ? formatTick(v) : formatPercentTick(v));
+    const yMax0 = metric === 'loss' ? Math.max(1e-6, ...series.flatMap((s) => s.vals).filter(Number.isFinite)) * 1.05 : 1;
+    const yTickLabels = d3.scaleLinear().domain([0, yMax0]).nice().ticks(5).map(tickText);
+    const L0 = lineLayout(data.width, p.fontSize, legendLabels, 1, yTickLabels);
+    // The optima's labels over the plot, short with a caption under it when the long ones collide.
+    const names = { a: optimumLabel(data, land.optima[0]), b: optimumLabel(data, land.optima[1]) };
+    const xOf = (t: number) => L0.margin.left + ((t - Math.min(...land.line.t)) / (Math.max(...land.line.t) - Math.min(...land.line.t) || 1)) * L0.innerW;
+    const placed = optimumLabels(xOf(0), xOf(1), { left: 0, right: L0.width }, names, small);
+    const captionLines = placed.caption ? wrapWords(placed.caption, L0.width - L0.margin.left - 4, small) : [];
+    const L = lineLayout(data.width, p.fontSize, legendLabels, Math.max(1, captionLines.length), yTickLabels);
+    const { width, height, margin, innerW, innerH } = L;
+    const ts = land.line.t;
     const all = series.flatMap((s) => s.vals).filter(Number.isFinite);
     const yMax = metric === 'loss' ? Math.max(1e-6, ...all) * 1.05 : 1;
     const x = d3.scaleLinear().domain(d3.extent(ts) as [number, number]).range([margin.left, margin.left + innerW]);
@@ -692,7 +862,7 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
     lineSvg
       .append('text')
       .attr('x', margin.left + innerW / 2)
-      .attr('y', height - 6)
+      .attr('y', margin.top + innerH + Math.round(p.fontSize * 2.6))
       .attr('text-anchor', 'middle')
       .attr('fill', p.muted)
       .attr('font-size', small)
@@ -704,26 +874,34 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
       .attr('fill', p.muted)
       .attr('font-size', small)
       .text(metric);
-    const label = (t: number) => data.labels[t] ?? `task ${t}`;
-    for (const [which, t, task] of [['A', 0, land.optima[0]], ['B', 1, land.optima[1]]] as const) {
+    for (const [which, t, lab] of [['A', 0, placed.a], ['B', 1, placed.b]] as const) {
       if (t < x.domain()[0] || t > x.domain()[1]) continue;
       lineSvg.append('line').attr('data-testid', 'line-optimum').attr('data-which', which).attr('x1', x(t)).attr('x2', x(t)).attr('y1', margin.top - 4).attr('y2', margin.top + innerH).attr('stroke', p.foreground).attr('stroke-opacity', 0.55).attr('stroke-dasharray', '4 3');
       lineSvg
         .append('text')
-        .attr('x', x(t))
-        .attr('y', margin.top - 8)
-        .attr('text-anchor', 'middle')
+        .attr('class', 'optimum-label')
+        .attr('data-which', which)
+        .attr('x', lab.x)
+        .attr('y', L.optimaY)
+        .attr('text-anchor', lab.anchor)
         .attr('font-size', small)
         .attr('font-weight', 600)
-        .call((t) => appendRichText(t.node()!, `θ_${which} after ${optimumLabel(data, task)}`));
+        .call((t) => appendRichText(t.node()!, lab.text));
     }
-    const legend = lineSvg.append('g').attr('transform', `translate(${margin.left},${Math.round(p.fontSize * 1.1)})`);
-    let lx = 0;
-    series.forEach((s) => {
-      const item = legend.append('g').attr('transform', `translate(${lx},0)`);
-      item.append('line').attr('x1', 0).attr('x2', 18).attr('stroke', taskColor(p, s.task)).attr('stroke-width', 2.5);
-      item.append('text').attr('x', 24).attr('dominant-baseline', 'central').attr('font-size', small).text(`${label(s.task)} ${metric}`);
-      lx += 24 + textWidth(`${label(s.task)} ${metric}`, small) + 18;
+    if (captionLines.length) {
+      const caption = lineSvg.append('text').attr('class', 'optima-caption').attr('font-size', small).attr('fill', p.muted);
+      const lineHeight = Math.round(small * 1.4);
+      captionLines.forEach((line, i) => {
+        const t = caption.append('tspan').attr('x', margin.left).attr('y', height - 4 - (captionLines.length - 1 - i) * lineHeight);
+        appendRichText(t.node()!, line);
+      });
+    }
+    const legend = lineSvg.append('g').attr('class', 'legend').attr('transform', `translate(${margin.left},${L.legendTop})`);
+    L.legend.items.forEach((it, k) => {
+      const s = series[k];
+      const item = legend.append('g').attr('class', 'legend-item').attr('transform', `translate(${it.x},${it.y})`);
+      item.append('line').attr('x1', 0).attr('x2', LEGEND_SWATCH).attr('stroke', taskColor(p, s.task)).attr('stroke-width', 2.5);
+      item.append('text').attr('x', LEGEND_SWATCH + 6).attr('dominant-baseline', 'central').attr('font-size', small).text(it.label);
     });
     const path = d3
       .line<number>()
@@ -773,9 +951,15 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
       });
   }
 
-  const exportable = (svg: d3.Selection<SVGSVGElement, unknown, null, undefined>) => {
+  const exportable = (svg: d3.Selection<SVGSVGElement, unknown, null, undefined>, draw: (data: LandscapeData, land: LandscapeResult, target: d3.Selection<SVGSVGElement, unknown, null, undefined>) => void, style?: { palette: Palette; width: number }) => {
     if (!last?.landscape) return null;
-    const clone = svg.node()!.cloneNode(true) as SVGSVGElement;
+    let clone: SVGSVGElement;
+    if (style) {
+      // Redrawn with the export's palette and width into a detached SVG (the panel is untouched).
+      const detached = d3.select(doc.createElementNS('http://www.w3.org/2000/svg', 'svg') as SVGSVGElement);
+      draw({ ...last, palette: style.palette, width: style.width }, last.landscape, detached);
+      clone = detached.node()!;
+    } else clone = svg.node()!.cloneNode(true) as SVGSVGElement;
     clone.querySelectorAll('.overlay, .crosshair').forEach((n) => n.remove());
     return clone;
   };
@@ -785,8 +969,8 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
       last = data;
       render(data);
     },
-    exportSvgs() {
-      return { maps: exportable(mapsSvg), line: exportable(lineSvg) };
+    exportSvgs(style) {
+      return { maps: exportable(mapsSvg, renderMaps, style), line: exportable(lineSvg, renderLine, style) };
     },
     metric: () => metric,
     dispose() {

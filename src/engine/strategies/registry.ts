@@ -7,6 +7,10 @@ import type { StrategyDefinition } from './types';
 import { naive } from './naive';
 import { joint } from './joint';
 import { cumulative } from './cumulative';
+import { l2 } from './l2';
+import { ewc } from './ewc';
+import { onlineEwc } from './onlineEwc';
+import { si } from './si';
 import { replay } from './replay';
 import { agem } from './agem';
 import { der } from './der';
@@ -17,6 +21,10 @@ export const STRATEGIES: readonly StrategyDefinition[] = [
   naive,
   joint,
   cumulative,
+  l2,
+  ewc,
+  onlineEwc,
+  si,
   replay,
   agem,
   der,

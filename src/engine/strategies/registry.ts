@@ -11,6 +11,7 @@ import { l2 } from './l2';
 import { ewc } from './ewc';
 import { onlineEwc } from './onlineEwc';
 import { si } from './si';
+import { mas } from './mas';
 import { replay } from './replay';
 import { agem } from './agem';
 import { der } from './der';
@@ -25,6 +26,7 @@ export const STRATEGIES: readonly StrategyDefinition[] = [
   ewc,
   onlineEwc,
   si,
+  mas,
   replay,
   agem,
   der,

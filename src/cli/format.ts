@@ -39,6 +39,10 @@ export function formatResultTable(r: RunResult): string {
     lines.push(...matrixLines(`The same rows scored ${scenarioName(alt.scenario)} (%)`, alt.accuracyMatrix, r, false));
     lines.push(`ACC (${scenarioName(alt.scenario)}) ${pct(averageAccuracy(alt.accuracyMatrix, phasesOf(r)))}`);
   }
+  if (r.notes?.length) {
+    lines.push('', 'Notes (what the run changed in what the experiment asked for):');
+    for (const n of r.notes) lines.push(`  - ${n.message}`);
+  }
   const t = r.timing;
   const env = r.environment;
   lines.push('');

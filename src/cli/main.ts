@@ -72,6 +72,8 @@ function progressReporter(json: boolean) {
         else if (crossedDecile('landscape', e.done, e.total)) process.stderr.write(`${progressMessage(state)}\n`);
       } else if (e.type === 'log') {
         say(`${e.level}: ${e.message}`);
+      } else if (e.type === 'note') {
+        say(`note: ${e.message}`);
       } else if (e.type === 'finished') {
         showBar();
         bar?.stop();
@@ -107,8 +109,10 @@ async function cmdRun(file: string, o: { out?: string; backend: string; json?: b
     process.exitCode = EXIT_INVALID;
     return;
   }
-  for (const line of outcome.warnings) process.stderr.write(line + '\n');
   const r = outcome.result;
+  // A warning the run turned into a note was printed when it happened.
+  const noted = (line: string) => (r.notes ?? []).some((n) => line.endsWith(`: ${n.message}`));
+  for (const line of outcome.warnings) if (!noted(line)) process.stderr.write(line + '\n');
   if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
   else {
     process.stdout.write(formatResultTable(r) + '\n');

@@ -11,6 +11,8 @@ import type { CurvePoint, EnvironmentInfo, LandscapeResult, RunError, RunResult,
 import { applyRunEvent, type RunState } from '../protocol/runState';
 import { landscapePlan } from '../protocol/format';
 import { writeFileAtomic } from './atomicWrite';
+import { clampNotes } from './config/clamps';
+import { fieldName } from './config/source';
 import { loadTaskData, normalisedImages, type TaskData } from './data/scenarios/taskData';
 import { stratifiedSubset } from './data/subset';
 import { buildModel } from './models/build';
@@ -213,6 +215,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     const phases = planPhases(definition.phases ?? 'sequential', tasks.length);
     const steps = totalSteps(phases, tasks.map((t) => t.train), ex.training);
     emit({ type: 'dataReady', tasks: tasks.map((t) => t.info), phases, head: { scenario: head.scenario, outputs: head.outputs }, totalSteps: steps, dataMs: now() - tData });
+    // What the data could not give as asked (a subset larger than the data, ...), in the result's notes.
+    for (const n of clampNotes(ex, tasks.map((t) => ({ train: t.info.trainSize, test: t.info.testSize })), phases)) emit({ type: 'note', message: n.message, field: fieldName(n.pointer) });
 
     model = await phase('model', () => buildModel(tf, ex.model, tasks[0].train.shape, head.outputs, ex.seed));
     const m = model;

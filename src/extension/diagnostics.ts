@@ -1,5 +1,8 @@
 // Problems for experiment files (*.cl.json): the same parse + schema + semantic checks the
-// trainer runs, on open, on change (debounced) and on save.
+// trainer runs, on open, on change (debounced) and on save. Errors (which stop a run) are errors,
+// warnings (what the engine will change, what is ignored) warnings. VS Code's JSON service gets a
+// schema that reports nothing (engine/config/editorSchema.ts), so each problem is listed once, in
+// these words; only JSON syntax errors and duplicate keys are left to it, as it reports them anyway.
 import * as vscode from 'vscode';
 import type { ExperimentDiagnostic, ParsedExperiment } from '../engine/config/load';
 
@@ -22,6 +25,14 @@ export function toVsDiagnostic(d: ExperimentDiagnostic): vscode.Diagnostic {
   const diagnostic = new vscode.Diagnostic(new vscode.Range(start, end.isBefore(start) ? start : end), d.message, severity);
   diagnostic.source = DIAGNOSTIC_SOURCE;
   return diagnostic;
+}
+
+/**
+ * What the extension lists in Problems: everything but the JSON syntax errors and duplicate keys,
+ * which VS Code's JSON service reports itself in the same places (an empty file it leaves alone).
+ */
+export function editorDiagnostics(parsed: ParsedExperiment, text: string): ExperimentDiagnostic[] {
+  return parsed.diagnostics.filter((d) => d.origin !== 'syntax' || text.trim() === '');
 }
 
 export class ExperimentDiagnostics implements vscode.Disposable {
@@ -53,9 +64,7 @@ export class ExperimentDiagnostics implements vscode.Disposable {
   async publish(uri: vscode.Uri, text: string): Promise<ParsedExperiment> {
     const { parseExperiment } = await loadConfigModule();
     const parsed = parseExperiment(text, uri.fsPath);
-    // Syntax and schema problems are already reported by VS Code's JSON service (jsonValidation);
-    // publishing ours too would list each twice. The engine's own checks go to Problems.
-    this.collection.set(uri, parsed.diagnostics.filter((d) => d.origin === 'semantic').map(toVsDiagnostic));
+    this.collection.set(uri, editorDiagnostics(parsed, text).map(toVsDiagnostic));
     return parsed;
   }
 

@@ -3,6 +3,7 @@
 import { bundleLoadStart } from './loadStart';
 import * as vscode from 'vscode';
 import type { NormalisedExperiment } from '../protocol/experiment';
+import type { ExperimentDiagnostic } from '../engine/config/load';
 import { ExperimentCodeLensProvider, EXPERIMENT_SELECTOR, validationMessage } from './codeLens';
 import { ExperimentDiagnostics, isExperimentUri } from './diagnostics';
 import { experimentTemplate, freeExperimentName } from './experimentTemplate';
@@ -86,15 +87,10 @@ export function activate(context: vscode.ExtensionContext): void {
     if (!parsed.experiment) {
       const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
       for (const d of errors) output.appendLine(`${d.file}:${d.line}:${d.column}: ${d.message}`);
+      // The refusal names the first problem (in Problems as an error, in the same words).
       const showProblems = 'Show Problems';
-      const pick = await vscode.window.showErrorMessage(
-        `${name} has ${errors.length} problem${errors.length === 1 ? '' : 's'}; fix ${errors.length === 1 ? 'it' : 'them'} to run the experiment.`,
-        showProblems,
-      );
-      if (pick === showProblems) {
-        await vscode.window.showTextDocument(uri);
-        await vscode.commands.executeCommand('workbench.actions.view.problems');
-      }
+      const pick = await vscode.window.showErrorMessage(validationMessage(name ?? uri.fsPath, parsed).text, showProblems);
+      if (pick === showProblems) await showProblemsAt(uri, errors[0]);
       return undefined;
     }
     try {
@@ -187,7 +183,8 @@ export function activate(context: vscode.ExtensionContext): void {
       }
       const showProblems = 'Show Problems';
       const show = message.severity === 'error' ? vscode.window.showErrorMessage : vscode.window.showWarningMessage;
-      if ((await show(message.text, showProblems)) === showProblems) await vscode.commands.executeCommand('workbench.actions.view.problems');
+      const first = parsed.diagnostics.find((d) => d.severity === message.severity) ?? parsed.diagnostics[0];
+      if ((await show(message.text, showProblems)) === showProblems) await showProblemsAt(uri, first);
     }),
 
     // Internal (status bar, notifications): reveal a run's panel, reopening it if it was closed.
@@ -280,6 +277,13 @@ async function pickResultFile(): Promise<vscode.Uri | undefined> {
   if (pick.uri) return pick.uri;
   const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: firstDir, filters: { 'Run result': ['json'] }, title: 'Open Result in Workbench' });
   return chosen?.[0];
+}
+
+/** Opens the file at a problem (the first one) and the Problems view. */
+async function showProblemsAt(uri: vscode.Uri, first: ExperimentDiagnostic | undefined): Promise<void> {
+  const at = first ? new vscode.Range(first.line - 1, first.column - 1, first.endLine - 1, first.endColumn - 1) : undefined;
+  await vscode.window.showTextDocument(uri, at ? { selection: at } : {});
+  await vscode.commands.executeCommand('workbench.actions.view.problems');
 }
 
 async function folderOf(uri: vscode.Uri): Promise<vscode.Uri> {

@@ -344,6 +344,9 @@ export class RunManager implements vscode.Disposable {
       case 'log':
         this.log(run, `${e.level}: ${e.message}`);
         break;
+      case 'note':
+        this.log(run, `note: ${e.message}`);
+        break;
       case 'environment':
         this.log(run, `backend ${e.environment.backend}, tfjs ${e.environment.tfjsVersion}, node ${e.environment.nodeVersion}`);
         break;

@@ -37,6 +37,8 @@ export type RunEvent =
   | { type: 'landscapeProgress'; done: number; total: number; phase: string }
   | { type: 'landscape'; landscape: LandscapeResult }
   | { type: 'log'; level: 'info' | 'warn' | 'error'; message: string }
+  /** The engine changed what the experiment asked for (RunResult.notes). */
+  | { type: 'note'; message: string; field?: string }
   | {
       type: 'finished';
       status: Exclude<RunStatus, 'running'>;

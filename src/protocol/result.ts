@@ -159,6 +159,11 @@ export interface RunResult {
   landscape: LandscapeResult | null;
   environment: EnvironmentInfo | null;
   timing: Timing;
+  /**
+   * What the engine changed in what the experiment asked for (e.g. a subset larger than the data,
+   * cut to what there is), in order; `field` names the setting ("tasks[0].train"). Absent: none.
+   */
+  notes?: { message: string; field?: string }[];
 }
 
 /** Reads an older result as the current format (format 1: sequential phases, one shared head). */

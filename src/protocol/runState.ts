@@ -103,6 +103,9 @@ export function applyRunEvent(state: RunState | null, e: RunEvent): RunState {
       state.logs.push({ level: e.level, message: e.message });
       if (state.logs.length > MAX_LOGS) state.logs.splice(0, state.logs.length - MAX_LOGS);
       break;
+    case 'note':
+      (r.notes ??= []).push(e.field === undefined ? { message: e.message } : { message: e.message, field: e.field });
+      break;
     case 'finished':
       r.status = e.status;
       r.timing.finishedAt = e.finishedAt;

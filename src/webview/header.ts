@@ -1,5 +1,6 @@
-// Header: name, status, backend, timings, the run card, live progress, whether the experiment
-// file changed since the run, and the actions the mode allows.
+// Header: name, status, backend, timings, the run card, what the run changed in what the experiment
+// asked for, live progress, whether the experiment file changed since the run, and the actions the
+// mode allows.
 import type { RunState } from '../protocol/runState';
 import type { FromWebviewMessage, PanelMode } from '../protocol/webview';
 import {
@@ -131,6 +132,12 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
   const times = h(doc, 'span', { class: 'times', 'data-testid': 'timing' });
 
   const runCard = createRunCard(doc);
+  // What the engine changed in what the experiment asked for (RunResult.notes).
+  const notes = h(doc, 'div', { class: 'notice run-notes', role: 'status', 'data-testid': 'run-notes' });
+  const notesTitle = h(doc, 'div', { class: 'run-notes-title' });
+  const notesList = h(doc, 'ul');
+  notes.append(notesTitle, notesList);
+  let drawnNotes = '';
   const fileChanged = h(doc, 'div', { class: 'notice', role: 'status', 'data-testid': 'file-changed' });
   let clock: LandscapeClock | null = null;
   const now = actions.now ?? (() => Date.now());
@@ -228,6 +235,13 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
 
       runCard.update({ result: r, defaults: view.context?.defaults ?? null, resultFile: state.resultFile });
       fileChanged.textContent = view.mode === 'report' ? '' : fileNotice(view.context, view.canRun);
+      const runNotes = r.notes ?? [];
+      const notesKey = JSON.stringify(runNotes);
+      if (notesKey !== drawnNotes) {
+        drawnNotes = notesKey;
+        notesTitle.textContent = runNotes.length === 1 ? 'The run changed one thing the experiment asked for:' : `The run changed ${runNotes.length} things the experiment asked for:`;
+        notesList.replaceChildren(...runNotes.map((n) => h(doc, 'li', { 'data-field': n.field }, n.message)));
+      }
 
       // Only a live panel receives progress; a saved file or report written mid-run is a snapshot.
       const t = now();
@@ -241,6 +255,7 @@ export function createHeader(el: HTMLElement, actions: HeaderActions): Header {
         progressText.textContent = pv.text;
       }
       const children: HTMLElement[] = [titleRow, setup, meta, runCard.el];
+      if (runNotes.length) children.push(notes);
       if (fileChanged.textContent) children.push(fileChanged);
       if (error.textContent) children.push(error);
       if (pv) children.push(progress);

@@ -177,7 +177,7 @@ test('checks that count tasks use the benchmark’s: landscape optima, samples, 
   assert.equal(single.experiment?.landscape, false);
   const samples = only(parse('{"benchmark": {"name": "rotated-mnist", "scenario": "domain-il", "test": 200}, "training": {"evalSamples": 300}}').diagnostics);
   assert.equal(samples.severity, 'warning');
-  assert.equal(samples.message, "training.evalSamples is 300, more than the test examples of the benchmark's tasks (200): the accuracy curves of those tasks will use all of them");
+  assert.equal(samples.message, "training.evalSamples is 300, more than the 200 test examples of each of the benchmark's tasks: the accuracy curves of those tasks use all of them");
   const cnn = only(parse('{"benchmark": {"name": "split-mnist", "scenario": "class-il"}, "model": {"type": "cnn", "dense": [], "conv": [{"filters": 4, "kernel": 29}]}}').diagnostics);
   assert.equal(cnn.pointer, '/model/conv/0/kernel');
   assert.match(cnn.message, /^model\.conv\[0\]: the 29x29 conv gets a 28x28 input \(28x28 image\), smaller than its kernel/);

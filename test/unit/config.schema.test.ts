@@ -2,11 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import Ajv from 'ajv';
 import { STRATEGIES } from '../../src/engine/strategies/registry';
 import { BENCHMARKS } from '../../src/engine/config/benchmarks';
 import { BENCHMARK_DEFAULTS, EXPERIMENT_DEFAULTS } from '../../src/engine/config/defaults';
 import { experimentSchema, experimentSchemaFile, experimentValidator, type JsonSchema, type SchemaDefinition } from '../../src/engine/config/schema';
+import { EDITOR_SCHEMA_FILE, editorSchema } from '../../src/engine/config/editorSchema';
 import { generatedDefinitions, generatedPart, strategyDefinitionName, benchmarkDefinitionName, strategySection } from '../../src/engine/config/schemaSections';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -94,4 +97,22 @@ test('the benchmark section: one line per benchmark and per scenario, defaults f
 
 test('every definition compiles on its own (ajv strict mode catches typos in the schema)', () => {
   for (const key of Object.keys(experimentSchema.definitions as object)) assert.equal(typeof experimentValidator(key as SchemaDefinition), 'function', key);
+});
+
+test('the editor\'s schema (jsonValidation) is the committed schema with its rules under `if`: it accepts any file, so VS Code reports only the extension\'s problems', () => {
+  const committed = JSON.parse(readFileSync(path.join(ROOT, 'schemas', EDITOR_SCHEMA_FILE), 'utf8')) as JsonSchema;
+  assert.deepEqual(committed, editorSchema(experimentSchemaFile), 'run npm run schema');
+  const manifest = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { contributes: { jsonValidation: { url: string }[] } };
+  assert.deepEqual(manifest.contributes.jsonValidation.map((j) => j.url), [`./schemas/${EDITOR_SCHEMA_FILE}`]);
+  // At its root only documentation, snippets, the rules under `if` and the definitions they use.
+  assert.deepEqual(Object.keys(committed).sort(), ['$comment', '$schema', 'defaultSnippets', 'definitions', 'description', 'if', 'markdownDescription', 'title']);
+  const { definitions: _d, $schema: _s, title: _t, description: _de, markdownDescription: _m, defaultSnippets: _ds, ...rules } = experimentSchemaFile;
+  assert.deepEqual(committed.if, rules);
+  // A validator that follows JSON Schema finds nothing wrong with a broken experiment; the full schema does.
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  const broken = { tasks: [{ dataset: 'mnist' }], training: { learningRate: -1, epoch: 2 }, strategy: { name: 'nope' } };
+  assert.equal(ajv.compile(committed)(broken), true);
+  assert.equal(new Ajv({ strict: false }).compile(experimentSchemaFile)(broken), false);
+  // Snippets write no $schema: the extension applies the schema, and a path in users' files breaks.
+  assert.ok(!JSON.stringify(committed.defaultSnippets).includes('$schema'));
 });

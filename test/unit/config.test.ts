@@ -445,8 +445,8 @@ test('evalSamples and landscape samples beyond a test subset warn; the experimen
   assert.deepEqual(
     diagnostics.map((d) => `${d.severity} ${d.pointer}: ${d.message}`),
     [
-      'warning /training/evalSamples: training.evalSamples is 500, more than the test examples of tasks[0] (300): the accuracy curves of those tasks will use all of them',
-      'warning /landscape/samples: landscape.samples is 400, more than the test examples of tasks[0] (300): the landscape will use all of them',
+      'warning /training/evalSamples: training.evalSamples is 500, more than the 300 test examples of tasks[0]: the accuracy curve of that task uses all of them',
+      'warning /landscape/samples: landscape.samples is 400, more than the 300 test examples of tasks[0]: the landscape uses all of them',
     ],
   );
   // Defaults are not the user's doing: no warning for them.
@@ -483,7 +483,7 @@ test('closestName catches typos, case and separators, and stays quiet otherwise'
   assert.equal(closestName('colour', ['name', 'seed', 'tasks']), undefined);
 });
 
-test('each diagnostic says which check found it (the editor publishes only the semantic ones)', () => {
+test('each diagnostic says which check found it (the editor leaves the syntax ones, parse errors and duplicate keys, to VS Code\'s JSON service)', () => {
   const text = '{\n  "tasks": [{ "dataset": "idx" }],\n  "training": { "epoch": 2 }\n}\n';
   const { diagnostics } = parseExperiment(text, '/w/origin.cl.json');
   const byPointer = Object.fromEntries(diagnostics.map((d) => [d.pointer, d.origin]));
@@ -491,6 +491,7 @@ test('each diagnostic says which check found it (the editor publishes only the s
   assert.ok(diagnostics.some((d) => d.origin === 'schema' || d.origin === 'semantic'));
   const broken = parseExperiment('{ "tasks": [ }', '/w/broken.cl.json');
   assert.ok(broken.diagnostics.length > 0 && broken.diagnostics.every((d) => d.origin === 'syntax'), JSON.stringify(broken.diagnostics));
+  assert.deepEqual(parseExperiment('{"seed": 1, "seed": 2, "tasks": [{"dataset": "mnist"}]}', '/w/dup.cl.json').diagnostics.map((d) => d.origin), ['syntax']);
   const shrink = parseExperiment(
     JSON.stringify({ tasks: [{ dataset: 'mnist' }], model: { type: 'cnn', conv: [{ filters: 4, kernel: 13, pool: 2 }, { filters: 4, kernel: 9 }], dense: [] } }), // 28 -> 16 -> 8, then a 9x9 conv
     '/w/shrink.cl.json',

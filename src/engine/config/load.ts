@@ -9,9 +9,12 @@ import type { ExperimentSpec, NormalisedExperiment } from '../../protocol/experi
 import { experimentValidator } from './schema';
 import { schemaFindings } from './schemaErrors';
 import { semanticFindings } from './semantic';
-import { SourceText, overlaps, type Context, type ExperimentDiagnostic, type Finding } from './source';
+import { SourceText, atValue, locate, overlaps, type Context, type ExperimentDiagnostic, type Finding } from './source';
 import { duplicateKeyFindings, syntaxFindings } from './syntax';
 import { normaliseExperiment } from './normalise';
+import { clampNotes, knownTaskSize } from './clamps';
+import { planPhases } from '../train/loop';
+import { strategyDefinition } from '../strategies/registry';
 
 export type { ExperimentDiagnostic } from './source';
 export { EXPERIMENT_DEFAULTS, MODEL_PRESETS, BENCHMARK_DEFAULTS } from './defaults';
@@ -66,15 +69,19 @@ export function parseExperiment(text: string, file: string): ParsedExperiment {
   const syntax = syntaxFindings(doc, parseErrors).map((f): Finding => ({ ...f, origin: 'syntax' }));
   findings.push(...syntax);
 
-  let spec: ExperimentSpec | undefined;
+  let experiment: NormalisedExperiment | null = null;
   if (root) {
     const ctx: Context = { doc, root };
     const value: unknown = getNodeValue(root);
-    const checks: Finding[] = [...duplicateKeyFindings(root)];
+    const checks: Finding[] = duplicateKeyFindings(root).map((f): Finding => ({ ...f, origin: 'syntax' }));
     const validate = experimentValidator();
-    if (validate(value)) spec = value as unknown as ExperimentSpec;
-    else checks.push(...schemaFindings(ctx, validate.errors ?? [], '').map((f): Finding => ({ ...f, origin: 'schema' })));
+    const valid = validate(value);
+    if (!valid) checks.push(...schemaFindings(ctx, validate.errors ?? [], '').map((f): Finding => ({ ...f, origin: 'schema' })));
     checks.push(...semanticFindings(ctx, value));
+    if (valid && !syntax.length && !checks.some((f) => f.severity === 'error')) {
+      experiment = normaliseExperiment(value as unknown as ExperimentSpec, file);
+      checks.push(...clampFindings(ctx, experiment));
+    }
     // Values around a syntax error are the parser's guesses: keep only findings away from them.
     findings.push(...checks.filter((f) => !syntax.some((s) => overlaps(f.subject, s.range))));
   }
@@ -82,6 +89,12 @@ export function parseExperiment(text: string, file: string): ParsedExperiment {
   const diagnostics = findings
     .map((f) => doc.diagnostic(file, f))
     .sort((a, b) => a.offset - b.offset || severityRank(a) - severityRank(b));
-  const failed = diagnostics.some((d) => d.severity === 'error');
-  return { experiment: failed || !spec ? null : normaliseExperiment(spec, file), diagnostics };
+  return { experiment, diagnostics };
+}
+
+/** What the engine will change in what the file asks for, as far as the built-in datasets' sizes tell (clamps.ts). */
+function clampFindings(ctx: Context, experiment: NormalisedExperiment): Finding[] {
+  const phases = planPhases(strategyDefinition(experiment.strategy.name)?.phases ?? 'sequential', experiment.tasks.length);
+  const given = (pointer: string) => locate(ctx.root, pointer).value !== undefined;
+  return clampNotes(experiment, experiment.tasks.map(knownTaskSize), phases, given).map((n) => atValue(ctx, n.pointer, 'warning', n.message));
 }

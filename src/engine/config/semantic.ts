@@ -25,30 +25,20 @@ interface TaskView {
   count: number | undefined;
   /** Datasets of the tasks. */
   datasets: string[];
-  /** Test examples of each task (or of the benchmark's tasks together) where known. */
-  testSizes: { name: string; size: number }[];
 }
 
 function taskView(value: Record<string, Json>): TaskView {
   if (Array.isArray(value.tasks)) {
-    const tasks = value.tasks.map((t, i) => ({ t, i })).filter((x): x is { t: Record<string, Json>; i: number } => isObject(x.t));
-    const testSizes: TaskView['testSizes'] = [];
-    for (const { t, i } of tasks) {
-      // A class subset's test set is known only once the data is loaded.
-      const size = isCount(t.test) ? t.test : t.classes === undefined && typeof t.dataset === 'string' && isBuiltinDataset(t.dataset) ? DATASETS[t.dataset].testSize : undefined;
-      if (size !== undefined) testSizes.push({ name: `tasks[${i}]`, size });
-    }
-    return { count: value.tasks.length, datasets: tasks.map(({ t }) => t.dataset).filter((d): d is string => typeof d === 'string'), testSizes };
+    const datasets = value.tasks.map((t) => (isObject(t) ? t.dataset : undefined)).filter((d): d is string => typeof d === 'string');
+    return { count: value.tasks.length, datasets };
   }
   const b = value.benchmark;
   const info = isObject(b) ? benchmarkInfo(b.name as string) : undefined;
-  if (!isObject(b) || !info) return { count: undefined, datasets: [], testSizes: [] };
+  if (!isObject(b) || !info) return { count: undefined, datasets: [] };
   const tasksOk = b.tasks === undefined || isCount(b.tasks);
   const anglesOk = b.angles === undefined || (Array.isArray(b.angles) && b.angles.length > 0 && b.angles.every((a) => typeof a === 'number'));
   const count = tasksOk && anglesOk ? benchmarkTaskCount({ name: info.name, tasks: b.tasks as number | undefined, angles: b.angles as number[] | undefined }) : undefined;
-  // Split tasks are class subsets: their test size is known only once the data is loaded.
-  const size = isCount(b.test) ? b.test : info.maxTasks === undefined ? DATASETS[info.dataset].testSize : undefined;
-  return { count, datasets: [info.dataset], testSizes: size !== undefined ? [{ name: "the benchmark's tasks", size }] : [] };
+  return { count, datasets: [info.dataset] };
 }
 
 /** The scenario the experiment runs in, and where it comes from. */
@@ -67,7 +57,6 @@ export function semanticFindings(ctx: Context, value: Json): Finding[] {
     ...benchmarkFindings(ctx, value),
     ...classFindings(ctx, value),
     ...landscapeFindings(ctx, value, view),
-    ...sampleFindings(ctx, value, view),
     ...modelFindings(ctx, value, view),
     ...strategyFindings(ctx, value),
   ];
@@ -143,6 +132,12 @@ function classFindings(ctx: Context, value: Record<string, Json>): Finding[] {
   return findings;
 }
 
+/** Whether the strategy trains every task in one phase (joint training). */
+function onePhase(value: Record<string, Json>): boolean {
+  const s = value.strategy;
+  return isObject(s) && typeof s.name === 'string' && strategyDefinition(s.name)?.phases === 'joint';
+}
+
 function landscapeFindings(ctx: Context, value: Record<string, Json>, view: TaskView): Finding[] {
   const findings: Finding[] = [];
   const landscape = value.landscape;
@@ -154,6 +149,9 @@ function landscapeFindings(ctx: Context, value: Record<string, Json>, view: Task
       findings.push(
         atValue(ctx, optima !== undefined ? '/landscape/optima' : '/landscape', 'warning', 'no landscape will be computed: the experiment has a single task, and the plane needs the optima of two tasks'),
       );
+    } else if (onePhase(value)) {
+      const name = (value.strategy as Record<string, Json>).name as string;
+      findings.push(atValue(ctx, '/landscape', 'warning', `no landscape will be computed: ${name} trains every task in one phase, so there is one optimum, and the plane needs two`));
     } else if (validOptima) {
       const [a, b] = optima as number[];
       const out = [a, b].map((o, i) => ({ o, i })).filter(({ o }) => o >= taskCount);
@@ -172,25 +170,6 @@ function landscapeFindings(ctx: Context, value: Record<string, Json>, view: Task
         findings.push(atValue(ctx, `/landscape/${key}`, 'error', `landscape.${key} must be [min, max] with min < max, got [${r[0]}, ${r[1]}]`));
       }
     }
-  }
-  return findings;
-}
-
-/** Curves and landscape draw their examples from each task's test set (or its subset). */
-function sampleFindings(ctx: Context, value: Record<string, Json>, view: TaskView): Finding[] {
-  const findings: Finding[] = [];
-  const tooFew = (n: number, pointer: string, what: string, use: string): void => {
-    const short = view.testSizes.filter((x) => x.size < n);
-    if (!short.length) return;
-    const list = short.map((x) => `${x.name} (${x.size})`).join(', ');
-    findings.push(atValue(ctx, pointer, 'warning', `${what} is ${n}, more than the test examples of ${list}: ${use} will use all of them`));
-  };
-  if (isObject(value.training) && isCount(value.training.evalSamples)) {
-    tooFew(value.training.evalSamples, '/training/evalSamples', 'training.evalSamples', 'the accuracy curves of those tasks');
-  }
-  const landscape = value.landscape;
-  if (isObject(landscape) && isCount(landscape.samples) && (view.count ?? 0) >= 2) {
-    tooFew(landscape.samples, '/landscape/samples', 'landscape.samples', 'the landscape');
   }
   return findings;
 }

@@ -20,8 +20,8 @@ export interface ExperimentDiagnostic {
   /** JSON pointer of the field concerned, e.g. "/tasks/1/dataset"; "" for the whole file. */
   pointer: string;
   /**
-   * Which check found it. VS Code's JSON language service reports syntax and schema problems of
-   * its own (through jsonValidation), so the editor publishes only 'semantic' ones.
+   * Which check found it: 'syntax' (JSON itself: parse errors, duplicate keys, which VS Code's JSON
+   * service also reports, so the editor leaves them to it), 'schema', 'semantic'.
    */
   origin: 'syntax' | 'schema' | 'semantic';
 }

@@ -520,7 +520,7 @@ describe('the packaged VSIX in VS Code', () => {
       checkBuilt();
       const vsix = join(root, 'continual-workbench.vsix');
       const vsce = join(REPO_ROOT, 'node_modules', '@vscode', 'vsce', 'vsce');
-      const r = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '-o', vsix], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
+      const r = spawnSync(process.execPath, [vsce, 'package', '--no-dependencies', '--allow-missing-repository', '--no-rewrite-relative-links', '-o', vsix], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 120_000 });
       assert.equal(r.status, 0, `vsce package failed: ${r.stderr || r.stdout}`);
       const data = join(root, 'data');
       mkdirSync(data);

@@ -8,22 +8,15 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, existsSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync, gunzipSync } from 'node:zlib';
-import { downloadVerified, type DownloadProgress } from '../../src/engine/data/download';
+import { downloadVerified as download, type DownloadOptions, type DownloadProgress } from '../../src/engine/data/download';
 import { DatasetError, readIdxFile } from '../../src/engine/data/idx';
+import { idxBytes } from '../helpers/idx';
 
-function idx(dims: number[]): Buffer {
-  const size = dims.reduce((a, b) => a * b, 1);
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = 0x08;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(Uint8Array.from({ length: size }, (_, i) => (i * 7) % 256))]);
-}
-
-const raw = idx([50, 28, 28]);
+const fill = (i: number) => (i * 7) % 256;
+const raw = idxBytes([50, 28, 28], { fill });
 const gz = gzipSync(raw);
 const sha = createHash('sha256').update(raw).digest('hex');
-const rawSmall = idx([10]);
+const rawSmall = idxBytes([10], { fill });
 const shaSmall = createHash('sha256').update(rawSmall).digest('hex');
 
 let base = '';
@@ -83,6 +76,10 @@ test.after(async () => {
   for (const s of sockets) s.destroy();
   await new Promise<void>((r) => server.close(() => r()));
 });
+
+/** The local server allowed as a mirror; no retries (those are tested in downloadFaults.test.ts). */
+const downloadVerified = (url: string, dest: string, sha256: string, onProgress?: (p: DownloadProgress) => void, o: DownloadOptions = {}) =>
+  download(url, dest, sha256, onProgress, { allowedOrigins: [base], retries: 0, ...o });
 
 const root = mkdtempSync(join(tmpdir(), 'clw-dl-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -175,7 +172,7 @@ test('connection refused is a DatasetError', async () => {
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
   const port = (s.address() as AddressInfo).port;
   await new Promise<void>((r) => s.close(() => r()));
-  await rejectsWith(downloadVerified(`http://127.0.0.1:${port}/x.gz`, join(dir, 'x.gz'), sha), /failed: .*ECONNREFUSED/);
+  await rejectsWith(downloadVerified(`http://127.0.0.1:${port}/x.gz`, join(dir, 'x.gz'), sha, undefined, { allowedOrigins: [`http://127.0.0.1:${port}`] }), /failed: .*ECONNREFUSED/);
   assert.deepEqual(listing(dir), []);
 });
 

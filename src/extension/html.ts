@@ -24,6 +24,18 @@ export interface ErrorHtmlOptions {
   offerOpenAsJson: boolean;
 }
 
+/**
+ * The webview options every panel and result editor gets (webviewOptions() in workbenchView.ts
+ * makes the folders URIs): scripts (ours, by nonce), no command: links, no form submission, and
+ * only the extension's dist/ folder readable from the webview.
+ */
+export const WEBVIEW_SECURITY = {
+  enableScripts: true,
+  enableCommandUris: false,
+  enableForms: false,
+  localResourceRoots: ['dist'] as readonly string[],
+} as const;
+
 /** 144 random bits, base64: a new one for every render, never a constant. */
 export function createNonce(): string {
   return randomBytes(18).toString('base64');
@@ -34,8 +46,9 @@ const escapeHtml = (s: string) =>
 
 /**
  * The Content-Security-Policy of every webview we render: nothing by default; scripts and style
- * elements only with this render's nonce; assets only from the webview resource origin; images
- * also from data:/blob: (the PNG export rasterises an SVG).
+ * elements only with this render's nonce (no inline style attributes, no eval); assets only from
+ * the webview resource origin; images also from data:/blob: (the PNG export rasterises an SVG);
+ * no <base> and no form targets (default-src does not cover those).
  */
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
   return [
@@ -44,8 +57,19 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
     `style-src ${cspSource} 'nonce-${nonce}'`,
     `font-src ${cspSource}`,
     `script-src 'nonce-${nonce}'`,
+    "base-uri 'none'",
+    "form-action 'none'",
   ].join('; ');
 }
+
+/**
+ * The error page's script: reports CSP violations to the host as the workbench bundle does
+ * (protocol/webview.ts cspViolationMessage, same size limits) and wires "Open as JSON".
+ */
+const ERROR_PAGE_SCRIPT = `const vscode = acquireVsCodeApi();
+const cut = (s, n) => (typeof s === 'string' ? s.slice(0, n) : '');
+document.addEventListener('securitypolicyviolation', (e) => vscode.postMessage({ type: 'cspViolation', directive: cut(e.effectiveDirective || e.violatedDirective || 'unknown', 100), blockedURI: cut(e.blockedURI, 2048), sourceFile: cut(e.sourceFile, 2048), line: e.lineNumber >= 0 ? e.lineNumber : 0, sample: cut(e.sample, 256) }));
+document.getElementById('open-as-json')?.addEventListener('click', () => vscode.postMessage({ type: 'openAsJson' }));`;
 
 /** The document start every page shares: doctype, the CSP of this render, viewport, title. */
 function documentHead(cspSource: string, nonce: string, title: string, styles: string): string {
@@ -73,12 +97,9 @@ export function workbenchHtml(o: WorkbenchHtmlOptions): string {
 /** A script-light page for files that are not result files (or could not be read). */
 export function errorHtml(o: ErrorHtmlOptions): string {
   const button = o.offerOpenAsJson ? '<p><button id="open-as-json" type="button">Open as JSON</button></p>' : '';
-  const script = o.offerOpenAsJson
-    ? `<script nonce="${escapeHtml(o.nonce)}">
-const vscode = acquireVsCodeApi();
-document.getElementById('open-as-json').addEventListener('click', () => vscode.postMessage({ type: 'openAsJson' }));
-</script>`
-    : '';
+  const script = `<script nonce="${escapeHtml(o.nonce)}">
+${ERROR_PAGE_SCRIPT}
+</script>`;
   const styles = `<style nonce="${escapeHtml(o.nonce)}">
 body { font-family: var(--vscode-font-family); font-size: var(--vscode-font-size); color: var(--vscode-foreground); padding: 1.5em 2em; }
 h1 { font-size: 1.3em; font-weight: 600; }

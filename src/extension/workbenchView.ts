@@ -5,13 +5,13 @@ import * as vscode from 'vscode';
 import type { RunEvent } from '../protocol/events';
 import type { NormalisedExperiment } from '../protocol/experiment';
 import type { RunState } from '../protocol/runState';
-import { panelContextMessage, readPanelRequest, type PanelContext } from '../protocol/format';
-import { parseFromWebviewMessage, type ExportFormat, type FromWebviewMessage, type PanelMode, type ToWebviewMessage } from '../protocol/webview';
-import { createNonce, errorHtml, workbenchHtml } from './html';
+import { panelContextMessage, type PanelContext } from '../protocol/format';
+import { describeCspViolation, WebviewMessageGate, type CspViolationMessage, type ExportFormat, type FromWebviewMessage, type PanelMode, type ToWebviewMessage } from '../protocol/webview';
+import { createNonce, errorHtml, WEBVIEW_SECURITY, workbenchHtml } from './html';
 import { panelContextFor } from './panelContext';
 import type { Run, RunManager } from './runManager';
 import { EventThrottler, runEventBatchPolicy } from './throttle';
-import { canRunExperiments } from './trust';
+import { canRunExperiments, ensureTrustedForRun } from './trust';
 
 export interface WorkbenchDeps {
   extensionUri: vscode.Uri;
@@ -40,7 +40,27 @@ export interface WorkbenchSource {
 }
 
 export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions {
-  return { enableScripts: true, enableCommandUris: false, localResourceRoots: [vscode.Uri.joinPath(extensionUri, 'dist')] };
+  const { localResourceRoots, ...flags } = WEBVIEW_SECURITY;
+  return { ...flags, localResourceRoots: localResourceRoots.map((dir) => vscode.Uri.joinPath(extensionUri, dir)) };
+}
+
+/** One gate per output channel: every view's drops are counted together, each kind logged once. */
+const gates = new WeakMap<vscode.OutputChannel, WebviewMessageGate>();
+function gateFor(output: vscode.OutputChannel): WebviewMessageGate {
+  let gate = gates.get(output);
+  if (!gate) gates.set(output, (gate = new WebviewMessageGate((line) => output.appendLine(line))));
+  return gate;
+}
+
+/** CSP violations logged this session: every one until the cap (a broken build would repeat one per render). */
+let cspLogged = 0;
+const MAX_CSP_LINES = 200;
+
+/** Logs a violation the webview reported: "CSP violation in <title>: …" (the e2e tests look for these lines). */
+function logCspViolation(output: vscode.OutputChannel, title: string, m: CspViolationMessage): void {
+  if (cspLogged > MAX_CSP_LINES) return;
+  cspLogged++;
+  output.appendLine(cspLogged > MAX_CSP_LINES ? `CSP violation: more than ${MAX_CSP_LINES} this session; no longer logged` : `CSP violation in ${JSON.stringify(title)}: ${describeCspViolation(m)}`);
 }
 
 export class WorkbenchView implements vscode.Disposable {
@@ -185,8 +205,8 @@ export class WorkbenchView implements vscode.Disposable {
   }
 
   private async onMessage(raw: unknown): Promise<void> {
-    if (readPanelRequest(raw)?.type === 'runFile') return this.runFileAgain();
-    const m: FromWebviewMessage | null = parseFromWebviewMessage(raw);
+    // Untrusted input: wrong shapes, types and sizes are dropped here (and logged once per kind).
+    const m: FromWebviewMessage | null = gateFor(this.deps.output).accept(raw);
     if (!m) return;
     try {
       switch (m.type) {
@@ -200,6 +220,8 @@ export class WorkbenchView implements vscode.Disposable {
           break;
         }
         case 'rerun': {
+          // Restricted Mode: refused here too, whatever the webview showed.
+          if (!(await ensureTrustedForRun())) break;
           // The experiment as recorded in the result: the file may say something else by now.
           const file = this.source.experimentFile();
           const recorded = this.source.state()?.result.experiment;
@@ -218,8 +240,14 @@ export class WorkbenchView implements vscode.Disposable {
           if (uri) await vscode.commands.executeCommand('vscode.openWith', uri, 'default');
           break;
         }
+        case 'runFile':
+          await this.runFileAgain();
+          break;
         case 'export':
           await exportContent(m, this.exportFolder());
+          break;
+        case 'cspViolation':
+          logCspViolation(this.deps.output, this.source.title(), m);
           break;
         default: {
           const never: never = m;
@@ -234,6 +262,7 @@ export class WorkbenchView implements vscode.Disposable {
   }
 
   private async runFileAgain(): Promise<void> {
+    if (!(await ensureTrustedForRun())) return;
     const file = this.source.experimentFile();
     if (!file) {
       void vscode.window.showWarningMessage('This result does not say which experiment file it came from.');

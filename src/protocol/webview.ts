@@ -1,5 +1,7 @@
 // Messages between the extension host and the workbench webview. The webview sends 'ready'; the
-// host answers with a full snapshot, then batches of run events (throttled).
+// host answers with a full snapshot, then batches of run events (throttled). Everything the
+// webview sends is untrusted input to the host: validateFromWebviewMessage checks each message's
+// shape, field types and sizes, and WebviewMessageGate drops (and logs, once per kind) the rest.
 import type { RunEvent } from './events';
 import type { RunState } from './runState';
 
@@ -11,35 +13,208 @@ export type ToWebviewMessage =
 
 export type ExportFormat = 'svg' | 'png' | 'csv' | 'json';
 
+/** A Content-Security-Policy violation the webview saw (its securitypolicyviolation event). */
+export interface CspViolationMessage {
+  type: 'cspViolation';
+  /** The directive that blocked it: "style-src-attr", "img-src"… */
+  directive: string;
+  /** What was blocked: a URL, or "inline" / "eval" / "data". */
+  blockedURI: string;
+  sourceFile?: string;
+  line?: number;
+  column?: number;
+  /** The first characters of the blocked inline code (when the policy reports samples). */
+  sample?: string;
+}
+
 export type FromWebviewMessage =
   | { type: 'ready' }
   | { type: 'cancel' }
   | { type: 'rerun' }
+  | { type: 'runFile' }
   | { type: 'openExperiment' }
   | { type: 'openAsJson' }
   /** content: UTF-8 text for svg/csv/json, base64 (no data: prefix) for png. name: suggested file name. */
-  | { type: 'export'; format: ExportFormat; name: string; content: string };
+  | { type: 'export'; format: ExportFormat; name: string; content: string }
+  | CspViolationMessage;
 
 const EXPORT_FORMATS: readonly string[] = ['svg', 'png', 'csv', 'json'];
-const MAX_EXPORT_BYTES = 64 * 1024 * 1024;
+/** The largest export accepted, in characters: a 300-dpi landscape PNG is a few MB of base64. */
+export const MAX_EXPORT_CHARS = 64 * 1024 * 1024;
+export const CSP_LIMITS = { directive: 100, blockedURI: 2048, sourceFile: 2048, sample: 256 } as const;
+/** Keys that must never reach code that copies or merges objects. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/** Fields each message type may carry besides `type` (required ones first). */
+const FIELDS: Readonly<Record<FromWebviewMessage['type'], readonly string[]>> = {
+  ready: [],
+  cancel: [],
+  rerun: [],
+  runFile: [],
+  openExperiment: [],
+  openAsJson: [],
+  export: ['format', 'name', 'content'],
+  cspViolation: ['directive', 'blockedURI', 'sourceFile', 'line', 'column', 'sample'],
+};
+const MAX_FIELDS = 8;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** Validates a message received from the webview; anything else is dropped by the host. */
-export function parseFromWebviewMessage(m: unknown): FromWebviewMessage | null {
-  if (typeof m !== 'object' || m === null) return null;
-  const o = m as Record<string, unknown>;
-  switch (o.type) {
+/**
+ * Why a message was dropped. `kind` is from a fixed set (never text from the message), so logging
+ * once per kind stays bounded whatever the webview sends.
+ */
+export interface DroppedMessage {
+  ok: false;
+  kind: string;
+  reason: string;
+}
+export type ValidatedMessage = { ok: true; message: FromWebviewMessage } | DroppedMessage;
+
+const drop = (kind: string, reason: string): DroppedMessage => ({ ok: false, kind, reason });
+/** A value quoted for a log line, cut short: the webview controls it. */
+const quote = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : typeof v);
+
+function isPlainObject(m: unknown): m is Record<string, unknown> {
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
+  const proto: unknown = Object.getPrototypeOf(m);
+  return proto === Object.prototype || proto === null;
+}
+
+function stringField(o: Record<string, unknown>, key: string, max: number, type: string, required: boolean): DroppedMessage | undefined {
+  const v = o[key];
+  if (v === undefined && !required) return undefined;
+  if (typeof v !== 'string') return drop(`${type}:field-type`, `'${type}' needs ${key} as a string, got ${v === undefined ? 'nothing' : typeof v}`);
+  if (v.length > max) return drop(`${type}:too-large`, `'${type}' ${key} has ${v.length} characters, more than ${max}`);
+  return undefined;
+}
+
+function countField(o: Record<string, unknown>, key: string, type: string): DroppedMessage | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return drop(`${type}:field-type`, `'${type}' needs ${key} as a whole number ≥ 0, got ${quote(v)}`);
+  return undefined;
+}
+
+/** Checks a message received from the webview: its shape, every field's type and size, no extra fields. */
+export function validateFromWebviewMessage(m: unknown): ValidatedMessage {
+  if (!isPlainObject(m)) return drop('not-an-object', `expected a plain object, got ${Array.isArray(m) ? 'an array' : m === null ? 'null' : typeof m}`);
+  const keys = Object.keys(m);
+  if (keys.length > MAX_FIELDS) return drop('too-many-fields', `${keys.length} fields, at most ${MAX_FIELDS}`);
+  const forbidden = keys.find((k) => FORBIDDEN_KEYS.has(k));
+  if (forbidden) return drop('forbidden-key', `a field named ${forbidden}`);
+  const type = m.type;
+  if (typeof type !== 'string') return drop('missing-type', `no string 'type' (got ${quote(type)})`);
+  if (!Object.prototype.hasOwnProperty.call(FIELDS, type)) return drop('unknown-type', `unknown type ${quote(type)}`);
+  const t = type as FromWebviewMessage['type'];
+  const allowed = FIELDS[t];
+  const extra = keys.find((k) => k !== 'type' && !allowed.includes(k));
+  if (extra) return drop(`${t}:unexpected-field`, `'${t}' does not take a field ${quote(extra)}`);
+
+  switch (t) {
     case 'ready':
     case 'cancel':
     case 'rerun':
+    case 'runFile':
     case 'openExperiment':
     case 'openAsJson':
-      return { type: o.type };
-    case 'export':
-      if (typeof o.format !== 'string' || !EXPORT_FORMATS.includes(o.format)) return null;
-      if (typeof o.name !== 'string' || !/^[\w.\- ]{1,120}$/.test(o.name)) return null;
-      if (typeof o.content !== 'string' || o.content.length > MAX_EXPORT_BYTES) return null;
-      return { type: 'export', format: o.format as ExportFormat, name: o.name, content: o.content };
-    default:
-      return null;
+      return { ok: true, message: { type: t } };
+    case 'export': {
+      if (typeof m.format !== 'string' || !EXPORT_FORMATS.includes(m.format)) return drop('export:format', `export format ${quote(m.format)} is not one of ${EXPORT_FORMATS.join(', ')}`);
+      if (typeof m.name !== 'string' || !/^[\w.\- ]{1,120}$/.test(m.name) || /^\.+$/.test(m.name.trim()))
+        return drop('export:name', `export name ${quote(m.name)} is not a plain file name (letters, digits, . _ - and spaces, at most 120)`);
+      const content = stringField(m, 'content', MAX_EXPORT_CHARS, 'export', true);
+      if (content) return content;
+      const text = m.content as string;
+      if (m.format === 'png' && !BASE64.test(text)) return drop('export:content', 'PNG export content is not base64');
+      return { ok: true, message: { type: 'export', format: m.format as ExportFormat, name: m.name, content: text } };
+    }
+    case 'cspViolation': {
+      const problem =
+        stringField(m, 'directive', CSP_LIMITS.directive, t, true) ??
+        stringField(m, 'blockedURI', CSP_LIMITS.blockedURI, t, true) ??
+        stringField(m, 'sourceFile', CSP_LIMITS.sourceFile, t, false) ??
+        stringField(m, 'sample', CSP_LIMITS.sample, t, false) ??
+        countField(m, 'line', t) ??
+        countField(m, 'column', t);
+      if (problem) return problem;
+      const out: CspViolationMessage = { type: t, directive: m.directive as string, blockedURI: m.blockedURI as string };
+      if (m.sourceFile !== undefined) out.sourceFile = m.sourceFile as string;
+      if (m.line !== undefined) out.line = m.line as number;
+      if (m.column !== undefined) out.column = m.column as number;
+      if (m.sample !== undefined) out.sample = m.sample as string;
+      return { ok: true, message: out };
+    }
+    default: {
+      const never: never = t;
+      return drop('unknown-type', `unknown type ${quote(never)}`);
+    }
   }
+}
+
+/** Validates a message received from the webview; anything else is dropped by the host. */
+export function parseFromWebviewMessage(m: unknown): FromWebviewMessage | null {
+  const r = validateFromWebviewMessage(m);
+  return r.ok ? r.message : null;
+}
+
+/**
+ * The host's door for webview messages: passes valid ones, drops the rest. The first drop of each
+ * kind is logged with its reason; later ones only at 10, 100, 1000… so a misbehaving webview
+ * cannot flood the output.
+ */
+export class WebviewMessageGate {
+  private readonly drops = new Map<string, number>();
+
+  constructor(private readonly log: (line: string) => void) {}
+
+  accept(raw: unknown): FromWebviewMessage | null {
+    const r = validateFromWebviewMessage(raw);
+    if (r.ok) return r.message;
+    const n = (this.drops.get(r.kind) ?? 0) + 1;
+    this.drops.set(r.kind, n);
+    if (n === 1) this.log(`dropped a malformed message from the webview (${r.kind}): ${r.reason}. Further ones of this kind are counted, not logged.`);
+    else if (Number.isInteger(Math.log10(n))) this.log(`dropped ${n} malformed messages of kind ${r.kind} from the webview so far`);
+    return null;
+  }
+
+  /** Messages dropped so far, by kind. */
+  get dropped(): ReadonlyMap<string, number> {
+    return this.drops;
+  }
+}
+
+/** What a securitypolicyviolation event carries (structurally: protocol/ knows no DOM types). */
+export interface CspViolationEventLike {
+  effectiveDirective?: string;
+  violatedDirective?: string;
+  blockedURI?: string;
+  sourceFile?: string;
+  lineNumber?: number;
+  columnNumber?: number;
+  sample?: string;
+}
+
+const cut = (s: unknown, max: number) => (typeof s === 'string' ? s.slice(0, max) : '');
+const count = (n: unknown) => (typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined);
+
+/** The message the webview sends for a violation, cut to the sizes the host accepts. */
+export function cspViolationMessage(e: CspViolationEventLike): CspViolationMessage {
+  const m: CspViolationMessage = {
+    type: 'cspViolation',
+    directive: cut(e.effectiveDirective || e.violatedDirective || 'unknown', CSP_LIMITS.directive),
+    blockedURI: cut(e.blockedURI, CSP_LIMITS.blockedURI),
+  };
+  if (e.sourceFile) m.sourceFile = cut(e.sourceFile, CSP_LIMITS.sourceFile);
+  const line = count(e.lineNumber);
+  const column = count(e.columnNumber);
+  if (line !== undefined) m.line = line;
+  if (column !== undefined) m.column = column;
+  if (e.sample) m.sample = cut(e.sample, CSP_LIMITS.sample);
+  return m;
+}
+
+/** One log line for a violation: "style-src-attr blocked inline at webview.js:12:5 (sample: …)". */
+export function describeCspViolation(m: CspViolationMessage): string {
+  const where = m.sourceFile ? ` at ${m.sourceFile}${m.line !== undefined ? `:${m.line}${m.column !== undefined ? `:${m.column}` : ''}` : ''}` : '';
+  const sample = m.sample ? ` (sample: ${JSON.stringify(m.sample)})` : '';
+  return `${m.directive} blocked ${m.blockedURI || 'inline'}${where}${sample}`;
 }

@@ -4,6 +4,7 @@ import './styles.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
 import { upgradeResult, type RunResult } from '../protocol/result';
+import { cspViolationMessage, describeCspViolation, type CspViolationMessage } from '../protocol/webview';
 import { stateFromResult } from '../protocol/runState';
 import { createWorkbench } from './app';
 import { createPanelController } from './controller';
@@ -15,6 +16,24 @@ import { watchTheme } from './theme';
 const script = document.currentScript as HTMLScriptElement | null;
 const nonce = script?.nonce || document.querySelector<HTMLScriptElement>('script[nonce]')?.nonce;
 if (nonce) window.litNonce = nonce;
+
+/** Distinct violations reported per page load: enough to see every cause, bounded if one repeats per render. */
+const MAX_CSP_REPORTS = 50;
+
+/**
+ * Reports every Content-Security-Policy violation of this page: to the host, which logs it (the
+ * end-to-end tests assert there are none), or to the console in a standalone report.
+ */
+function reportCspViolations(doc: Document, send: (m: CspViolationMessage) => void): void {
+  const seen = new Set<string>();
+  doc.addEventListener('securitypolicyviolation', (e: SecurityPolicyViolationEvent) => {
+    const m = cspViolationMessage(e);
+    const key = `${m.directive} ${m.blockedURI} ${m.sourceFile ?? ''}:${m.line ?? ''}:${m.column ?? ''}`;
+    if (seen.has(key) || seen.size >= MAX_CSP_REPORTS) return;
+    seen.add(key);
+    send(m);
+  });
+}
 
 function readEmbeddedResult(): RunResult | null {
   const el = document.getElementById('clw-result');
@@ -33,6 +52,8 @@ function boot() {
   const root = document.getElementById('app') ?? document.body;
   const embedded = document.getElementById('clw-result') ? readEmbeddedResult() : undefined;
   const api = embedded === undefined ? window.acquireVsCodeApi?.() : undefined;
+  // First, before anything renders: a violation while building the view is reported too.
+  reportCspViolations(document, api ? (m) => api.postMessage(m) : (m) => console.error(`Content Security Policy violation: ${describeCspViolation(m)}`));
   const post = api ? vscodePost(api) : reportPost(document);
   const workbench = createWorkbench(root, post);
   const controller = createPanelController({

@@ -45,7 +45,31 @@ export interface WorkbenchOptions {
   vsix?: string;
   /** Extra environment for code-server (and so the extension host and trainers). */
   env?: Record<string, string>;
+  /**
+   * false: workspace trust on and the folder not trusted, so it opens in Restricted Mode (no
+   * startup prompt). Default true: trust disabled, as a trusted folder behaves.
+   */
+  trusted?: boolean;
 }
+
+/** A Content-Security-Policy message from the Chromium console of any frame (webviews included). */
+export interface CspConsoleMessage {
+  text: string;
+  url: string;
+}
+
+/** CSP violations seen so far, by the two independent checks. */
+export interface CspViolations {
+  /** "CSP violation in …" lines the extension logged for violations its webviews reported. */
+  host: string[];
+  /** Chromium's own console messages about CSP (every frame). */
+  console: CspConsoleMessage[];
+}
+
+/** Chromium's wording: "Refused to load …" (older) / "… violates the following Content Security Policy directive …". */
+const CSP_CONSOLE = /Content[ -]Security[ -]Policy|Refused to (load|apply|execute|evaluate|connect|frame|create)/i;
+/** The line src/extension/workbenchView.ts logs for each violation a webview reports. */
+const CSP_HOST_LINE = /CSP violation in /;
 
 /** Throws (never skips) when the tools .ci/install-e2e.sh installs are missing. */
 export function checkInstalled(): void {
@@ -150,6 +174,8 @@ export class Workbench {
   readonly workspace: string;
   readonly profileDir: string;
   readonly consoleErrors: string[] = [];
+  /** Every CSP message of the Chromium console, from any frame, since start. */
+  readonly cspConsole: CspConsoleMessage[] = [];
   port = 0;
   url = '';
   page!: Page;
@@ -209,7 +235,8 @@ export class Workbench {
       'workbench.tips.enabled': false,
       'workbench.welcomePage.walkthroughs.openOnInstall': false,
       'workbench.enableExperiments': false,
-      'security.workspace.trust.enabled': false,
+      'security.workspace.trust.enabled': opts.trusted === false,
+      'security.workspace.trust.startupPrompt': 'never',
       'telemetry.telemetryLevel': 'off',
       'update.mode': 'none',
       'extensions.autoCheckUpdates': false,
@@ -238,7 +265,7 @@ export class Workbench {
       '--bind-addr', `127.0.0.1:${this.port}`,
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(opts.trusted === false ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--ignore-last-opened',
       '--user-data-dir', this.userDataDir,
@@ -286,8 +313,10 @@ export class Workbench {
       ],
     });
     this.page = this.context.pages()[0] ?? (await this.context.newPage());
+    // Console messages of every frame arrive here, those of the webviews' nested iframes included.
     this.page.on('console', (m) => {
       if (m.type() === 'error') this.consoleErrors.push(m.text());
+      if (CSP_CONSOLE.test(m.text())) this.cspConsole.push({ text: m.text(), url: m.location().url });
     });
     this.page.on('pageerror', (e) => this.consoleErrors.push(`pageerror: ${e.message}`));
 
@@ -483,6 +512,7 @@ export class Workbench {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'code-server.log'), this.serverLog.join(''));
     await writeFile(join(dir, 'browser-console-errors.log'), this.consoleErrors.join('\n'));
+    await writeFile(join(dir, 'csp-console.log'), this.cspConsole.map((m) => `${m.url}: ${m.text}`).join('\n'));
     const logs = join(this.userDataDir, 'logs');
     if (existsSync(logs)) await cp(logs, join(dir, 'vscode'), { recursive: true }).catch(() => undefined);
     return dir;
@@ -518,6 +548,42 @@ export class Workbench {
     const logs = join(this.userDataDir, 'logs');
     if (existsSync(logs)) await walk(logs);
     return out.join('\n');
+  }
+
+  /** The extension's output channel ("Continual Workbench"), as VS Code wrote it to its log file. */
+  async outputChannel(): Promise<string> {
+    const out: string[] = [];
+    const walk = async (d: string) => {
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (/-Continual Workbench\.log$/.test(e.name)) out.push(await readFile(p, 'utf8'));
+      }
+    };
+    const logs = join(this.userDataDir, 'logs');
+    if (existsSync(logs)) await walk(logs);
+    return out.join('\n');
+  }
+
+  /** CSP violations so far: reported by our webviews to the extension (its log), and in Chromium's console. */
+  async cspViolations(): Promise<CspViolations> {
+    const host = (await this.outputChannel()).split('\n').filter((l) => CSP_HOST_LINE.test(l));
+    return { host, console: [...this.cspConsole] };
+  }
+
+  /**
+   * Throws when any CSP violation has been seen (either check) since the start; logs the counts.
+   * Waits `settleMs` first: a report travels webview -> extension host -> log file.
+   */
+  async expectNoCspViolations(when: string, settleMs = 1_500): Promise<CspViolations> {
+    await sleep(settleMs);
+    const v = await this.cspViolations();
+    console.log(`CSP violations ${when}: ${v.host.length} reported by the webviews, ${v.console.length} in the Chromium console`);
+    if (v.host.length || v.console.length) {
+      const lines = [...v.host.slice(0, 10), ...v.console.slice(0, 10).map((m) => `console (${m.url}): ${m.text}`)];
+      throw new Error(`Content-Security-Policy violations ${when}: ${v.host.length} reported by the webviews, ${v.console.length} in the Chromium console:\n  ${lines.join('\n  ')}`);
+    }
+    return v;
   }
 
   // ---- teardown ----------------------------------------------------------------------------------
@@ -570,7 +636,31 @@ export class Workbench {
 
 /** The content of the visible webview: `iframe.webview.ready` → `#active-frame`. */
 export function webviewFrame(page: Page): FrameLocator {
-  return page.locator('iframe.webview.ready').filter({ visible: true }).first().contentFrame().locator('#active-frame').contentFrame();
+  return webviewHostFrame(page).locator('#active-frame').contentFrame();
+}
+
+/** VS Code's frame around the visible webview's content (it relays the content's postMessage to the extension). */
+export function webviewHostFrame(page: Page): FrameLocator {
+  return page.locator('iframe.webview.ready').filter({ visible: true }).first().contentFrame();
+}
+
+/**
+ * Sends messages to the extension as the visible webview's own acquireVsCodeApi().postMessage
+ * would (through VS Code's relay in the host frame): for testing what the extension does with
+ * messages the webview's code never sends. json: the messages are JSON texts, parsed in the page
+ * (so an own "__proto__" key survives, as a hostile page could send it).
+ */
+export async function postAsWebview(page: Page, messages: unknown[], opts: { json?: boolean } = {}): Promise<void> {
+  await webviewHostFrame(page)
+    .locator('body')
+    .evaluate(
+      (body, { ms, json }) => {
+        const relay = (body.ownerDocument.defaultView as unknown as { __vscode_post_message__?: (channel: string, data: unknown) => void }).__vscode_post_message__;
+        if (typeof relay !== 'function') throw new Error('VS Code\'s webview relay (__vscode_post_message__) is not in the webview host frame');
+        for (const m of ms) relay('onmessage', { message: json ? JSON.parse(m as string) : m, transfer: undefined });
+      },
+      { ms: messages, json: opts.json === true },
+    );
 }
 
 export function slug(s: string): string {

@@ -190,6 +190,7 @@ describe('Problems for an experiment file in VS Code (code-server + Chromium)', 
       assert.deepEqual(notes, CLAMPED_NOTES);
       await frame.locator('[data-testid="run-notes"]').first().screenshot({ path: join(ARTIFACTS_DIR, 'run-notes.png') });
       await wb.screenshot('run-notes-panel');
+      await wb.expectNoCspViolations('while the clamped run streamed (run notes)');
     } catch (e) {
       const shot = await wb.screenshot('FAILED-run-notes').catch(() => 'none');
       throw new Error(`${(e as Error).message}\n  screenshot: ${shot}`, { cause: e });

@@ -222,6 +222,8 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
       console.log(`extension host event-loop delay during the run: ${JSON.stringify(hm)}`);
 
       await wb.screenshot('tiny-run-dark');
+      // The webview's CSP held while the run streamed into it: nothing reported, nothing in the console.
+      await wb.expectNoCspViolations('while tiny.cl.json streamed into its panel');
       // The run card: one line, then (opened) the settings that differ from the defaults, the run, every setting.
       assert.match(await text(frame, 'run-summary'), /^seed 0 · small-cnn · adam lr 0\.001 · batch 64 · 1 epoch · 600 train \/ 300 test per task$/);
       await waitFor(async () => /settings? differs? from the defaults/.test(await text(frame, 'run-diff-count')), { timeout: 15_000, message: 'the host sent the defaults (run-diff-count)' });
@@ -248,6 +250,7 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
       assert.equal(await text(frame, 'experiment-name'), TINY.name);
       await assertHeatmapMatches(frame, tinyRun.result.accuracyMatrix);
       await wb.screenshot('result-editor-dark');
+      await wb.expectNoCspViolations('in the result editor');
     }));
 
   test('follows a switch to the light theme', { timeout: 60_000 }, () =>
@@ -417,6 +420,8 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
         assert.deepEqual(pixels.far.slice(0, 3), [255, 255, 255], `${part}: white to the edge`);
         assert.ok(pixels.darkInTitleBand > 200, `${part}: black title text at the top (${pixels.darkInTitleBand} dark pixels)`);
       }
+      // Rasterising through data: images and canvas stayed within the CSP.
+      await wb.expectNoCspViolations('while three charts exported as PNG');
     }));
 
   test('Rerun replays the recorded seed after the file changed; Run File Again runs the file; the queued panel opens behind', { timeout: 420_000 }, () =>
@@ -504,6 +509,11 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
       await sleep(500);
       await wb.screenshot('walkthrough');
     }));
+
+  test('no Content-Security-Policy violation in the whole session (runs, cancel, narrow panel, exports, rerun, walkthrough)', { timeout: 30_000 }, () =>
+    step('csp-session', async (wb) => {
+      await wb.expectNoCspViolations('in the whole session');
+    }));
 });
 
 
@@ -555,5 +565,6 @@ describe('the packaged VSIX in VS Code', () => {
     assert.equal(run.result.environment?.backend, 'wasm');
     await assertHeatmapMatches(wb.webviewFrame(), run.result.accuracyMatrix);
     await wb.screenshot('vsix-tiny-run-dark');
+    await wb.expectNoCspViolations('while the packaged extension\'s run streamed');
   });
 });

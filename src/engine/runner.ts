@@ -13,6 +13,7 @@ import { landscapePlan } from '../protocol/format';
 import { writeFileAtomic } from './atomicWrite';
 import { clampNotes } from './config/clamps';
 import { fieldName } from './config/source';
+import type { ResolveOptions } from './data/resolve';
 import { loadTaskData, normalisedImages, type TaskData } from './data/scenarios/taskData';
 import { stratifiedSubset } from './data/subset';
 import { buildModel } from './models/build';
@@ -43,7 +44,14 @@ export interface RunOptions {
   /** Called after result.json is written, e.g. to write report.html beside it. */
   onResultWritten?: (result: RunResult, outDir: string) => void;
   runId?: string;
+  /** Replaces parts of the dataset resolution chain (mirrors, system folders, packages, environment): for tests. */
+  resolve?: Pick<ResolveOptions, 'mirrors' | 'allowedOrigins' | 'systemDirs' | 'resolvePackage' | 'env' | 'downloadTimeoutMs' | 'download'>;
+  /** Called at points inside a phase that no event marks, so tests can cancel exactly there. */
+  onCheckpoint?: (at: RunCheckpoint) => void;
 }
+
+/** Points inside a phase that no event marks: a task's data about to load, a task of a row of R about to be scored. */
+export type RunCheckpoint = { phase: 'data'; task: number } | { phase: 'evaluate'; row: number; task: number };
 
 class PhaseError extends Error {
   constructor(readonly phase: RunError['phase'], cause: unknown) {
@@ -87,8 +95,10 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
   const { tf, experiment: ex } = opts;
   const raw: TaskData[] = [];
   for (let i = 0; i < ex.tasks.length; i++) {
+    opts.onCheckpoint?.({ phase: 'data', task: i });
     throwIfAborted(opts.signal);
     const data = await loadTaskData(ex.tasks[i], i, ex.seed, {
+      ...opts.resolve,
       dataDir: opts.dataDir,
       cacheDir: opts.cacheDir,
       allowDownload: opts.allowDownload,
@@ -102,6 +112,8 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
     }
     raw.push(data);
   }
+  // Loading itself cannot be interrupted: a cancel that came in during the last load stops here.
+  throwIfAborted(opts.signal);
   const head = buildHead(ex.scenario, raw);
   const allTasks = raw.map((_, i) => i);
   const prepared = raw.map((data, i): PreparedTask => {
@@ -163,9 +175,10 @@ function disposeTasks(tasks: PreparedTask[]) {
 }
 
 /** Scores every task's set after `seenTasks` were trained: the head's masks, the strategy's classifier, the alternate scenario. */
-function scoreTasks(tf: TF, model: ClassifierModel, head: HeadLayout, strategy: Strategy, sets: EvalSet[], seenTasks: number[], signal?: AbortSignal) {
+function scoreTasks(tf: TF, model: ClassifierModel, head: HeadLayout, strategy: Strategy, sets: EvalSet[], seenTasks: number[], signal?: AbortSignal, before?: (task: number) => void) {
   const alt = seenTasks.length ? alternateScenario(head) : null;
   return sets.map((set, j) => {
+    before?.(j);
     throwIfAborted(signal);
     const mask = maskVector(head.outputs, scoringUnits(head, j, seenTasks));
     const altMask = alt ? maskVector(head.outputs, scoringUnits(head, j, seenTasks, alt)) : undefined;
@@ -219,6 +232,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     for (const n of clampNotes(ex, tasks.map((t) => ({ train: t.info.trainSize, test: t.info.testSize })), phases)) emit({ type: 'note', message: n.message, field: fieldName(n.pointer) });
 
     model = await phase('model', () => buildModel(tf, ex.model, tasks[0].train.shape, head.outputs, ex.seed));
+    throwIfAborted(signal);
     const m = model;
     const optimizer = createOptimizer(tf, ex.training);
     const env = createStrategyEnv({
@@ -231,9 +245,10 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       log: (message) => emit({ type: 'log', level: 'info', message: `${ex.strategy.name}: ${message}` }),
     });
     strategy = await phase('model', () => definition.create(env, strategyParams(ex.strategy)));
+    throwIfAborted(signal);
     const strat = strategy;
     const seenAfter = (p: number) => [...new Set(phases.slice(0, p + 1).flat())].sort((a, b) => a - b);
-    const score = (sets: EvalSet[], seen: number[]) => scoreTasks(tf, m, head, strat, sets, seen, signal);
+    const score = (sets: EvalSet[], seen: number[], before?: (task: number) => void) => scoreTasks(tf, m, head, strat, sets, seen, signal, before);
 
     // Baseline b: the seeded, untrained model on every task's full test set (FWT needs it).
     const base = await phase('evaluate', () => score(tasks.map((t) => t.test), []));
@@ -289,7 +304,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       async phaseEnded(p) {
         const trainPhaseMs = now() - phaseStart - evalMsInPhase;
         const tEval = now();
-        const row = await phase('evaluate', () => score(tasks.map((t) => t.test), seenAfter(p)));
+        const row = await phase('evaluate', () => score(tasks.map((t) => t.test), seenAfter(p), (j) => opts.onCheckpoint?.({ phase: 'evaluate', row: p, task: j })));
         const R = [...state!.result.accuracyMatrix.slice(0, p), row.map((o) => o.accuracy)];
         const alt = alternateScenario(head);
         emit({

@@ -3,6 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { loadBackend } from '../../src/engine/backend/index';
 
 function tfjsNodeInstalled(): boolean {
@@ -66,10 +68,47 @@ test('an unknown backend name is rejected', async () => {
   await assert.rejects(loadBackend('gpu' as never), /Unknown backend 'gpu'/);
 });
 
-test('loading wasm leaves no tfjs process handlers behind', async () => {
-  await loadBackend('wasm');
-  // Emscripten's glue adds uncaughtException/unhandledRejection handlers that rethrow from its
-  // minified code; the loader removes them so errors print normally.
-  for (const l of process.listeners('uncaughtException')) assert.doesNotMatch(String(l), /ExitStatus/);
-  for (const l of process.listeners('unhandledRejection')) assert.doesNotMatch(String(l), /throw reason/);
+// Emscripten's glue adds an uncaughtException and an unhandledRejection handler that rethrow from
+// its minified code (so errors print as one-line noise, and an unhandled rejection kills the
+// process); the loader removes what it added. Counted in fresh processes: in this one wasm may be
+// loaded already. Node's own 'exit' handler (top-level await) comes and goes, so it is not counted.
+const HANDLER_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+type Counts = Record<(typeof HANDLER_EVENTS)[number], number>;
+
+/** Runs `load` (CommonJS, with tsx) in a fresh Node process; listener counts before and after, and whether a listener set before survived. */
+function countsAroundLoad(load: string): { before: Counts; after: Counts; ownKept: boolean } {
+  const script = `
+    const events = ${JSON.stringify(HANDLER_EVENTS)};
+    const counts = () => Object.fromEntries(events.map((e) => [e, process.listenerCount(e)]));
+    const own = () => {};
+    for (const e of events) process.on(e, own);
+    const before = counts();
+    (async () => {
+      ${load}
+      const after = counts();
+      const ownKept = events.every((e) => process.listeners(e).includes(own));
+      process.stdout.write(JSON.stringify({ before, after, ownKept }));
+    })().catch((e) => { console.error(e); process.exit(2); });`;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(__dirname, '..', '..'), encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout);
+}
+
+test('the wasm glue, loaded without the loader, adds process handlers (so the next test can fail)', () => {
+  const { before, after } = countsAroundLoad(`
+    const tf = require('@tensorflow/tfjs');
+    require('@tensorflow/tfjs-backend-wasm');
+    await tf.setBackend('wasm');
+    await tf.ready();`);
+  for (const e of HANDLER_EVENTS) assert.ok(after[e] > before[e], `${e}: ${before[e]} -> ${after[e]}`);
+});
+
+test('loading wasm through the loader leaves the process handlers as they were', () => {
+  const index = require.resolve('../../src/engine/backend/index');
+  const { before, after, ownKept } = countsAroundLoad(`
+    const { loadBackend } = require(${JSON.stringify(index)});
+    const { tf } = await loadBackend('wasm');
+    if (tf.getBackend() !== 'wasm') throw new Error('wasm did not load: ' + tf.getBackend());`);
+  assert.deepEqual(after, before);
+  assert.ok(ownKept, 'handlers set before the load are kept');
 });

@@ -1,56 +1,20 @@
 // Real training on small real subsets of MNIST and Fashion-MNIST (wasm backend).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadBackend } from '../../src/engine/backend';
-import { runExperiment } from '../../src/engine/runner';
 import type { NormalisedExperiment } from '../../src/protocol/experiment';
 import type { RunEvent } from '../../src/protocol/events';
-import { RESULT_FORMAT_VERSION, type RunResult } from '../../src/protocol/result';
+import { RESULT_FORMAT_VERSION } from '../../src/protocol/result';
+import { cancelledRun, experiment, onEvent, run, tinyExperiment, type RunOutcome } from '../helpers/runner';
 
-function experiment(over: Partial<NormalisedExperiment> = {}): NormalisedExperiment {
-  return {
-    name: 'runner test',
-    seed: 3,
-    tasks: [
-      { dataset: 'mnist', train: 1500, test: 500 },
-      { dataset: 'fashion-mnist', train: 1500, test: 500 },
-    ],
-    scenario: 'domain-il',
-    model: { type: 'mlp', hidden: [128] },
-    training: { optimizer: 'adam', learningRate: 0.001, batchSize: 32, epochs: 2, evalEvery: 20, evalSamples: 200 },
-    strategy: { name: 'naive' },
-    landscape: false,
-    ...over,
-  };
-}
-
-async function run(ex: NormalisedExperiment, extra: { signal?: AbortSignal; onEvent?: (e: RunEvent) => void } = {}) {
-  const { tf, info } = await loadBackend('wasm');
-  const outDir = mkdtempSync(join(tmpdir(), 'clw-run-'));
-  const events: RunEvent[] = [];
-  const result = await runExperiment({
-    tf,
-    environment: info,
-    experiment: ex,
-    outDir,
-    allowDownload: false,
-    signal: extra.signal,
-    onEvent: (e) => {
-      events.push(e);
-      extra.onEvent?.(e);
-    },
-  });
-  return { result, events, outDir, tf };
-}
-
-let first: { result: RunResult; events: RunEvent[]; outDir: string } | null = null;
+// The default two-task run, run once per process and shared by the tests that read it: each of
+// them calls firstRun(), so any one of them passes alone (--test-name-pattern).
+let firstRunPromise: Promise<RunOutcome> | null = null;
+const firstRun = () => (firstRunPromise ??= run(experiment()));
 
 test('a small real run learns both tasks and forgets the first', async () => {
-  first = await run(experiment());
-  const r = first.result;
+  const r = (await firstRun()).result;
   assert.equal(r.status, 'completed', r.error?.message);
   assert.equal(r.accuracyMatrix.length, 2);
   const [[a00], [a10, a11]] = r.accuracyMatrix;
@@ -70,17 +34,16 @@ test('a small real run learns both tasks and forgets the first', async () => {
   assert.ok(r.timing.trainImagesPerSecond > 0 && r.environment?.backend === 'wasm');
 });
 
-test('the result file is the returned result, written atomically, with no temp files left', () => {
-  assert.ok(first);
+test('the result file is the returned result, written atomically, with no temp files left', async () => {
+  const first = await firstRun();
   const onDisk = JSON.parse(readFileSync(join(first.outDir, 'result.json'), 'utf8'));
   assert.deepEqual(onDisk, JSON.parse(JSON.stringify(first.result)));
   assert.equal(onDisk.formatVersion, RESULT_FORMAT_VERSION);
-  const leftovers = require('node:fs').readdirSync(first.outDir).filter((f: string) => f.endsWith('.tmp'));
-  assert.deepEqual(leftovers, []);
+  assert.deepEqual(readdirSync(first.outDir), ['result.json'], 'no temp files left');
 });
 
-test('events come in protocol order', () => {
-  assert.ok(first);
+test('events come in protocol order', async () => {
+  const first = await firstRun();
   const types = first.events.map((e) => e.type);
   assert.equal(types[0], 'runStarted');
   assert.equal(types.at(-1), 'finished');
@@ -91,7 +54,7 @@ test('events come in protocol order', () => {
 });
 
 test('same seed, same backend: the same result twice', async () => {
-  assert.ok(first);
+  const first = await firstRun();
   const again = await run(experiment());
   assert.deepEqual(again.result.accuracyMatrix, first.result.accuracyMatrix);
   assert.deepEqual(again.result.curves.map((c) => c.accuracy), first.result.curves.map((c) => c.accuracy));
@@ -100,32 +63,11 @@ test('same seed, same backend: the same result twice', async () => {
 });
 
 // Cancels are tied to events that always happen, never to the 250 ms progress throttle.
-async function cancelledRun(ex: NormalisedExperiment, when: (e: RunEvent, ex: NormalisedExperiment) => boolean) {
-  const controller = new AbortController();
-  const out = await run(ex, {
-    signal: controller.signal,
-    onEvent: (e) => {
-      if (!controller.signal.aborted && when(e, ex)) controller.abort();
-    },
-  });
-  assert.ok(controller.signal.aborted, 'the cancel point was reached');
-  const onDisk = JSON.parse(readFileSync(join(out.outDir, 'result.json'), 'utf8'));
-  assert.equal(onDisk.status, 'cancelled');
-  assert.deepEqual(onDisk, JSON.parse(JSON.stringify(out.result)));
-  return out;
-}
-
-const small = () =>
-  experiment({
-    tasks: [
-      { dataset: 'mnist', train: 300, test: 200 },
-      { dataset: 'fashion-mnist', train: 300, test: 200 },
-    ],
-    training: { optimizer: 'adam', learningRate: 0.001, batchSize: 50, epochs: 1, evalEvery: 2, evalSamples: 100 },
-  });
+const cancelAt = (ex: NormalisedExperiment, when: (e: RunEvent, ex: NormalisedExperiment) => boolean) => cancelledRun(ex, onEvent((e) => when(e, ex)));
+const small = () => tinyExperiment();
 
 test('cancelling when task 1 starts marks the run cancelled, keeps the rows it has, and writes that', async () => {
-  const { result, events } = await cancelledRun(small(), (e) => e.type === 'taskStarted' && e.task === 1);
+  const { result, events } = await cancelAt(small(), (e) => e.type === 'taskStarted' && e.task === 1);
   assert.equal(result.status, 'cancelled');
   assert.equal(result.accuracyMatrix.length, 1);
   assert.equal(result.metrics.bwt, null);
@@ -134,14 +76,14 @@ test('cancelling when task 1 starts marks the run cancelled, keeps the rows it h
 });
 
 test('a cancel after the last training step (before the final evaluation) is a cancelled run with the earlier rows', async () => {
-  const { result, events } = await cancelledRun(small(), (e, ex) => e.type === 'curvePoint' && e.point.trainingTask === ex.tasks.length - 1 && e.point.step === 2 * 6);
+  const { result, events } = await cancelAt(small(), (e, ex) => e.type === 'curvePoint' && e.point.trainingTask === ex.tasks.length - 1 && e.point.step === 2 * 6);
   assert.equal(result.status, 'cancelled');
   assert.equal(result.accuracyMatrix.length, 1, 'the last row was not evaluated');
   assert.equal(events.filter((e) => e.type === 'taskFinished').length, 1);
 });
 
 test('a cancel after the final evaluation, before the run is declared complete, is honoured and keeps every row', async () => {
-  const { result } = await cancelledRun(small(), (e, ex) => e.type === 'taskFinished' && e.task === ex.tasks.length - 1);
+  const { result } = await cancelAt(small(), (e, ex) => e.type === 'taskFinished' && e.task === ex.tasks.length - 1);
   assert.equal(result.status, 'cancelled');
   assert.equal(result.accuracyMatrix.length, 2);
   assert.ok(result.metrics.bwt !== null, 'metrics of the finished rows are kept');
@@ -151,7 +93,7 @@ test('a cancel during the landscape stops it: cancelled, every row kept, no land
   const ex = small();
   ex.model = { type: 'mlp', hidden: [16] };
   ex.landscape = { grid: 5, samples: 50, alphaRange: [-0.5, 1.5], betaRange: [-1, 1], secondAxis: 'trajectory-pca', checkpointEvery: 2, linePoints: 5, optima: [0, 1] };
-  const { result, events } = await cancelledRun(ex, (e) => e.type === 'landscapeProgress' && e.phase === 'grid' && e.done >= 1);
+  const { result, events } = await cancelAt(ex, (e) => e.type === 'landscapeProgress' && e.phase === 'grid' && e.done >= 1);
   assert.equal(result.status, 'cancelled');
   assert.equal(result.accuracyMatrix.length, 2);
   assert.equal(result.landscape, null);

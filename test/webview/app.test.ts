@@ -8,7 +8,7 @@ import { createPanelController } from '../../src/webview/controller';
 import { fallbackPalette } from '../../src/webview/theme';
 import type { RunEvent } from '../../src/protocol/events';
 import { upgradeResult, type RunResult } from '../../src/protocol/result';
-import { averageAccuracy, formatPercent, phasesOf } from '../../src/protocol/format';
+import { averageAccuracy, formatDuration, formatPercent, formatPoints, phasesOf } from '../../src/protocol/format';
 import type { FromWebviewMessage } from '../../src/protocol/webview';
 import type { PanelRequest } from '../../src/webview/host';
 
@@ -22,19 +22,33 @@ function mount() {
 
 const text = (doc: Document, sel: string) => doc.querySelector(sel)?.textContent ?? null;
 const cellTexts = (doc: Document) => [...doc.querySelectorAll('[data-testid="heatmap-cell"]')].map((c) => `${c.getAttribute('data-row')},${c.getAttribute('data-col')}=${c.textContent}`);
+/** What the matrix must show for rows R: cell (i, j) is R[i][j] as a percentage, row-major. */
+const expectedCells = (R: readonly (readonly number[])[]) => R.flatMap((row, i) => row.map((v, j) => `${i},${j}=${formatPercent(v)}`));
+/** R whose off-diagonal cells read differently, so a matrix drawn transposed cannot pass. */
+function assertAsymmetric(R: readonly (readonly number[])[]) {
+  assert.ok(R.some((row, i) => row.some((v, j) => R[j]?.[i] !== undefined && formatPercent(v) !== formatPercent(R[j][i]))), 'the input tells rows from columns');
+}
+const metricNumber = (doc: Document, key: string) => doc.querySelector(`[data-testid="metric-${key}"] .metric-number`)?.textContent ?? null;
+/** The metric cards show the engine's metrics: ACC as a percentage, BWT and FWT signed points, forgetting unsigned points. */
+function assertMetricCards(doc: Document, m: RunResult['metrics']) {
+  assert.equal(metricNumber(doc, 'acc'), formatPercent(m.acc));
+  assert.equal(metricNumber(doc, 'bwt'), formatPoints(m.bwt, true));
+  assert.equal(metricNumber(doc, 'fwt'), formatPoints(m.fwt, true));
+  assert.equal(metricNumber(doc, 'forgetting'), formatPoints(m.forgetting, false));
+}
 
 test('renders a finished two-task result: header, matrix, metric cards, curves, landscape', () => {
   const { doc, posted, wb } = mount();
-  wb.render({ state: { result: sampleResult(), progress: null, landscapeProgress: null, logs: [] }, mode: 'saved', canRun: true });
-  assert.equal(text(doc, '[data-testid="experiment-name"]'), 'MNIST then Fashion-MNIST');
-  assert.equal(text(doc, '[data-testid="run-status"]'), 'completed');
-  assert.match(text(doc, '[data-testid="backend"]')!, /wasm/);
-  assert.deepEqual(cellTexts(doc), ['0,0=98.9', '0,1=8.1', '1,0=24.4', '1,1=90.3']);
-  assert.match(text(doc, '[data-testid="metric-acc"]')!, /57\.4/);
-  assert.match(text(doc, '[data-testid="metric-bwt"]')!, /-74\.5/);
-  assert.match(text(doc, '[data-testid="metric-fwt"]')!, /-1\.9/);
-  assert.match(text(doc, '[data-testid="metric-forgetting"]')!, /74\.5/);
-  assert.doesNotMatch(text(doc, '[data-testid="metric-forgetting"]')!, /-74\.5/);
+  const r = sampleResult();
+  wb.render({ state: { result: r, progress: null, landscapeProgress: null, logs: [] }, mode: 'saved', canRun: true });
+  assert.equal(text(doc, '[data-testid="experiment-name"]'), r.experiment.name);
+  assert.equal(text(doc, '[data-testid="run-status"]'), r.status);
+  assert.match(text(doc, '[data-testid="backend"]')!, new RegExp(r.environment!.backend));
+  assertAsymmetric(r.accuracyMatrix);
+  assert.deepEqual(cellTexts(doc), expectedCells(r.accuracyMatrix));
+  assert.deepEqual([...doc.querySelectorAll('[data-testid="baseline-cell"]')].map((c) => `${c.getAttribute('data-col')}=${c.textContent}`), r.randomInitAccuracy.map((b, j) => `${j}=${formatPercent(b)}`));
+  assertMetricCards(doc, r.metrics);
+  assert.ok(r.metrics.forgetting! > 0 && !metricNumber(doc, 'forgetting')!.startsWith('-'), 'forgetting is a drop, shown unsigned');
   assert.match(doc.querySelector('[data-testid="metric-bwt"]')!.getAttribute('aria-description')!, /Lopez-Paz & Ranzato 2017/);
   assert.match(doc.querySelector('[data-testid="metric-forgetting"]')!.getAttribute('aria-description')!, /Chaudhry et al\. 2018/);
   assert.equal(doc.querySelectorAll('[data-testid="curves"] path[data-task]').length, 2);
@@ -71,7 +85,8 @@ test('report mode: no run buttons, only exports; failed status shows the error',
 function runEvents(): RunEvent[] {
   const r = sampleResult();
   const curves = sampleCurves();
-  const row0 = { acc: 0.989, bwt: null, fwt: null, forgetting: null, forgettingPerTask: [null], learningAccuracy: 0.989 };
+  const [R0, R1] = r.accuracyMatrix;
+  const row0 = { acc: R0[0], bwt: null, fwt: null, forgetting: null, forgettingPerTask: [null], learningAccuracy: R0[0] };
   return [
     { type: 'runStarted', runId: 'run-1', experiment: experiment(), experimentFile: '/ws/x.cl.json', startedAt: '2025-01-01T00:00:00.000Z' },
     { type: 'environment', environment: r.environment! },
@@ -82,11 +97,11 @@ function runEvents(): RunEvent[] {
     { type: 'progress', task: 0, epoch: 2, step: 120, totalSteps: 400, loss: 0.21, imagesPerSecond: 280, elapsedMs: 30_000, etaMs: 70_000 },
     { type: 'curvePoint', point: curves[1] },
     { type: 'curvePoint', point: curves[2] },
-    { type: 'taskFinished', task: 0, accuracy: [0.989, 0.081], loss: [0.03, 5.9], metrics: row0, trainMs: 1, evalMs: 1 },
+    { type: 'taskFinished', task: 0, accuracy: R0, loss: r.lossMatrix[0], metrics: row0, trainMs: 1, evalMs: 1 },
     { type: 'taskStarted', task: 1, step: 200 },
     { type: 'curvePoint', point: curves[3] },
     { type: 'curvePoint', point: curves[4] },
-    { type: 'taskFinished', task: 1, accuracy: [0.244, 0.903], loss: [3.7, 0.27], metrics: r.metrics, trainMs: 1, evalMs: 1 },
+    { type: 'taskFinished', task: 1, accuracy: R1, loss: r.lossMatrix[1], metrics: r.metrics, trainMs: 1, evalMs: 1 },
     { type: 'landscapeProgress', done: 100, total: 441, phase: 'grid' },
     { type: 'landscape', landscape: sampleLandscape() },
     { type: 'finished', status: 'completed', finishedAt: '2025-01-01T00:10:00.000Z', totalMs: 600_000, trainImagesPerSecond: 280 },
@@ -111,6 +126,10 @@ test('live panel: events fold into the state, row 0 then row 1, one render per f
   const flush = () => frames.splice(0).forEach((f) => f());
   const ev = runEvents();
   const upTo = (type: string, task?: number) => ev.findIndex((e) => e.type === type && (task === undefined || (e as { task?: number }).task === task));
+  const find = <T extends RunEvent['type']>(type: T, task?: number) => ev[upTo(type, task)] as Extract<RunEvent, { type: T }>;
+  const progress = find('progress');
+  const rows = [find('taskFinished', 0), find('taskFinished', 1)];
+  const started = find('runStarted');
 
   ctl.handleMessage({ type: 'snapshot', state: null, mode: 'live', canRun: true });
   ctl.handleMessage({ type: 'events', events: ev.slice(0, upTo('progress')) });
@@ -122,27 +141,32 @@ test('live panel: events fold into the state, row 0 then row 1, one render per f
   assert.deepEqual(cellTexts(doc), []);
   assert.equal(doc.querySelectorAll('[data-testid="heatmap-pending"]').length, 4);
   // No row evaluated yet: the landscape's time cannot be estimated, and the line says so.
-  assert.equal(text(doc, '[data-testid="progress"]'), 'MNIST 1/2 · step 120/400 · epoch 2/3 · loss 0.210 · 280 img/s · about 1m 10s left + the landscape');
+  const label = find('dataReady').tasks[progress.task].label;
+  const line = `${label} ${progress.task + 1}/2 · step ${progress.step}/${progress.totalSteps} · epoch ${progress.epoch}/${started.experiment.training.epochs} · loss ${progress.loss.toFixed(3)} · ${progress.imagesPerSecond} img/s · about ${formatDuration(progress.etaMs)} left + the landscape`;
+  assert.equal(text(doc, '[data-testid="progress"]'), line);
+  assert.match(line, /^MNIST 1\/2 · step 120\/400 · epoch 2\/3 · loss 0\.210 · 280 img\/s · about 1m 10s left/, 'the expected line is itself right');
   assert.ok(doc.querySelector('[data-testid="cancel"]'));
   assert.equal(doc.querySelector('[data-testid="rerun"]'), null);
   assert.match(text(doc, '[data-testid="landscape"]')!, /computed after the last task/);
 
   ctl.handleMessage({ type: 'events', events: ev.slice(upTo('taskFinished', 0), upTo('taskFinished', 0) + 1) });
   flush();
-  assert.deepEqual(cellTexts(doc), ['0,0=98.9', '0,1=8.1']);
+  assert.deepEqual(cellTexts(doc), expectedCells([rows[0].accuracy]));
   assert.equal(doc.querySelectorAll('[data-testid="heatmap-pending"][data-row="1"]').length, 2);
-  assert.match(text(doc, '[data-testid="metric-acc"]')!, /98\.9/);
-  assert.match(text(doc, '[data-testid="metric-bwt"]')!, /—/);
+  assert.equal(metricNumber(doc, 'acc'), formatPercent(rows[0].metrics.acc));
+  assert.equal(metricNumber(doc, 'bwt'), '—');
 
   ctl.handleMessage({ type: 'events', events: ev.slice(upTo('taskFinished', 0) + 1, upTo('taskFinished', 1) + 1) });
   flush();
-  assert.deepEqual(cellTexts(doc), ['0,0=98.9', '0,1=8.1', '1,0=24.4', '1,1=90.3']);
-  assert.match(text(doc, '[data-testid="metric-bwt"]')!, /-74\.5/);
+  assertAsymmetric(rows.map((e) => e.accuracy));
+  assert.deepEqual(cellTexts(doc), expectedCells(rows.map((e) => e.accuracy)));
+  assertMetricCards(doc, rows[1].metrics);
   assert.equal(doc.querySelectorAll('[data-testid="curves"] path[data-task]').length, 2);
 
   ctl.handleMessage({ type: 'events', events: ev.slice(upTo('landscapeProgress'), upTo('landscape')) });
   flush();
-  assert.match(text(doc, '[data-testid="progress"]')!, /landscape grid 100\/441/);
+  const lp = find('landscapeProgress');
+  assert.ok(text(doc, '[data-testid="progress"]')!.includes(`landscape ${lp.phase} ${lp.done}/${lp.total}`), text(doc, '[data-testid="progress"]')!);
   (doc.querySelector('[data-testid="cancel"]') as HTMLElement).click();
   (doc.querySelector('[data-testid="cancel"]') as HTMLElement).click();
   assert.deepEqual(posted, [{ type: 'cancel' }], 'one cancel, however many clicks');
@@ -208,8 +232,10 @@ test('the sample fixture is a format-1 result that upgrades to a complete RunRes
   assert.deepEqual(fixture.phases, [[0], [1]]);
   assert.equal(fixture.head.scenario, 'domain-il');
   assert.deepEqual(Object.keys(fixture.landscape!).sort(), Object.keys(landKeys).filter((k) => k !== 'anchors').sort()); // anchors: optional self-check
-  assert.deepEqual(fixture.accuracyMatrix, [[0.989, 0.081], [0.244, 0.903]]);
-  assert.deepEqual(fixture.randomInitAccuracy, [0.098, 0.1]);
+  // The upgrade keeps the measurements as they were.
+  for (const key of ['accuracyMatrix', 'lossMatrix', 'randomInitAccuracy', 'metrics', 'curves', 'taskBoundaries', 'landscape'] as const) assert.deepEqual(fixture[key], old[key], key);
+  assert.equal(fixture.accuracyMatrix.length, 2);
+  assert.ok(fixture.accuracyMatrix.every((row) => row.length === 2));
   assert.ok(fixture.curves.length >= 35 && fixture.curves.length <= 45);
   const land = fixture.landscape!;
   assert.equal(land.alphas.length, 21);
@@ -225,8 +251,9 @@ test('the sample fixture is a format-1 result that upgrades to a complete RunRes
 
   const { doc, wb } = mount();
   wb.render({ state: { result: fixture, progress: null, landscapeProgress: null, logs: [] }, mode: 'report', canRun: false });
-  assert.deepEqual(cellTexts(doc), ['0,0=98.9', '0,1=8.1', '1,0=24.4', '1,1=90.3']);
-  assert.match(text(doc, '[data-testid="metric-bwt"]')!, /-74\.5/);
+  assertAsymmetric(fixture.accuracyMatrix);
+  assert.deepEqual(cellTexts(doc), expectedCells(fixture.accuracyMatrix));
+  assertMetricCards(doc, fixture.metrics);
   assert.equal(text(doc, '[data-testid="run-setup"]'), 'Naive · domain-IL');
 });
 
@@ -339,9 +366,11 @@ test('metric cards say which definitions they use; intransigence appears when th
   assert.match(title('fwt')!, /Lopez-Paz & Ranzato 2017/);
   assert.match(title('forgetting')!, /Chaudhry et al\. 2018.*maximum over earlier rows.*Mammoth.*Avalanche.*first value/);
   assert.equal(doc.querySelector('[data-testid="metric-intransigence"]'), null);
-  show(wb, { ...r, metrics: { ...r.metrics, intransigence: 0.031 } });
+  const intransigence = 0.031;
+  show(wb, { ...r, metrics: { ...r.metrics, intransigence } });
   assert.match(title('intransigence')!, /Chaudhry et al\. 2018/);
-  assert.match(text(doc, '[data-testid="metric-intransigence"]')!, /\+3\.1/);
+  assert.equal(metricNumber(doc, 'intransigence'), formatPoints(intransigence, true));
+  assert.ok(metricNumber(doc, 'intransigence')!.startsWith('+'), 'signed');
   wb.dispose();
 });
 

@@ -1,17 +1,20 @@
 // continual-workbench: the headless CLI on the same engine as the extension.
 import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { RunEvent } from '../protocol/events';
 import { progressMessage, rowSummary, runProgress, runSetupTitle } from '../protocol/format';
 import { applyRunEvent, type RunState } from '../protocol/runState';
 import { runExperimentFile } from '../engine/runFile';
+import { acquireRunLock, RunFolderInUseError, type RunLock } from '../engine/atomicWrite';
 import { formatDiagnostic, parseExperiment } from '../engine/config/load';
 import { formatResultTable } from './format';
 import { runBenchmarks } from './bench';
 
 const EXIT_INVALID = 2;
+/** Another run is writing into the --out folder. */
+const EXIT_FOLDER_IN_USE = 3;
 
 function defaultOutDir(file: string): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
@@ -85,6 +88,16 @@ function progressReporter(json: boolean) {
 
 async function cmdRun(file: string, o: { out?: string; backend: string; json?: boolean; dataDir?: string; download: boolean }) {
   const outDir = resolve(o.out ?? defaultOutDir(file));
+  // Two runs writing one folder would overwrite each other's result: the second is refused.
+  let lock: RunLock;
+  try {
+    lock = acquireRunLock(outDir);
+  } catch (e) {
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    process.exitCode = e instanceof RunFolderInUseError ? EXIT_FOLDER_IN_USE : 1;
+    return;
+  }
+  process.on('exit', () => lock.release());
   const controller = new AbortController();
   let interrupts = 0;
   process.on('SIGINT', () => {
@@ -94,19 +107,29 @@ async function cmdRun(file: string, o: { out?: string; backend: string; json?: b
     controller.abort();
   });
   const reporter = progressReporter(!!o.json);
+  // Run from source (tsx) there is no built webview beside the CLI: the result without report.html.
+  const assetsDir = existsSync(join(__dirname, 'webview.js')) ? __dirname : undefined;
+  if (!assetsDir) process.stderr.write(`note: no report.html: ${join(__dirname, 'webview.js')} is missing (build with 'npm run build')\n`);
   const outcome = await runExperimentFile({
     file,
     outDir,
     backend: o.backend as 'auto',
     dataDir: o.dataDir,
     allowDownload: o.download,
-    assetsDir: __dirname,
+    assetsDir,
     signal: controller.signal,
     onEvent: (e) => reporter.onEvent(e),
   });
   if (outcome.kind === 'invalid') {
     for (const line of [...outcome.errors, ...outcome.warnings]) process.stderr.write(line + '\n');
     process.exitCode = EXIT_INVALID;
+    lock.release();
+    // Nothing ran: no empty output folder left behind.
+    try {
+      rmdirSync(outDir);
+    } catch {
+      // not empty (an earlier run's files) or not ours: keep it
+    }
     return;
   }
   const r = outcome.result;
@@ -116,9 +139,10 @@ async function cmdRun(file: string, o: { out?: string; backend: string; json?: b
   if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
   else {
     process.stdout.write(formatResultTable(r) + '\n');
-    process.stdout.write(`result: ${outcome.resultFile}\nreport: ${join(outDir, 'report.html')}\n`);
+    process.stdout.write(`result: ${outcome.resultFile}\n${assetsDir ? `report: ${join(outDir, 'report.html')}\n` : ''}`);
   }
   process.exitCode = r.status === 'completed' ? 0 : r.status === 'cancelled' ? 130 : 1;
+  lock.release();
 }
 
 function cmdValidate(file: string) {
@@ -143,7 +167,7 @@ program.name('continual-workbench').description('Continual-learning experiments 
 program
   .command('run')
   .argument('<file>', 'experiment file (*.cl.json)')
-  .option('-o, --out <dir>', 'folder for result.json and report.html (default runs/<timestamp>-<name>)')
+  .option('-o, --out <dir>', 'folder for result.json and report.html (default runs/<timestamp>-<name>); refused (exit code 3) while another run writes into it')
   .addOption(new Option('-b, --backend <name>', 'tfjs backend').choices(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'))
   .option('--json', 'print the result as JSON on stdout (progress stays on stderr)')
   .option('--data-dir <dir>', 'extra folder searched for datasets (also CLW_DATA_DIR)')

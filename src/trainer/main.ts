@@ -2,6 +2,7 @@
 // streams run events back, exits when the run ends. Training never touches the extension host.
 import type { FromTrainerMessage, ToTrainerMessage } from '../protocol/trainer';
 import { runExperimentFile } from '../engine/runFile';
+import { acquireRunLock, type RunLock } from '../engine/atomicWrite';
 
 // After the host has gone (disconnect), sends are dropped: the run still ends and writes its result.
 const send = (m: FromTrainerMessage) =>
@@ -19,6 +20,7 @@ if (!process.send) {
   process.exit(2);
 }
 
+const EXIT_FOLDER_IN_USE = 3;
 const controller = new AbortController();
 let started = false;
 
@@ -30,6 +32,15 @@ process.on('message', async (raw: unknown) => {
   }
   if (m?.type !== 'run' || started) return;
   started = true;
+  let lock: RunLock;
+  try {
+    // One run per folder: the host that forked us took the lock for this run; anyone else's refuses.
+    lock = acquireRunLock(m.outDir, [process.ppid]);
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(EXIT_FOLDER_IN_USE);
+  }
+  process.on('exit', () => lock.release());
   try {
     const outcome = await runExperimentFile({
       file: m.experimentFile,

@@ -3,8 +3,11 @@
 // warnings (what the engine will change, what is ignored) warnings. VS Code's JSON service gets a
 // schema that reports nothing (engine/config/editorSchema.ts), so each problem is listed once, in
 // these words; only JSON syntax errors and duplicate keys are left to it, as it reports them anyway.
+// In Restricted Mode a task path outside the workspace and the data directories is an error too.
 import * as vscode from 'vscode';
 import type { ExperimentDiagnostic, ParsedExperiment } from '../engine/config/load';
+import type { DataRoots } from '../engine/config/dataPaths';
+import { diagnosticRange, lineLengths } from './diagnosticRange';
 
 export const DIAGNOSTIC_SOURCE = 'continual-workbench';
 const CHANGE_DEBOUNCE_MS = 300;
@@ -15,14 +18,17 @@ export const EXPERIMENT_SUFFIX = '.cl.json';
 // file or restoring a panel never needs it.
 let configModule: Promise<typeof import('../engine/config/load')> | undefined;
 const loadConfigModule = () => (configModule ??= import('../engine/config/load'));
+let dataPathsModule: Promise<typeof import('../engine/config/dataPaths')> | undefined;
+const loadDataPathsModule = () => (dataPathsModule ??= import('../engine/config/dataPaths'));
 
 export const isExperimentUri = (uri: vscode.Uri) => uri.path.toLowerCase().endsWith(EXPERIMENT_SUFFIX);
 
-export function toVsDiagnostic(d: ExperimentDiagnostic): vscode.Diagnostic {
-  const start = new vscode.Position(Math.max(0, d.line - 1), Math.max(0, d.column - 1));
-  const end = new vscode.Position(Math.max(0, d.endLine - 1), Math.max(0, d.endColumn - 1));
+/** The diagnostic in VS Code's terms; with the text's line lengths (lineLengths) its range is kept inside the text. */
+export function toVsDiagnostic(d: ExperimentDiagnostic, lines?: readonly number[]): vscode.Diagnostic {
+  const { start, end } = diagnosticRange(d, lines);
   const severity = d.severity === 'error' ? vscode.DiagnosticSeverity.Error : vscode.DiagnosticSeverity.Warning;
-  const diagnostic = new vscode.Diagnostic(new vscode.Range(start, end.isBefore(start) ? start : end), d.message, severity);
+  const range = new vscode.Range(new vscode.Position(start.line, start.character), new vscode.Position(end.line, end.character));
+  const diagnostic = new vscode.Diagnostic(range, d.message, severity);
   diagnostic.source = DIAGNOSTIC_SOURCE;
   return diagnostic;
 }
@@ -33,6 +39,19 @@ export function toVsDiagnostic(d: ExperimentDiagnostic): vscode.Diagnostic {
  */
 export function editorDiagnostics(parsed: ParsedExperiment, text: string): ExperimentDiagnostic[] {
   return parsed.diagnostics.filter((d) => d.origin !== 'syntax' || text.trim() === '');
+}
+
+/**
+ * Where task paths may lead in Restricted Mode: the workspace folders and the data directories
+ * the user configured (the user's own dataDir setting, not the untrusted workspace's, and
+ * CLW_DATA_DIR).
+ */
+function dataRoots(): DataRoots {
+  const setting = vscode.workspace.getConfiguration('continualWorkbench').inspect<string>('dataDir')?.globalValue;
+  return {
+    workspaceFolders: (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath),
+    dataDirs: [setting, process.env.CLW_DATA_DIR].filter((d): d is string => typeof d === 'string' && d.trim() !== ''),
+  };
 }
 
 export class ExperimentDiagnostics implements vscode.Disposable {
@@ -49,6 +68,10 @@ export class ExperimentDiagnostics implements vscode.Disposable {
         this.cancelTimer(doc.uri);
         if (isExperimentUri(doc.uri)) this.collection.delete(doc.uri);
       }),
+      // Trusting the workspace lifts the Restricted Mode path errors.
+      vscode.workspace.onDidGrantWorkspaceTrust(() => {
+        for (const doc of vscode.workspace.textDocuments) this.validate(doc);
+      }),
     );
     for (const doc of vscode.workspace.textDocuments) this.validate(doc);
   }
@@ -63,8 +86,17 @@ export class ExperimentDiagnostics implements vscode.Disposable {
   /** Validates the text of an experiment file and publishes the problems; returns the parse for callers that go on to run. */
   async publish(uri: vscode.Uri, text: string): Promise<ParsedExperiment> {
     const { parseExperiment } = await loadConfigModule();
-    const parsed = parseExperiment(text, uri.fsPath);
-    this.collection.set(uri, editorDiagnostics(parsed, text).map(toVsDiagnostic));
+    let parsed = parseExperiment(text, uri.fsPath);
+    if (!vscode.workspace.isTrusted && uri.scheme === 'file') {
+      const { dataPathDiagnostics } = await loadDataPathsModule();
+      const outside = dataPathDiagnostics(text, uri.fsPath, dataRoots());
+      if (outside.length) {
+        const diagnostics = [...parsed.diagnostics, ...outside].sort((a, b) => a.offset - b.offset);
+        parsed = { experiment: null, diagnostics };
+      }
+    }
+    const lines = lineLengths(text);
+    this.collection.set(uri, editorDiagnostics(parsed, text).map((d) => toVsDiagnostic(d, lines)));
     return parsed;
   }
 

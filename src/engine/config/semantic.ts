@@ -1,6 +1,7 @@
 // Checks the schema cannot express, on the parsed value. They read it defensively: parts that
 // failed the schema are skipped (their errors are already reported).
-import type { Scenario } from '../../protocol/experiment';
+import type { NormalisedExperiment, Scenario } from '../../protocol/experiment';
+import { formatCount } from '../../protocol/format';
 import { DATASETS, isBuiltinDataset } from '../data/datasets';
 import { convOutputSize } from '../models/build';
 import { strategyDefinition } from '../strategies/registry';
@@ -8,6 +9,18 @@ import { benchmarkInfo, benchmarkTaskCount } from './benchmarks';
 import { EXPERIMENT_DEFAULTS } from './defaults';
 import { atObject, atPropertyKey, atValue, locate, type Context, type Finding } from './source';
 import { isObject, json, orList, type Json } from './wording';
+import {
+  EFFECTIVE_FLOPS_PER_SECOND,
+  HARD_CAP_SECONDS,
+  LONG_RUN_SECONDS,
+  MEASURED_SMALL_CNN_IMAGES_PER_SECOND,
+  estimateRun,
+  formatBytes,
+  formatLargeCount,
+  formatSeconds,
+  type ResourceEnvironment,
+  type RunShape,
+} from './resources';
 
 function isCount(v: Json): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1;
@@ -37,7 +50,9 @@ function taskView(value: Record<string, Json>): TaskView {
   if (!isObject(b) || !info) return { count: undefined, datasets: [] };
   const tasksOk = b.tasks === undefined || isCount(b.tasks);
   const anglesOk = b.angles === undefined || (Array.isArray(b.angles) && b.angles.length > 0 && b.angles.every((a) => typeof a === 'number'));
-  const count = tasksOk && anglesOk ? benchmarkTaskCount({ name: info.name, tasks: b.tasks as number | undefined, angles: b.angles as number[] | undefined }) : undefined;
+  // Counted without making the tasks (rotated-mnist's angles from a huge `tasks` would be built one by one).
+  const given = Array.isArray(b.angles) ? b.angles.length : (b.tasks as number | undefined);
+  const count = tasksOk && anglesOk ? (given ?? benchmarkTaskCount({ name: info.name })) : undefined;
   return { count, datasets: [info.dataset] };
 }
 
@@ -51,6 +66,8 @@ function scenarioOf(value: Record<string, Json>): { scenario: Scenario; from: 'b
 export function semanticFindings(ctx: Context, value: Json): Finding[] {
   if (!isObject(value)) return [];
   const view = taskView(value);
+  const tooMany = taskCountFindings(ctx, value, view);
+  if (tooMany.length) return tooMany; // the later checks make the tasks: not this many
   return [
     ...taskSourceFindings(ctx, value),
     ...trainingFindings(ctx, value),
@@ -60,6 +77,20 @@ export function semanticFindings(ctx: Context, value: Json): Finding[] {
     ...modelFindings(ctx, value, view),
     ...strategyFindings(ctx, value),
   ];
+}
+
+/**
+ * Most tasks an experiment may have: every task is evaluated after every phase (R is tasks x
+ * tasks), and the validator, the engine and the charts make one entry per task.
+ */
+export const MAX_TASKS = 1000;
+
+function taskCountFindings(ctx: Context, value: Record<string, Json>, view: TaskView): Finding[] {
+  if (view.count === undefined || view.count <= MAX_TASKS) return [];
+  const b = value.benchmark;
+  const pointer = Array.isArray(value.tasks) ? '/tasks' : isObject(b) && Array.isArray(b.angles) ? '/benchmark/angles' : '/benchmark/tasks';
+  const message = `${formatCount(view.count)} tasks: at most ${formatCount(MAX_TASKS)} (every task is evaluated after every task, ${formatLargeCount(view.count * view.count)} evaluations)`;
+  return [atObject(ctx, pointer, 'error', message)];
 }
 
 /** The key of the two that comes later in the file (the one to point at when both are there). */
@@ -233,4 +264,63 @@ function strategyFindings(ctx: Context, value: Record<string, Json>): Finding[] 
   if (def.scenarios.includes(scenario)) return [];
   const fix = from === 'benchmark' ? ' (benchmark.scenario)' : from === 'default' ? ` (the default; set "scenario": ${json(def.scenarios[0])})` : '';
   return [atValue(ctx, '/strategy/name', 'error', `${def.name} needs the ${orList(def.scenarios)} scenario; this experiment is ${scenario}${fix}`)];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resources (on the normalised experiment: the estimate needs every default filled in)
+
+/** The field itself when the file gives it, else its nearest given ancestor ('' = the experiment). */
+function givenPointer(ctx: Context, pointer: string): string {
+  let p = pointer;
+  while (p !== '' && locate(ctx.root, p).value === undefined) p = p.slice(0, p.lastIndexOf('/'));
+  return p;
+}
+
+/** What to change, by the field that drives the largest part. */
+const MEMORY_FIXES: readonly [RegExp, string][] = [
+  [/^\/model/, 'use a smaller model'],
+  [/^\/strategy\/memorySize/, 'use a smaller memorySize'],
+  [/^\/landscape\/checkpointEvery/, 'raise landscape.checkpointEvery, train fewer steps, or turn the landscape off ("landscape": false)'],
+  [/^\/landscape/, 'turn the landscape off ("landscape": false) or use a smaller model'],
+  [/^\/training\/evalEvery/, 'raise training.evalEvery or train fewer steps'],
+  [/^\/training\/batchSize/, 'use a smaller batchSize'],
+  [/^\/(tasks|benchmark)/, 'train on fewer examples (train) or fewer tasks'],
+];
+
+/**
+ * Refuses a run whose estimated peak memory exceeds the machine's, at the field that drives the
+ * largest part; warns about a run longer than a day and refuses one longer than a year.
+ */
+export function resourceFindings(ctx: Context, ex: NormalisedExperiment, shape: RunShape, env: ResourceEnvironment): Finding[] {
+  const est = estimateRun(ex, shape);
+  if (!est) return [];
+  const findings: Finding[] = [];
+  const unknown = est.unknown.length ? `; not counting the data of ${est.unknown.join(', ')}, sized only at run time` : '';
+  if (!(est.memoryBytes <= env.totalMemoryBytes)) {
+    const biggest = est.parts.reduce((a, b) => (b.bytes > a.bytes ? b : a), est.parts[0] ?? { what: 'the model', bytes: est.memoryBytes, pointer: '/model' });
+    const fix = MEMORY_FIXES.find(([re]) => re.test(biggest.pointer))?.[1] ?? 'make the run smaller';
+    const stepField = ex.training.iterations !== undefined ? '/training/iterations' : '/training/epochs';
+    // Checkpoints and curve points grow with the steps: point at the steps when the file sets them and not the rate.
+    const perStep = /^\/(landscape\/checkpointEvery|training\/evalEvery)/.test(biggest.pointer);
+    const pointer = perStep && givenPointer(ctx, biggest.pointer) !== biggest.pointer && givenPointer(ctx, stepField) === stepField ? stepField : givenPointer(ctx, biggest.pointer);
+    const message =
+      `the run needs ${Number.isFinite(est.memoryBytes) ? `about ${formatBytes(est.memoryBytes)} of memory` : 'more memory than can be counted'} (${formatLargeCount(est.parameters)} parameters; most of it for ${biggest.what}, ${formatBytes(biggest.bytes)}${unknown})` +
+      ` but this machine has ${formatBytes(env.totalMemoryBytes)}: ${fix}`;
+    findings.push(atValue(ctx, pointer, 'error', message));
+  }
+  if (est.seconds > LONG_RUN_SECONDS) {
+    const training = est.trainFlops >= est.flops / 2;
+    const stepField = ex.training.iterations !== undefined ? '/training/iterations' : '/training/epochs';
+    const given = (p: string) => givenPointer(ctx, p) === p;
+    const trainingAt = given(stepField) ? stepField : given('/model') ? '/model' : stepField;
+    const pointer = givenPointer(ctx, training ? trainingAt : ex.landscape && given('/landscape/grid') ? '/landscape/grid' : '/training/evalEvery');
+    const rate = `at the measured ~${(EFFECTIVE_FLOPS_PER_SECOND / 1e9).toFixed(0)} GFLOP/s, ~${formatLargeCount(MEASURED_SMALL_CNN_IMAGES_PER_SECOND)} small-CNN images/s`;
+    const what = `${formatLargeCount(est.steps)} steps, ${formatLargeCount(est.trainImages)} training and ${formatLargeCount(est.evalImages)} evaluation images`;
+    if (est.seconds > HARD_CAP_SECONDS) {
+      findings.push(atValue(ctx, pointer, 'error', `the run would take about ${formatSeconds(est.seconds)} (${what}, ${rate}${unknown}): more than a year, so it would never finish; train fewer steps`));
+    } else {
+      findings.push(atValue(ctx, pointer, 'warning', `the run will take about ${formatSeconds(est.seconds)} (${what}, ${rate}${unknown})`));
+    }
+  }
+  return findings;
 }

@@ -20,6 +20,35 @@ const SYNTAX_MESSAGES: Record<string, string> = {
   InvalidCharacter: 'invalid character in a string: line breaks and tabs must be written as \\n and \\t',
 };
 
+/** Deepest nesting of objects and arrays accepted; an experiment file nests about five levels. */
+export const MAX_NESTING = 64;
+
+/**
+ * The first '{' or '[' nested deeper than MAX_NESTING (outside strings), as an error; the parser
+ * and the checks recurse per level, so a file of ten thousand '[' would overflow the stack.
+ */
+export function nestingFinding(doc: SourceText): Finding | undefined {
+  const text = doc.text;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */ || c === 10 || c === 13) inString = false;
+      continue;
+    }
+    if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) {
+      if (++depth > MAX_NESTING) {
+        const range = { offset: i, length: 1 };
+        return { severity: 'error', message: `objects and arrays nested more than ${MAX_NESTING} levels deep: an experiment file nests only a few`, pointer: '', range, subject: range };
+      }
+    } else if (c === 125 /* } */ || c === 93 /* ] */) depth = Math.max(0, depth - 1);
+  }
+  return undefined;
+}
+
 export function syntaxFindings(doc: SourceText, errors: ParseError[]): Finding[] {
   if (doc.text.trim() === '') {
     const range = { offset: 0, length: 0 };

@@ -7,7 +7,7 @@ import type { RunEvent } from '../protocol/events';
 import { progressMessage, rowSummary, runProgress, runSetupTitle } from '../protocol/format';
 import { applyRunEvent, type RunState } from '../protocol/runState';
 import { runExperimentFile } from '../engine/runFile';
-import { acquireRunLock, RunFolderInUseError, type RunLock } from '../engine/atomicWrite';
+import { acquireRunLock, RunFolderInUseError, type RunLock } from '../engine/runLock';
 import { formatDiagnostic, parseExperiment } from '../engine/config/load';
 import { formatResultTable } from './format';
 import { runBenchmarks } from './bench';

@@ -1,7 +1,6 @@
 // File safety for results: atomic writes (readers see the old file or the new, never a torn one),
-// temp files of crashed writers removed, and the run folder lock (one run writes into a folder).
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+// temp files of crashed writers removed (the run folder lock is in runLock.ts).
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** A write that did not happen; the previous file (if any) is unchanged and no temp file is left. */
@@ -109,98 +108,5 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, fs: Ato
     rmSync(tmp, { force: true });
     const e = err as NodeJS.ErrnoException;
     throw new AtomicWriteError(path, e.code, e);
-  }
-}
-
-// ---- The run folder lock: one run at a time writes into a folder. ----
-
-export const RUN_LOCK_FILE = 'run.lock';
-/** An unreadable lock younger than this is being written by its owner; older, it was left by a crash. */
-const UNREADABLE_LOCK_GRACE_MS = 10_000;
-
-export interface RunLockOwner {
-  pid: number;
-  hostname: string;
-  startedAt: string;
-}
-
-export class RunFolderInUseError extends Error {
-  override readonly name = 'RunFolderInUseError';
-  constructor(
-    readonly dir: string,
-    readonly owner: RunLockOwner | null,
-  ) {
-    const who = owner ? `process ${owner.pid} on ${owner.hostname}, since ${owner.startedAt}` : 'another process';
-    super(`${dir} is in use by another run (${who}; lock file ${join(dir, RUN_LOCK_FILE)}): choose another output folder, or wait until that run ends`);
-  }
-}
-
-export interface RunLock {
-  readonly file: string;
-  /** False when the lock was already held by an accepted owner (the host that started this trainer). */
-  readonly owned: boolean;
-  /** Removes the lock if this process still holds it. Idempotent. */
-  release(): void;
-}
-
-function readLock(file: string): RunLockOwner | null {
-  try {
-    const v = JSON.parse(readFileSync(file, 'utf8')) as Partial<RunLockOwner>;
-    return typeof v.pid === 'number' && typeof v.hostname === 'string' ? { pid: v.pid, hostname: v.hostname, startedAt: String(v.startedAt) } : null;
-  } catch {
-    return null;
-  }
-}
-
-function lockIsStale(file: string, owner: RunLockOwner | null): boolean {
-  if (!owner) {
-    try {
-      return Date.now() - statSync(file).mtimeMs > UNREADABLE_LOCK_GRACE_MS;
-    } catch {
-      return true;
-    }
-  }
-  // A lock from another machine (a shared folder) cannot be checked: it holds.
-  return owner.hostname === hostname() && !pidAlive(owner.pid);
-}
-
-/**
- * Takes `<dir>/run.lock` (created with O_EXCL, holding this pid). A lock of a dead process is taken
- * over; a lock of a live one throws RunFolderInUseError unless its pid is in `acceptOwners` (the
- * trainer accepts its host's lock: the host took it for this run).
- */
-export function acquireRunLock(dir: string, acceptOwners: readonly number[] = []): RunLock {
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, RUN_LOCK_FILE);
-  const me: RunLockOwner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString() };
-  for (let attempt = 0; ; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx', 0o644);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const owner = readLock(file);
-      if (owner && owner.hostname === me.hostname && acceptOwners.includes(owner.pid)) return { file, owned: false, release: () => {} };
-      if (attempt < 3 && lockIsStale(file, owner)) {
-        rmSync(file, { force: true });
-        continue;
-      }
-      throw new RunFolderInUseError(dir, owner);
-    }
-    try {
-      writeSync(fd, `${JSON.stringify(me)}\n`);
-    } finally {
-      closeSync(fd);
-    }
-    let released = false;
-    return {
-      file,
-      owned: true,
-      release: () => {
-        if (released) return;
-        released = true;
-        if (readLock(file)?.pid === me.pid) rmSync(file, { force: true });
-      },
-    };
   }
 }

@@ -12,6 +12,7 @@ import { RESULT_OPTION_VIEW_TYPE, RESULT_VIEW_TYPE, ResultEditorProvider } from 
 import { resolveResultsDir } from './runFolder';
 import { RunManager, type Run } from './runManager';
 import { replaySpecFor } from './panelContext';
+import { RunsView } from './runsView';
 import { PanelResultMemory, registerWorkbenchSerializer } from './serializer';
 import { ensureTrustedForRun } from './trust';
 
@@ -40,8 +41,11 @@ export function activate(context: vscode.ExtensionContext): void {
   };
   /** Runs that had to wait for a free slot: their panels open behind what the user is looking at. */
   const waited = new Set<string>();
+  // The Runs view follows every run started here, queued ones too (onDidLaunch waits for a slot).
+  const runsView = new RunsView({ runs, output, rerunExperiment: (recorded, file) => rerunExperiment(recorded, file) });
   const started = (run: Run): Run => {
     if (run.phase === 'queued') waited.add(run.id);
+    runsView.track(run);
     return run;
   };
 
@@ -111,6 +115,7 @@ export function activate(context: vscode.ExtensionContext): void {
     output,
     runs,
     diagnostics,
+    runsView,
     runs.onDidLaunch((run) => WorkbenchPanel.showRun(deps, run, { background: waited.delete(run.id) })),
     vscode.languages.registerCodeLensProvider(EXPERIMENT_SELECTOR, new ExperimentCodeLensProvider()),
     ResultEditorProvider.register(deps),

@@ -103,6 +103,8 @@ export class RunManager implements vscode.Disposable {
   }
 
   start(opts: StartRunOptions): Run {
+    // The one door to a trainer: callers check trust with a message; this makes forgetting it impossible.
+    if (!vscode.workspace.isTrusted) throw new Error('Continual Workbench: runs need a trusted workspace (Restricted Mode is on)');
     const setting = vscode.workspace.getConfiguration('continualWorkbench', vscode.Uri.file(opts.experimentFile)).get<string>('resultsDir');
     const resultsDir = resolveResultsDir(setting, opts.workspaceFolder, dirname(opts.experimentFile));
     const run = new Run(opts.experimentFile, opts.experiment, reserveRunDir(resultsDir, opts.experiment.name));

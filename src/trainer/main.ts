@@ -2,7 +2,7 @@
 // streams run events back, exits when the run ends. Training never touches the extension host.
 import type { FromTrainerMessage, ToTrainerMessage } from '../protocol/trainer';
 import { runExperimentFile } from '../engine/runFile';
-import { acquireRunLock, type RunLock } from '../engine/atomicWrite';
+import { acquireRunLock, type RunLock } from '../engine/runLock';
 
 // After the host has gone (disconnect), sends are dropped: the run still ends and writes its result.
 const send = (m: FromTrainerMessage) =>

@@ -7,17 +7,8 @@ import * as fs from 'node:fs';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  acquireRunLock,
-  AtomicWriteError,
-  pidAlive,
-  removeStaleTempFiles,
-  RUN_LOCK_FILE,
-  RunFolderInUseError,
-  tempFileFor,
-  writeFileAtomic,
-  type AtomicFs,
-} from '../../src/engine/atomicWrite';
+import { AtomicWriteError, pidAlive, removeStaleTempFiles, tempFileFor, writeFileAtomic, type AtomicFs } from '../../src/engine/atomicWrite';
+import { acquireRunLock, RUN_LOCK_FILE, RunFolderInUseError } from '../../src/engine/runLock';
 
 const ROOT = resolve(__dirname, '..', '..');
 const { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } = fs;

@@ -30,6 +30,8 @@ interface Manifest {
   capabilities: { untrustedWorkspaces: { supported: string | boolean; description?: string; restrictedConfigurations?: string[] } };
   contributes: {
     commands: { command: string; title: string; category?: string; icon?: string }[];
+    views: Record<string, { id: string; name: string; when?: string }[]>;
+    viewsWelcome: { view: string; contents: string; when?: string }[];
     menus: Record<string, { command: string; when?: string; group?: string }[]>;
     jsonValidation: { fileMatch: string; url: string }[];
     customEditors: { viewType: string; displayName: string; selector: { filenamePattern: string }[]; priority: string }[];
@@ -38,7 +40,7 @@ interface Manifest {
 }
 
 const manifest = JSON.parse(read('package.json')) as Manifest;
-const extensionSources = ['extension.ts', 'runManager.ts', 'panel.ts', 'resultEditor.ts', 'serializer.ts', 'workbenchView.ts', 'diagnostics.ts'].map((f) =>
+const extensionSources = ['extension.ts', 'runManager.ts', 'panel.ts', 'resultEditor.ts', 'serializer.ts', 'workbenchView.ts', 'diagnostics.ts', 'runsView.ts'].map((f) =>
   read(`src/extension/${f}`),
 );
 const CL_JSON_WHEN = 'resourceFilename =~ /\\.cl\\.json$/';
@@ -69,9 +71,14 @@ describe('extension manifest', () => {
     assert.equal(commands.get('continualWorkbench.runExperiment')?.icon, '$(play)');
   });
 
-  test('every contributed command is registered by the extension', () => {
+  test('every contributed command is registered by the extension (the Runs view\'s by runsView.ts)', () => {
     const source = read('src/extension/extension.ts');
-    for (const id of commands.keys()) assert.ok(source.includes(`registerCommand('${id}'`), `${id} is contributed but not registered`);
+    const runsView = read('src/extension/runsView.ts');
+    for (const id of commands.keys()) {
+      const key = /^continualWorkbench\.runs\.(\w+)$/.exec(id)?.[1];
+      if (key) assert.ok(runsView.includes(`${key}: '${id}'`) && runsView.includes(`registerCommand(RUNS_COMMANDS.${key},`), `${id} is contributed but not registered`);
+      else assert.ok(source.includes(`registerCommand('${id}'`), `${id} is contributed but not registered`);
+    }
   });
 
   test('every menu item names a contributed command; run items only show for *.cl.json', () => {
@@ -96,8 +103,43 @@ describe('extension manifest', () => {
   test('context keys used in when clauses are set by the extension', () => {
     const used = new Set<string>();
     for (const items of Object.values(manifest.contributes.menus))
-      for (const item of items) for (const m of item.when?.matchAll(/continualWorkbench\.\w+/g) ?? []) used.add(m[0]);
+      for (const item of items) for (const m of item.when?.matchAll(/(?<!view == )continualWorkbench\.\w+/g) ?? []) used.add(m[0]);
+    for (const view of Object.values(manifest.contributes.views).flat()) for (const m of view.when?.matchAll(/continualWorkbench\.\w+/g) ?? []) used.add(m[0]);
     for (const key of used) assert.ok(extensionSources.some((s) => s.includes(`'setContext', '${key}'`)), `${key} is never set`);
+  });
+
+  test('the Runs view: in the Explorer, a welcome text with a way to start, its commands only in its menus', () => {
+    const view = manifest.contributes.views.explorer?.find((v) => v.id === 'continualWorkbench.runs');
+    assert.equal(view?.name, 'Runs');
+    const runsView = read('src/extension/runsView.ts');
+    assert.ok(runsView.includes("RUNS_VIEW_ID = 'continualWorkbench.runs'") && runsView.includes('canSelectMany: true'));
+    const welcome = manifest.contributes.viewsWelcome.find((w) => w.view === 'continualWorkbench.runs');
+    assert.match(welcome?.contents ?? '', /No runs yet/);
+    for (const m of welcome?.contents.matchAll(/\(command:(continualWorkbench\.\w+)\)/g) ?? []) assert.ok(commands.has(m[1]), `welcome links to ${m[1]}`);
+    assert.ok(/command:continualWorkbench\.runExperiment/.test(welcome?.contents ?? ''), 'the welcome text offers to run an experiment');
+
+    const viewOnly = [...commands.keys()].filter((id) => id.startsWith('continualWorkbench.runs.'));
+    assert.deepEqual(viewOnly.sort(), ['cancel', 'delete', 'open', 'refresh', 'rerun', 'revealInExplorer', 'revealInOS'].map((k) => `continualWorkbench.runs.${k}`));
+    const palette = manifest.contributes.menus.commandPalette;
+    for (const id of viewOnly) assert.equal(palette.find((i) => i.command === id)?.when, 'false', `${id} is hidden from the Command Palette`);
+    assert.ok(manifest.contributes.menus['view/title'].some((i) => i.command === 'continualWorkbench.runs.refresh' && i.when === 'view == continualWorkbench.runs' && /^navigation/.test(i.group ?? '')));
+
+    // Item menus: only in this view, on the item kinds the view marks (runsView.ts contextValueOf).
+    const items = manifest.contributes.menus['view/item/context'];
+    const tokens = new Set<string>();
+    for (const item of items) {
+      assert.ok(item.when?.startsWith('view == continualWorkbench.runs && '), `${item.command}: ${item.when}`);
+      for (const m of item.when!.matchAll(/viewItem =~ \/\\b(\w+)\\b\//g)) tokens.add(m[1]);
+    }
+    for (const t of tokens) assert.ok(runsView.includes(`'${t}'`), `viewItem token ${t} is never set`);
+    const when = (command: string, group: RegExp) => items.find((i) => i.command === command && group.test(i.group ?? ''))?.when ?? '';
+    assert.match(when('continualWorkbench.runs.delete', /./), /\\bdeletable\\b/, 'Delete only on runs that are not running');
+    assert.match(when('continualWorkbench.runs.cancel', /^inline/), /\\bunfinished\\b/, 'Cancel inline on running runs');
+    assert.match(when('continualWorkbench.runs.rerun', /^inline/), /\\brerunnable\\b/);
+    assert.match(when('continualWorkbench.runs.revealInOS', /./), /!isWeb/, 'no Reveal in File Manager where there is none');
+    // Rerun goes through extension.ts's rerun path (trust check included); Delete checks trust itself.
+    assert.ok(read('src/extension/extension.ts').includes('rerunExperiment: (recorded, file) => rerunExperiment(recorded, file) })'));
+    assert.ok(/private async delete[\s\S]*ensureTrustedForDelete\(\)/.test(runsView) && runsView.includes('useTrash: true') && runsView.includes('modal: true'));
   });
 
   test('the extension recognises experiment files by the engine\'s suffix', () => {

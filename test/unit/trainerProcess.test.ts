@@ -13,7 +13,7 @@ import type { RunEvent } from '../../src/protocol/events';
 import type { ExperimentSpec, NormalisedExperiment } from '../../src/protocol/experiment';
 import type { RunResult } from '../../src/protocol/result';
 import { parseExperiment, formatDiagnostic } from '../../src/engine/config/load';
-import { RUN_LOCK_FILE } from '../../src/engine/atomicWrite';
+import { RUN_LOCK_FILE } from '../../src/engine/runLock';
 import { parseRunResult } from '../../src/extension/resultFile';
 import { reserveRunDir } from '../../src/extension/runFolder';
 import { HOST_METRICS_FILE, TrainerProcess, TrainerRun, type ForkFn, type TrainerProcessOptions } from '../../src/extension/trainerProcess';

@@ -461,9 +461,15 @@ export class Workbench {
     for (;;) {
       if (!(await input.isVisible().catch(() => false))) {
         await this.page.keyboard.press('F1');
-        await input.waitFor({ state: 'visible', timeout: 5_000 });
+        await input.waitFor({ state: 'visible', timeout: 5_000 }).catch(() => undefined);
       }
-      await input.fill(`>${title}`);
+      // The palette can close again between the check and the fill (focus taken by a webview or a
+      // notification): fill briefly and start over rather than wait on a hidden input.
+      const filled = await input.fill(`>${title}`, { timeout: 3_000 }).then(() => true, () => false);
+      if (!filled) {
+        if (Date.now() > deadline) throw new Error(`The Command Palette did not stay open to run "${title}" within ${timeout} ms`);
+        continue;
+      }
       const row = this.page.locator('.quick-input-list .monaco-list-row').filter({ hasText: title }).first();
       if (await row.waitFor({ state: 'visible', timeout: 2_000 }).then(() => true, () => false)) {
         await row.click();

@@ -35,7 +35,11 @@ function inlineSafe(code: string, tag: 'script' | 'style'): string {
   return noMap.replace(/<(?=\/script|!--)/gi, '\\x3C');
 }
 
-export function renderReportHtml(result: RunResult, assets: { js: string; css: string }): string {
+/**
+ * A self-contained page of the webview bundle: CSP with a fresh nonce, the CSS and JS inlined, and
+ * `data` embedded as <script type="application/json" id=...> blocks for the bundle to render.
+ */
+export function renderStandaloneHtml(page: { title: string; bodyClass: string; data: { id: string; value: unknown }[] }, assets: { js: string; css: string }): string {
   const nonce = randomBytes(18).toString('base64');
   const csp = [
     "default-src 'none'",
@@ -46,7 +50,6 @@ export function renderReportHtml(result: RunResult, assets: { js: string; css: s
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
-  const title = `${experimentName(result)} · Continual Learning Workbench`;
   return [
     '<!DOCTYPE html>',
     '<html lang="en">',
@@ -56,12 +59,12 @@ export function renderReportHtml(result: RunResult, assets: { js: string; css: s
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
     '<meta name="color-scheme" content="light dark">',
     '<meta name="generator" content="Continual Learning Workbench">',
-    `<title>${escapeHtml(title)}</title>`,
+    `<title>${escapeHtml(page.title)}</title>`,
     `<style nonce="${nonce}">${inlineSafe(assets.css, 'style')}</style>`,
     '</head>',
-    '<body class="clw-report">',
+    `<body class="${escapeHtml(page.bodyClass)}">`,
     '<div id="app"></div>',
-    `<script type="application/json" id="clw-result">${embedJson(result)}</script>`,
+    ...page.data.map((d) => `<script type="application/json" id="${escapeHtml(d.id)}">${embedJson(d.value)}</script>`),
     `<script nonce="${nonce}">${inlineSafe(assets.js, 'script')}</script>`,
     '</body>',
     '</html>',
@@ -69,17 +72,27 @@ export function renderReportHtml(result: RunResult, assets: { js: string; css: s
   ].join('\n');
 }
 
-/** Writes `${outDir}/report.html` (atomically) from the built webview assets; returns its path. */
-export function writeReport(result: RunResult, outDir: string, assetsDir: string): string {
+export function renderReportHtml(result: RunResult, assets: { js: string; css: string }): string {
+  const title = `${experimentName(result)} · Continual Learning Workbench`;
+  return renderStandaloneHtml({ title, bodyClass: 'clw-report', data: [{ id: 'clw-result', value: result }] }, assets);
+}
+
+/** The built webview bundle and its CSS from `assetsDir`; `file` names what is being written in the error. */
+export function readWebviewAssets(assetsDir: string, file: string): { js: string; css: string } {
   const read = (name: string) => {
-    const file = join(assetsDir, name);
+    const path = join(assetsDir, name);
     try {
-      return readFileSync(file, 'utf8');
+      return readFileSync(path, 'utf8');
     } catch (e) {
-      throw new Error(`cannot write ${REPORT_FILE}: the webview asset ${file} is missing (build with 'npm run build'): ${(e as Error).message}`);
+      throw new Error(`cannot write ${file}: the webview asset ${path} is missing (build with 'npm run build'): ${(e as Error).message}`);
     }
   };
-  const html = renderReportHtml(result, { js: read('webview.js'), css: read('webview.css') });
+  return { js: read('webview.js'), css: read('webview.css') };
+}
+
+/** Writes `${outDir}/report.html` (atomically) from the built webview assets; returns its path. */
+export function writeReport(result: RunResult, outDir: string, assetsDir: string): string {
+  const html = renderReportHtml(result, readWebviewAssets(assetsDir, REPORT_FILE));
   const target = join(outDir, REPORT_FILE);
   writeFileAtomic(target, html);
   return target;

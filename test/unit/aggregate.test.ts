@@ -27,3 +27,12 @@ test('a failed seed is excluded and reported, not averaged in as zero', () => {
   assert.ok(Math.abs(m.sem! - 0.05) < 1e-12, 'sd of {0.8, 0.9} is 0.0707, / sqrt 2 = 0.05');
   assert.equal(meanSem([0.8, NaN]).missing, 1);
 });
+
+test('three seeds 0.9, 0.8, 0.7: mean 0.8, SEM 0.1 / sqrt 3 = 0.0577350…', () => {
+  // deviations -0.1, 0, 0.1: sample variance (0.01 + 0 + 0.01) / 2 = 0.01, sd 0.1.
+  const m = meanSem([0.9, 0.8, 0.7]);
+  assert.ok(Math.abs(m.mean! - 0.8) < 1e-12);
+  assert.ok(Math.abs(m.sem! - 0.05773502691896258) < 1e-12);
+  assert.equal(formatMeanSem(m), '80.0 ± 5.8');
+  assert.deepEqual({ n: m.n, missing: m.missing }, { n: 3, missing: 0 });
+});

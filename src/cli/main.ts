@@ -9,8 +9,13 @@ import { applyRunEvent, type RunState } from '../protocol/runState';
 import { runExperimentFile } from '../engine/runFile';
 import { acquireRunLock, RunFolderInUseError, type RunLock } from '../engine/runLock';
 import { formatDiagnostic, parseExperiment } from '../engine/config/load';
+import { expandExperiment, type SweepExpansion } from '../engine/config/sweep';
+import { createSweepFolder, isSweepFolder } from '../engine/sweep/folder';
 import { formatResultTable } from './format';
 import { runBenchmarks } from './bench';
+import { runSweepLocally } from './sweep';
+import { compareCommand } from './compare';
+import { submitSweepToSlurm } from './slurm';
 
 const EXIT_INVALID = 2;
 /** Another run is writing into the --out folder. */
@@ -86,7 +91,103 @@ function progressReporter(json: boolean) {
   };
 }
 
-async function cmdRun(file: string, o: { out?: string; backend: string; json?: boolean; dataDir?: string; download: boolean }) {
+interface RunCliOptions {
+  out?: string;
+  backend: string;
+  json?: boolean;
+  dataDir?: string;
+  download: boolean;
+  parallel?: string;
+  resume?: boolean;
+  executor: 'local' | 'slurm';
+  partition?: string;
+  time?: string;
+}
+
+async function cmdRun(file: string, o: RunCliOptions) {
+  // A file with seeds or a sweep (or any file sent to Slurm) runs as a sweep folder of runs.
+  const sweep = sweepOf(file, o.executor === 'slurm');
+  if (sweep === 'invalid') return;
+  if (sweep) return o.executor === 'slurm' ? cmdRunSlurm(file, sweep, o) : cmdRunSweep(file, sweep, o);
+  return cmdRunOne(file, o);
+}
+
+/** The file's expansion when it is a sweep (or `always`); null for a plain run; 'invalid' after printing its errors. */
+function sweepOf(file: string, always: boolean): { name: string; expansion: SweepExpansion } | null | 'invalid' {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return null; // the single run reports it, as before
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const parsed = parseExperiment(text, path);
+  if (!parsed.experiment) {
+    if (!always && !/"(seeds|sweep)"\s*:/.test(text)) return null; // the single run reports the errors
+    for (const d of parsed.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+    process.exitCode = EXIT_INVALID;
+    return 'invalid';
+  }
+  for (const d of parsed.diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
+  if (parsed.sweep) return { name: parsed.experiment.name, expansion: parsed.sweep };
+  if (!always) return null;
+  const spec = JSON.parse(text) as Parameters<typeof expandExperiment>[0];
+  return { name: parsed.experiment.name, expansion: expandExperiment(spec) };
+}
+
+async function cmdRunSweep(file: string, sweep: { name: string; expansion: SweepExpansion }, o: RunCliOptions) {
+  const parallel = o.parallel !== undefined ? Number(o.parallel) : undefined;
+  if (parallel !== undefined && !(Number.isInteger(parallel) && parallel >= 1)) {
+    process.stderr.write(`error: --parallel must be a whole number ≥ 1, got ${o.parallel}\n`);
+    process.exitCode = EXIT_INVALID;
+    return;
+  }
+  const controller = new AbortController();
+  const hardStop = new AbortController();
+  process.on('SIGINT', () => {
+    if (controller.signal.aborted) hardStop.abort();
+    else process.stderr.write('\ncancelling every run (Ctrl-C again to stop them at once)…\n');
+    controller.abort();
+  });
+  const r = await runSweepLocally({
+    file,
+    name: sweep.name,
+    expansion: sweep.expansion,
+    out: o.out,
+    resume: o.resume,
+    parallel,
+    backend: o.backend,
+    dataDir: o.dataDir,
+    download: o.download,
+    json: o.json,
+    cliPath: resolve(process.argv[1]),
+    execArgv: process.execArgv,
+    compare: compareCommand,
+    signal: controller.signal,
+    hardStop: hardStop.signal,
+  });
+  process.exitCode = r.code;
+}
+
+async function cmdRunSlurm(file: string, sweep: { name: string; expansion: SweepExpansion }, o: RunCliOptions) {
+  const existing = o.out !== undefined && isSweepFolder(resolve(o.out));
+  let dir: string;
+  if (existing) dir = resolve(o.out!);
+  else {
+    try {
+      dir = createSweepFolder(resolve(o.out ?? 'runs'), sweep.name, resolve(file), sweep.expansion, { type: 'slurm', submissions: [], partition: o.partition, time: o.time }).dir;
+    } catch (e) {
+      process.stderr.write(`error: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    process.stderr.write(`sweep: ${dir} (${sweep.expansion.runs.length} run(s))\n`);
+  }
+  process.exitCode = await submitSweepToSlurm(dir, { partition: o.partition, time: o.time, cliPath: resolve(process.argv[1]), resubmit: existing });
+}
+
+async function cmdRunOne(file: string, o: RunCliOptions) {
   const outDir = resolve(o.out ?? defaultOutDir(file));
   // Two runs writing one folder would overwrite each other's result: the second is refused.
   let lock: RunLock;
@@ -155,11 +256,14 @@ function cmdValidate(file: string) {
     process.exitCode = EXIT_INVALID;
     return;
   }
-  const { diagnostics } = parseExperiment(text, path);
+  const { diagnostics, sweep } = parseExperiment(text, path);
   for (const d of diagnostics) process.stderr.write(formatDiagnostic(d) + '\n');
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   if (errors) process.exitCode = EXIT_INVALID;
-  else process.stdout.write(`${path}: valid${diagnostics.length ? ` (${diagnostics.length} warning(s))` : ''}\n`);
+  else {
+    const runs = sweep ? `; a sweep of ${sweep.runs.length} run(s) over ${sweep.axes.map((a) => `${a.path} (${a.values.length})`).join(' × ')}` : '';
+    process.stdout.write(`${path}: valid${diagnostics.length ? ` (${diagnostics.length} warning(s))` : ''}${runs}\n`);
+  }
 }
 
 const program = new Command();
@@ -172,8 +276,25 @@ program
   .option('--json', 'print the result as JSON on stdout (progress stays on stderr)')
   .option('--data-dir <dir>', 'extra folder searched for datasets (also CLW_DATA_DIR)')
   .option('--no-download', 'never download datasets')
-  .description('run an experiment; prints the accuracy matrix and metrics, writes result.json and report.html')
+  .option('-p, --parallel <n>', 'seeds/sweep: runs at once, each in its own process (default: the number of CPU cores)')
+  .option('--resume', 'seeds/sweep: continue the latest sweep folder of this file in the --out folder (or runs/), skipping its completed runs; --out naming a sweep folder does the same')
+  .addOption(new Option('--executor <name>', 'where a sweep runs: here, or as a Slurm job array (sbatch)').choices(['local', 'slurm']).default('local'))
+  .option('--partition <name>', 'Slurm partition (--executor slurm)')
+  .option('--time <limit>', 'Slurm time limit per run, e.g. 00:30:00 (--executor slurm)')
+  .description(
+    'run an experiment; prints the accuracy matrix and metrics, writes result.json and report.html. A file with "seeds" or "sweep" runs every run in a sweep folder (<out>/<timestamp>-<name>-sweep/, default out runs/), then prints the comparison',
+  )
   .action(cmdRun);
+program
+  .command('compare')
+  .argument('<paths...>', 'run folders, result.json files or sweep folders')
+  .option('-o, --out <dir>', 'folder for compare.html, compare.csv and compare.json (default: the sweep folder when given one, else compare-<timestamp>)')
+  .option('--json', 'print the comparison as JSON on stdout instead of the table')
+  .option('--csv', 'print the comparison as CSV on stdout instead of the table')
+  .description('compare runs and sweeps: mean ± SEM over seeds, the accuracy matrices, metrics per run; writes compare.html')
+  .action(async (paths: string[], o: { out?: string; json?: boolean; csv?: boolean }) => {
+    process.exitCode = await compareCommand(paths, { out: o.out, json: o.json, csv: o.csv });
+  });
 program.command('validate').argument('<file>').description('check an experiment file; errors as file:line:column').action(cmdValidate);
 program
   .command('bench')

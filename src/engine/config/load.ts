@@ -7,15 +7,18 @@ import { readFile } from 'node:fs/promises';
 import { getNodeValue, parseTree, type Node, type ParseError } from 'jsonc-parser';
 import type { ExperimentSpec, NormalisedExperiment } from '../../protocol/experiment';
 import { experimentValidator } from './schema';
+export { expandExperiment, isSweep, sweepAxes, sweepRunLabel, MAX_SWEEP_RUNS, type SweepExpansion, type SweptExperimentSpec } from './sweep';
 import { schemaFindings } from './schemaErrors';
 import { resourceFindings, semanticFindings } from './semantic';
 import { defaultResourceEnvironment, type ResourceEnvironment } from './resources';
-import { SourceText, atValue, childPointer, fieldName, locate, overlaps, rangeOf, type Context, type ExperimentDiagnostic, type Finding, type Range } from './source';
+import { SourceText, atValue, childPointer, underPointer, fieldName, locate, overlaps, rangeOf, type Context, type ExperimentDiagnostic, type Finding, type Range } from './source';
 import { duplicateKeyFindings, nestingFinding, syntaxFindings } from './syntax';
 import { normaliseExperiment } from './normalise';
 import { clampNotes, knownTaskSize } from './clamps';
 import { planPhases } from '../train/loop';
 import { strategyDefinition } from '../strategies/registry';
+import { experimentSchema } from './schema';
+import { expandExperiment, isSweep, sweepFindings, type SweepExpansion } from './sweep';
 
 export type { ExperimentDiagnostic } from './source';
 export { EXPERIMENT_DEFAULTS, MODEL_PRESETS, BENCHMARK_DEFAULTS } from './defaults';
@@ -33,6 +36,11 @@ export interface ParsedExperiment {
   experiment: NormalisedExperiment | null;
   /** Sorted by position. */
   diagnostics: ExperimentDiagnostic[];
+  /**
+   * The runs of a file with `seeds` or `sweep` (absent for a plain experiment, and when any
+   * diagnostic is an error); `experiment` is then the first run's.
+   */
+  sweep?: SweepExpansion;
 }
 
 /** Reads a file and parses it; an unreadable file gives one error diagnostic at 1:1. */
@@ -68,6 +76,10 @@ function severityRank(d: ExperimentDiagnostic): number {
  * the file is plain JSON (VS Code's "json" mode, which `*.json` files get, reports them too).
  */
 export function parseExperiment(text: string, file: string, options: ParseOptions = {}): ParsedExperiment {
+  return parse(text, file, options, true);
+}
+
+function parse(text: string, file: string, options: ParseOptions, withSweep: boolean): ParsedExperiment {
   const doc = new SourceText(text.charCodeAt(0) === 0xfeff ? ' ' + text.slice(1) : text);
   const findings: Finding[] = [];
 
@@ -82,6 +94,7 @@ export function parseExperiment(text: string, file: string, options: ParseOption
   for (const f of syntax) findings.push(f);
 
   let experiment: NormalisedExperiment | null = null;
+  let sweep: SweepExpansion | undefined;
   let uncounted = false;
   if (root) {
     const ctx: Context = { doc, root };
@@ -98,12 +111,26 @@ export function parseExperiment(text: string, file: string, options: ParseOption
     for (const f of huge) checks.push(f);
     if (!valid) for (const f of schemaFindings(ctx, schemaErrors.slice(0, MAX_SCHEMA_ERRORS), '')) if (!hugeAt.has(f.pointer)) checks.push({ ...f, origin: 'schema' });
     for (const f of semanticFindings(ctx, value)) checks.push(f);
+    if (withSweep) {
+      // Each swept value is validated in the file's text with the value substituted (its errors in the field's own words).
+      const ofSweep = (f: Finding) => underPointer(f.pointer, '/sweep') || underPointer(f.pointer, '/seeds');
+      const restValid = !syntax.length && !checks.some((f) => f.severity === 'error' && !ofSweep(f));
+      const validateVariant = (variant: string) => parse(variant, file, options, false).diagnostics.filter((d) => d.severity === 'error');
+      for (const f of sweepFindings(ctx, value, experimentSchema, restValid, validateVariant)) checks.push({ ...f, origin: f.origin ?? 'semantic' });
+    }
     if (valid && !syntax.length && !checks.some((f) => f.severity === 'error')) {
-      experiment = normaliseExperiment(value as unknown as ExperimentSpec, file);
+      const spec = value as unknown as ExperimentSpec;
+      if (withSweep && isSweep(spec)) {
+        sweep = expandExperiment(spec);
+        experiment = normaliseExperiment(sweep.runs[0].spec, file);
+      } else experiment = normaliseExperiment(spec, file);
       for (const f of clampFindings(ctx, experiment)) checks.push(f);
       const resources = resourceFindingsOf(ctx, experiment, options.resources ?? defaultResourceEnvironment());
       for (const f of resources) checks.push(f);
-      if (resources.some((f) => f.severity === 'error')) experiment = null;
+      if (resources.some((f) => f.severity === 'error')) {
+        experiment = null;
+        sweep = undefined;
+      }
     }
     // Values around a syntax error are the parser's guesses: keep only findings away from them.
     const nearSyntaxError = overlapsAny(syntax.map((s) => s.range));
@@ -113,7 +140,9 @@ export function parseExperiment(text: string, file: string, options: ParseOption
   const diagnostics = findings
     .map((f) => doc.diagnostic(file, f))
     .sort((a, b) => a.offset - b.offset || severityRank(a) - severityRank(b));
-  return { experiment, diagnostics: capped(diagnostics, file, doc, uncounted) };
+  const parsed: ParsedExperiment = { experiment, diagnostics: capped(diagnostics, file, doc, uncounted) };
+  if (sweep && experiment) parsed.sweep = sweep;
+  return parsed;
 }
 
 /** Every number literal beyond the range of a double (1e309 parses as Infinity). */

@@ -7,6 +7,9 @@ import { atKey, atObject, atValue, childPointer, fieldName, locate, underPointer
 import { UNIONS, alternativesWithKey, chooseAlternative, type Discriminator, type UnionRule } from './unions';
 import { closestName, describeAllowed, describeValue, isObject, json, quoteKey, type Json } from './wording';
 
+/** Top-level fields that ask for several runs (config/sweep.ts). */
+const SWEEP_FIELDS = ['seeds', 'sweep'];
+
 const IDX_NAMES = FILE_ROLES.map((r) => STANDARD_FILE_NAMES[r]);
 const IDX_FILES = `${IDX_NAMES.slice(0, -1).join(', ')} and ${IDX_NAMES[IDX_NAMES.length - 1]}`;
 
@@ -39,6 +42,8 @@ export function schemaFindings(ctx: Context, errors: ErrorObject[], base: string
         findings.push(requiredFinding(ctx, pointer, e));
         break;
       case 'additionalProperties':
+        // Keys of "sweep" are paths: config/sweep.ts words an unknown one (did-you-mean over every path, why a path cannot be swept).
+        if (pointer === '/sweep') break;
         findings.push(unknownPropertyFinding(ctx, pointer, e, alternative));
         break;
       case 'uniqueItems':
@@ -112,7 +117,9 @@ function unknownPropertyFinding(ctx: Context, pointer: string, e: ErrorObject, a
   const key = (e.params as { additionalProperty: string }).additionalProperty;
   const known = Object.keys(((e.parentSchema as JsonSchema | undefined)?.properties ?? {}) as object);
   const where = fieldName(pointer);
-  const allowed = `allowed: ${known.map(quoteKey).join(', ')}`;
+  // The list names the experiment's own fields; the sweep fields (seeds, sweep) are found by the did-you-mean.
+  const listed = pointer === '' ? known.filter((k) => !SWEEP_FIELDS.includes(k)) : known;
+  const allowed = `allowed: ${listed.map(quoteKey).join(', ')}`;
   // A key of another alternative (a setting of another benchmark, another strategy's
   // hyperparameter) says so; a near-miss gets a did-you-mean.
   const elsewhere = alternative?.pointer === pointer ? alternativesWithKey(alternative.discriminator, alternative.value, key, propertiesOf) : undefined;

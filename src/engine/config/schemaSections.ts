@@ -9,6 +9,8 @@ import { BENCHMARKS, type BenchmarkInfo } from './benchmarks';
 import { BENCHMARK_DEFAULTS, EXPERIMENT_DEFAULTS } from './defaults';
 import type { JsonSchema } from './schema';
 import { describeAllowed, json, orList } from './wording';
+import { sweepPathList } from './sweepPaths';
+import experimentSchemaJson from '../../../schemas/experiment.schema.json';
 
 /** Schema definition of one strategy's settings: "strategy-ewc". */
 export function strategyDefinitionName(name: string): `strategy-${string}` {
@@ -22,7 +24,7 @@ export function benchmarkDefinitionName(name: string): `benchmark-${string}` {
 
 /** Whether a key under `definitions` is written by the generator. */
 export function isGeneratedDefinition(key: string): boolean {
-  return key === 'strategy' || key === 'benchmark' || key.startsWith('strategy-') || key.startsWith('benchmark-');
+  return key === 'strategy' || key === 'benchmark' || key === 'sweep' || key.startsWith('strategy-') || key.startsWith('benchmark-');
 }
 
 function sentence(s: string): string {
@@ -218,9 +220,53 @@ export function benchmarkSection(benchmarks: readonly BenchmarkInfo[] = BENCHMAR
   return out;
 }
 
+/** Most runs one sweep may expand to (config/sweep.ts refuses more). */
+export const MAX_SWEEP_RUNS = 1000;
+
+/**
+ * The `sweep` definition: every field path of the experiment (from the hand-written schema and the
+ * generated strategy/benchmark definitions) as a property, so the editor completes and explains
+ * them; the values are checked by the loader (config/sweep.ts), each substituted into the experiment.
+ */
+export function sweepSection(withoutSweep: JsonSchema): Record<string, JsonSchema> {
+  const properties: Record<string, JsonSchema> = {};
+  for (const { path, schema } of sweepPathList(withoutSweep)) {
+    const about = typeof schema.description === 'string' ? ` ${sentence(schema.description)}` : '';
+    properties[path] = {
+      type: 'array',
+      minItems: 1,
+      description: `Values of ${path} to run, one run each (times every value of the other swept fields).${about}`,
+      markdownDescription: `Values of \`${path}\` to run: one run each, times every value of the other swept fields.${about}`,
+    };
+  }
+  return {
+    sweep: {
+      type: 'object',
+      description: 'Fields to sweep: a dotted path into the experiment and the values to try; every combination is one run.',
+      markdownDescription:
+        `Fields to sweep: a dotted path into the experiment (\`"strategy.lambda"\`, \`"training.learningRate"\`, \`"tasks.0.train"\` — a number is a list index) and the values to try. ` +
+        `Every combination is one run (the Cartesian product, the last field varying fastest), each in its own folder under one sweep folder with a \`sweep.json\` index. ` +
+        `A value replaces the whole field (\`"strategy": [{"name": "naive"}, {"name": "ewc", "lambda": 1000}]\` compares strategies). At most ${MAX_SWEEP_RUNS} runs.`,
+      properties,
+      // Paths through a list ("tasks.0.train") cannot all be listed: any path with an index segment (checked by config/sweep.ts).
+      patternProperties: {
+        '^[^.]+(\\.[^.]+)*\\.[0-9]+(\\.[^.]+)*$': { type: 'array', minItems: 1, description: 'Values of this field (a path through a list item, by its index from 0) to run, one run each.' },
+      },
+      additionalProperties: false,
+      defaultSnippets: [
+        { label: 'strategies × seeds', description: 'Naive, EWC and replay, three seeds each.', body: { strategy: [{ name: 'naive' }, { name: 'ewc', lambda: 1000 }, { name: 'replay', memorySize: 500 }], seed: [0, 1, 2] } },
+        { label: 'a hyperparameter × seeds', description: "One strategy's hyperparameter over decades, three seeds each.", body: { 'strategy.lambda': [100, 1000, 10000], seed: [0, 1, 2] } },
+      ],
+    },
+  };
+}
+
 /** Every generated definition, in the order the file keeps them. */
 export function generatedDefinitions(): Record<string, JsonSchema> {
-  return { ...benchmarkSection(), ...strategySection() };
+  const sections = { ...benchmarkSection(), ...strategySection() };
+  const base = experimentSchemaJson as JsonSchema;
+  const handWritten = Object.entries((base.definitions ?? {}) as Record<string, JsonSchema>).filter(([k]) => !isGeneratedDefinition(k));
+  return { ...sections, ...sweepSection({ ...base, definitions: { ...Object.fromEntries(handWritten), ...sections } }) };
 }
 
 /**
@@ -229,7 +275,7 @@ export function generatedDefinitions(): Record<string, JsonSchema> {
  */
 export function withGeneratedDefinitions(schema: JsonSchema, generated: Record<string, JsonSchema> = generatedDefinitions()): JsonSchema {
   const old = (schema.definitions ?? {}) as Record<string, JsonSchema>;
-  const heads = ['benchmark', 'strategy'];
+  const heads = ['benchmark', 'strategy', 'sweep'];
   const section = (head: string): [string, JsonSchema][] => Object.entries(generated).filter(([k]) => k === head || k.startsWith(`${head}-`));
   const definitions: Record<string, JsonSchema> = {};
   for (const [key, value] of Object.entries(old)) {

@@ -2,6 +2,7 @@
 // or the one --out names / --resume finds, skipping its completed runs), then every run in a child
 // process of its own (one tfjs per process), up to --parallel at once; a line per run as it ends,
 // then the comparison table. Ctrl-C cancels every child (each writes its cancelled result).
+import { THREADS_ENV, threadsPerRun } from '../engine/cores';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -110,7 +111,9 @@ export async function runSweepLocally(o: LocalSweepOptions): Promise<{ code: num
       appendFileSync(log, `$ ${process.execPath} ${args.join(' ')}\n`);
       const t0 = Date.now();
       // Its own process group: a terminal's Ctrl-C reaches only this process, which cancels each child once.
-      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: process.platform !== 'win32', env: process.env });
+      // Each run gets its share of the cores (its landscape workers follow CLW_THREADS): never workers x cores threads.
+      const env = { ...process.env, [THREADS_ENV]: String(threadsPerRun(workers)) };
+      const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: process.platform !== 'win32', env });
       children.add(child);
       let tail = '';
       child.stderr?.setEncoding('utf8');

@@ -33,10 +33,14 @@ export async function runExperimentFile(opts: RunFileOptions): Promise<RunFileOu
   } catch (e) {
     return { kind: 'invalid', errors: [`${file}: cannot read the experiment file: ${(e as Error).message}`], warnings: [] };
   }
-  const { experiment, diagnostics } = parseExperiment(text, file);
+  const parsed = parseExperiment(text, file);
+  const { experiment, diagnostics } = parsed;
   const errors = diagnostics.filter((d) => d.severity === 'error').map(formatDiagnostic);
   const warnings = diagnostics.filter((d) => d.severity !== 'error').map(formatDiagnostic);
   if (errors.length || !experiment) return { kind: 'invalid', errors, warnings };
+  // One process runs one experiment: a file with several (seeds/sweep) goes through a sweep runner.
+  const runs = parsed.sweep?.runs.length ?? 1;
+  if (runs > 1) return { kind: 'invalid', errors: [`${file}: has "seeds" or "sweep" (${runs} runs): run it as a sweep (continual-workbench run FILE, or Run Continual Experiment in VS Code)`], warnings };
 
   const { tf, info } = await loadBackend(opts.backend);
   const result = await runExperiment({

@@ -4,13 +4,13 @@
 // those events (protocol/runState) and is rewritten atomically after every phase.
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import type { LandscapeSpec, NormalisedExperiment } from '../protocol/experiment';
 import type { RunEvent } from '../protocol/events';
 import type { CurvePoint, EnvironmentInfo, LandscapeResult, RunError, RunResult, TaskInfo } from '../protocol/result';
 import { applyRunEvent, type RunState } from '../protocol/runState';
 import { landscapePlan } from '../protocol/format';
 import { writeFileAtomic } from './atomicWrite';
+import { runCores } from './cores';
 import { clampNotes } from './config/clamps';
 import { fieldName } from './config/source';
 import type { ResolveOptions } from './data/resolve';
@@ -413,7 +413,7 @@ function landscapeCheckpoints(tf: TF, model: ClassifierModel, land: LandscapeSpe
 async function landscapeEvaluator(tf: TF, model: ClassifierModel, spec: NormalisedExperiment['model'], sets: EvalSet[], emit: (e: RunEvent) => void) {
   const local = { evaluateAt: modelEvaluator(tf, model, sets, 1000) as PointEvaluator, concurrency: 1, pool: null as EvaluatorPool | null };
   const backend = tf.getBackend();
-  if ((backend !== 'wasm' && backend !== 'cpu') || availableParallelism() < 2) return local;
+  if ((backend !== 'wasm' && backend !== 'cpu') || runCores() < 2) return local;
   try {
     const pool = await createEvaluatorPool({ spec, inputShape: model.inputShape, outputs: model.outputs, sets: poolSetsFromTensors(sets), batchSize: 1000, backend });
     emit({ type: 'log', level: 'info', message: `landscape: ${pool.size} worker threads` });

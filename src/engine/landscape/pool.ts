@@ -15,7 +15,7 @@
 // availableParallelism() workers and no local lane.
 
 import { existsSync } from 'node:fs';
-import * as os from 'node:os';
+import { runCores } from '../cores';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ResolvedModelSpec } from '../../protocol/experiment';
@@ -39,7 +39,7 @@ export interface EvaluatorPoolOptions {
   sets: PoolEvalSet[];
   /** Evaluation batch size: the same as the in-process evaluator's for identical results. */
   batchSize: number;
-  /** Worker threads (default: os.availableParallelism() - 1 when `local` is given, else availableParallelism(); at least 1). */
+  /** Worker threads (default: runCores() - 1 when `local` is given, else runCores(); at least 1; engine/cores.ts). */
   workers?: number;
   /**
    * Worker entry. Default: dist/landscapeWorker.js beside the bundle, or worker.ts (run with
@@ -132,7 +132,7 @@ function errorMessage(e: unknown): string {
 }
 
 export async function createEvaluatorPool(opts: EvaluatorPoolOptions): Promise<EvaluatorPool> {
-  const parallelism = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  const parallelism = runCores();
   const count = Math.max(1, Math.floor(opts.workers ?? (opts.local ? parallelism - 1 : parallelism)));
   const script = opts.workerScript ?? defaultWorkerScript();
   if (!existsSync(script)) {

@@ -2,14 +2,18 @@
 // host answers with a full snapshot, then batches of run events (throttled). Everything the
 // webview sends is untrusted input to the host: validateFromWebviewMessage checks each message's
 // shape, field types and sizes, and WebviewMessageGate drops (and logs, once per kind) the rest.
+import type { Comparison } from './compare';
 import type { RunEvent } from './events';
 import type { RunState } from './runState';
 
-export type PanelMode = 'live' | 'saved' | 'report';
+/** 'compare': a comparison of several runs (the compare panel, compare.html), not one run. */
+export type PanelMode = 'live' | 'saved' | 'report' | 'compare';
 
 export type ToWebviewMessage =
   | { type: 'snapshot'; state: RunState | null; mode: PanelMode; canRun: boolean; experimentFile?: string }
-  | { type: 'events'; events: RunEvent[] };
+  | { type: 'events'; events: RunEvent[] }
+  /** The compare panel's content (replaces whatever the panel showed); `report`: a standalone compare.html. */
+  | { type: 'comparison'; comparison: Comparison; report?: boolean };
 
 export type ExportFormat = 'svg' | 'png' | 'csv' | 'json';
 

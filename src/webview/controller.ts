@@ -77,6 +77,11 @@ export function createPanelController(opts: ControllerOptions): PanelController 
         view = { ...view, context };
         persistNow();
         requestRender();
+      } else if (msg.type === 'comparison' && typeof msg.comparison === 'object' && msg.comparison !== null) {
+        // The panel now compares runs: no run state, no run actions.
+        view = { state: null, mode: 'compare', canRun: false, comparison: msg.comparison, context: view.context };
+        persistNow();
+        requestRender();
       } else if (msg.type === 'snapshot') {
         // The context belongs to the panel, not the run: it stays until the host sends a new one.
         view = { state: upgraded(msg.state), mode: msg.mode, canRun: msg.canRun, experimentFile: msg.experimentFile, context: view.context };

@@ -279,43 +279,79 @@ export function figureSubtitle(r: RunResult): string {
 
 /** The figure as exported: the chart in the style's palette, framed with its title; its pixel scale for PNG. */
 export function exportFigure(chart: ChartExport, r: RunResult, style: ExportStyle, themePalette: Palette): { svg: SVGSVGElement; palette: Palette; scale: number; dpi: number } | null {
+  return frameExport(chart, figureSubtitle(r), style, themePalette);
+}
+
+/** Any chart framed for export under its title and `subtitle` (what the figure is of). */
+export function frameExport(chart: ChartExport, subtitle: string, style: ExportStyle, themePalette: Palette): { svg: SVGSVGElement; palette: Palette; scale: number; dpi: number } | null {
   const palette = style === 'publication' ? publicationPalette() : themePalette;
   const drawn = chart.build(style === 'publication' ? { palette, width: PUBLICATION_WIDTH } : undefined);
   if (!drawn) return null;
-  const svg = frameFigure(drawn, { title: chart.title, subtitle: figureSubtitle(r) }, palette);
+  const svg = frameFigure(drawn, { title: chart.title, subtitle }, palette);
   // Publication PNGs: 300 dpi at the figure's size in inches; theme PNGs: twice the screen's pixels.
   return style === 'publication' ? { svg, palette, scale: PUBLICATION_DPI / CSS_DPI, dpi: PUBLICATION_DPI } : { svg, palette, scale: 2, dpi: 2 * CSS_DPI };
 }
 
-/** Builds export messages for one result; `post` sends them (host message or download). */
-export function createExporter(doc: Document, getResult: () => RunResult | null, getPalette: () => Palette, post: (m: FromWebviewMessage) => void, getStyle: () => ExportStyle = () => 'publication'): Exporter {
-  const name = (part: string, ext: ExportFormat) => exportFileName(experimentName(getResult()!), part, ext, getResult()?.experiment?.seed);
+/** What exported files are of: a run (name, seed) or a comparison (its title). */
+export interface ExportSubject {
+  /** File names start with it. */
+  name: string;
+  /** Under every figure's title. */
+  subtitle: string;
+  seed?: number;
+}
+
+export interface FigureExporter {
+  chart(chart: ChartExport, format: 'svg' | 'png'): Promise<void>;
+  /** A text export (a table as CSV, data as JSON) named after the subject. */
+  text(part: string, format: 'csv' | 'json', content: string): void;
+}
+
+/** Builds export messages for whatever `subject` says is shown; `post` sends them (host message or download). */
+export function createFigureExporter(doc: Document, subject: () => ExportSubject | null, getPalette: () => Palette, post: (m: FromWebviewMessage) => void, getStyle: () => ExportStyle = () => 'publication'): FigureExporter {
+  const name = (s: ExportSubject, part: string, ext: ExportFormat) => exportFileName(s.name, part, ext, s.seed);
   return {
     async chart(chart, format) {
-      const r = getResult();
-      if (!r) return;
+      const s = subject();
+      if (!s) return;
       const style = getStyle();
-      const figure = exportFigure(chart, r, style, getPalette());
+      const figure = frameExport(chart, s.subtitle, style, getPalette());
       if (!figure) return;
       const text = serializeSvg(figure.svg, figure.palette);
       const part = style === 'publication' ? chart.part : `${chart.part}-theme`;
       if (format === 'svg') {
-        post({ type: 'export', format: 'svg', name: name(part, 'svg'), content: text });
+        post({ type: 'export', format: 'svg', name: name(s, part, 'svg'), content: text });
         return;
       }
       const w = Number(figure.svg.getAttribute('width')) || 800;
       const h = Number(figure.svg.getAttribute('height')) || 400;
       const png = await svgToPngBase64(doc, text, w, h, figure.scale);
       const content = bytesToBase64(withPngResolution(base64ToBytes(png), figure.dpi));
-      post({ type: 'export', format: 'png', name: name(part, 'png'), content });
+      post({ type: 'export', format: 'png', name: name(s, part, 'png'), content });
     },
+    text(part, format, content) {
+      const s = subject();
+      if (s) post({ type: 'export', format, name: name(s, part, format), content });
+    },
+  };
+}
+
+/** Builds export messages for one result; `post` sends them (host message or download). */
+export function createExporter(doc: Document, getResult: () => RunResult | null, getPalette: () => Palette, post: (m: FromWebviewMessage) => void, getStyle: () => ExportStyle = () => 'publication'): Exporter {
+  const subject = (): ExportSubject | null => {
+    const r = getResult();
+    return r ? { name: experimentName(r), subtitle: figureSubtitle(r), seed: r.experiment?.seed } : null;
+  };
+  const figures = createFigureExporter(doc, subject, getPalette, post, getStyle);
+  return {
+    chart: (chart, format) => figures.chart(chart, format),
     csv() {
       const r = getResult();
-      if (r) post({ type: 'export', format: 'csv', name: name('accuracy-matrix', 'csv'), content: accuracyMatrixCsv(r) });
+      if (r) figures.text('accuracy-matrix', 'csv', accuracyMatrixCsv(r));
     },
     json() {
       const r = getResult();
-      if (r) post({ type: 'export', format: 'json', name: name('result', 'json'), content: resultJson(r) });
+      if (r) figures.text('result', 'json', resultJson(r));
     },
   };
 }

@@ -1,6 +1,7 @@
 // Header: name, status, backend, timings, the run card, what the run changed in what the experiment
 // asked for, live progress, whether the experiment file changed since the run, and the actions the
 // mode allows.
+import type { Comparison } from '../protocol/compare';
 import type { RunState } from '../protocol/runState';
 import type { FromWebviewMessage, PanelMode } from '../protocol/webview';
 import {
@@ -30,6 +31,8 @@ export interface ViewModel {
   experimentFile?: string;
   /** What the host knows beyond the result: the defaults, the experiment file now. */
   context?: PanelContext;
+  /** A comparison of runs (mode 'compare'): the compare layout shows it instead of a run. */
+  comparison?: Comparison;
 }
 
 export interface HeaderActions {

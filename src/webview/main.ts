@@ -1,8 +1,10 @@
 // Entry of the webview bundle (dist/webview.js). Two ways in: a VS Code panel (live or saved run,
-// state by messages) or a standalone report.html (the RunResult embedded as JSON).
+// state by messages; a run, or a comparison of runs) or a standalone report.html / compare.html
+// (the RunResult or the Comparison embedded as JSON).
 import './styles.css';
 import '@vscode-elements/elements/dist/vscode-button/index.js';
 import '@vscode-elements/elements/dist/vscode-badge/index.js';
+import type { Comparison } from '../protocol/compare';
 import { upgradeResult, type RunResult } from '../protocol/result';
 import { cspViolationMessage, describeCspViolation, type CspViolationMessage } from '../protocol/webview';
 import { stateFromResult } from '../protocol/runState';
@@ -48,9 +50,23 @@ function readEmbeddedResult(): RunResult | null {
   }
 }
 
+/** compare.html embeds its Comparison the way report.html embeds a result. */
+function readEmbeddedComparison(): Comparison | null {
+  const el = document.getElementById('clw-comparison');
+  if (!el) return null;
+  try {
+    const data = JSON.parse(el.textContent ?? 'null') as Comparison | null;
+    return data && typeof data === 'object' && Array.isArray(data.runs) ? data : null;
+  } catch (e) {
+    console.error('the embedded comparison is not valid JSON', e);
+    return null;
+  }
+}
+
 function boot() {
   const root = document.getElementById('app') ?? document.body;
-  const embedded = document.getElementById('clw-result') ? readEmbeddedResult() : undefined;
+  const comparisonBlock = !!document.getElementById('clw-comparison');
+  const embedded = document.getElementById('clw-result') ? readEmbeddedResult() : comparisonBlock ? null : undefined;
   const api = embedded === undefined ? window.acquireVsCodeApi?.() : undefined;
   // First, before anything renders: a violation while building the view is reported too.
   reportCspViolations(document, api ? (m) => api.postMessage(m) : (m) => console.error(`Content Security Policy violation: ${describeCspViolation(m)}`));
@@ -82,8 +98,9 @@ function boot() {
     controller.requestRender(); // the view restored from getState(), if any, until the snapshot arrives
     api.postMessage({ type: 'ready' });
   } else {
-    const state = embedded ? stateFromResult(embedded) : null;
-    controller.handleMessage({ type: 'snapshot', state, mode: 'report', canRun: false });
+    const comparison = comparisonBlock ? readEmbeddedComparison() : null;
+    if (comparison) controller.handleMessage({ type: 'comparison', comparison, report: true });
+    else controller.handleMessage({ type: 'snapshot', state: embedded ? stateFromResult(embedded) : null, mode: 'report', canRun: false });
   }
 }
 

@@ -1,11 +1,12 @@
 // Per-task accuracy over training steps: one line per task, task boundaries marked. The picture of
-// forgetting: the first task's line collapsing when the next task starts.
-import * as d3 from 'd3';
+// forgetting: the first task's line collapsing when the next task starts. Drawn by the shared line
+// chart (lineChart.ts); this file turns curve points into its data.
 import type { CurvePoint } from '../../protocol/result';
 import { formatPercentTick, formatStepTick } from '../format';
 import { formatPercent } from '../../protocol/format';
 import { taskColor, type Palette } from '../theme';
-import { LEGEND_SWATCH, createTooltip, firstFitting, fitText, legendLayout, nearestIndex, resetChartSvg, styleAxis, textWidth, type LegendLayout } from './axes';
+import { createTooltip, type LegendLayout } from './axes';
+import { MIN_LINE_CHART_WIDTH, lineChart, lineChartLayout, type LineChartData } from './lineChart';
 
 export interface CurveSeries {
   task: number;
@@ -78,22 +79,45 @@ export interface CurvesLayout {
 }
 
 /** The narrowest chart drawn; narrower panels are rare (< 200 px) and scroll. */
-export const MIN_CHART_WIDTH = 160;
+export const MIN_CHART_WIDTH = MIN_LINE_CHART_WIDTH;
 
+const PERCENT_TICKS = [0, 0.25, 0.5, 0.75, 1];
+
+/** The layout of the shared line chart for these curves (legend of task names, phase labels above the plot). */
 export function curvesLayout(width: number, fontSize: number, labels: readonly string[] = []): CurvesLayout {
-  const w = Math.max(MIN_CHART_WIDTH, Math.floor(width));
-  const small = Math.max(10, fontSize - 2);
-  // The y ticks ("100%", right-aligned 9 px from the axis) and the rotated axis title left of them, apart.
-  const left = Math.ceil(textWidth('100%', small) + 9 + small + 6);
-  // Room for half of the last x tick label ("12.5k"), centred on the plot's right edge.
-  const right = w < 360 ? 18 : 20;
-  const legendTop = Math.round(fontSize * 1.1);
-  const legend = legendLayout(labels, w - left - right, small);
-  const phaseLabelY = legendTop + legend.height + Math.round(small * 1.2);
-  const margin = { top: phaseLabelY + 8, right, bottom: Math.round(fontSize * 3.2), left };
-  const plot = Math.round(Math.min(280, Math.max(140, w * 0.26)));
-  const height = margin.top + plot + margin.bottom;
-  return { width: w, height, margin, innerWidth: w - margin.left - margin.right, innerHeight: plot, legend, legendTop, phaseLabelY };
+  const L = lineChartLayout({ series: labels.map((label) => ({ label, color: '', points: [] })), rules: [{ x: 0, label: '▸' }] }, width, fontSize, PERCENT_TICKS.map(formatPercentTick));
+  return { width: L.width, height: L.height, margin: L.margin, innerWidth: L.innerWidth, innerHeight: L.innerHeight, legend: L.legend, legendTop: L.legendTop, phaseLabelY: L.ruleLabelY };
+}
+
+/** The curves as data of the shared line chart: a line per task, a band and a labelled boundary per phase. */
+export function curvesChartData(data: Omit<CurvesData, 'width'>): LineChartData {
+  const p = data.palette;
+  const pts = sortedCurvePoints(data.curves);
+  const lastStep = pts.length ? pts[pts.length - 1].step : 0;
+  const xMax = Math.max(1, data.totalSteps || 0, lastStep);
+  const spans = trainingSpans(data.boundaries, xMax);
+  const phase = (i: number): PhaseMark => data.phases?.[i] ?? { label: data.labels[i] ?? `task ${i}`, task: i };
+  const byStep = new Map(pts.map((c) => [c.step, c]));
+  return {
+    label: `Accuracy of every task over training steps (${data.labels.join(', ')})`,
+    series: curveSeries(pts, data.labels).map((s) => ({
+      label: s.label,
+      color: taskColor(p, s.task),
+      points: s.points.map((q) => ({ x: q.step, y: q.value })),
+      attrs: { 'data-testid': 'curve', 'data-task': s.task },
+    })),
+    x: { label: 'training step', domain: [0, xMax], format: formatStepTick },
+    y: { label: 'test accuracy', domain: [0, 1], ticks: PERCENT_TICKS, format: formatPercentTick, valueFormat: (v) => `${formatPercent(v)}%` },
+    // Task spans: a faint band in the colour of the task being trained; a dashed mark where each starts.
+    spans: spans.map((sp) => ({ start: sp.start, end: sp.end, color: taskColor(p, phase(sp.task).task) })),
+    rules: spans.map((sp) => ({ x: sp.start, label: `▸ ${phase(sp.task).label}`, color: taskColor(p, phase(sp.task).task), attrs: { 'data-testid': 'boundary', 'data-task': sp.task } })),
+    empty: 'Curves appear after the first evaluation.',
+    hoverTitle: (step) => {
+      const c = byStep.get(step);
+      const training = c && c.trainingTask >= 0 ? `training ${phase(c.trainingTask).label}, epoch ${c.epoch}` : 'before training';
+      return `step ${step} · ${training}`;
+    },
+  };
 }
 
 export interface CurvesChart {
@@ -104,202 +128,26 @@ export interface CurvesChart {
 }
 
 export function createCurvesChart(el: HTMLElement): CurvesChart {
-  const root = d3.select(el).append('div').attr('class', 'chart curves').attr('data-testid', 'curves');
-  const liveSvg = root.append('svg').attr('class', 'chart-svg').attr('role', 'img');
-  const tooltip = createTooltip(root.node()!);
+  const doc = el.ownerDocument;
+  const root = doc.createElement('div');
+  root.className = 'chart curves';
+  root.setAttribute('data-testid', 'curves');
+  el.append(root);
+  const tooltip = createTooltip(root);
   let last: CurvesData | null = null;
-
-  function render(data: CurvesData, svg = liveSvg) {
-    const p = data.palette;
-    const small = Math.max(10, p.fontSize - 2);
-    const L = curvesLayout(data.width, p.fontSize, data.labels);
-    resetChartSvg(svg, L.width, L.height, p, `Accuracy of every task over training steps (${data.labels.join(', ')})`);
-
-    const pts = sortedCurvePoints(data.curves);
-    const lastStep = pts.length ? pts[pts.length - 1].step : 0;
-    const xMax = Math.max(1, data.totalSteps || 0, lastStep);
-    const x = d3.scaleLinear().domain([0, xMax]).range([L.margin.left, L.margin.left + L.innerWidth]);
-    const y = d3.scaleLinear().domain([0, 1]).range([L.margin.top + L.innerHeight, L.margin.top]);
-
-    // Task spans: a faint band in the colour of the task being trained.
-    const spans = trainingSpans(data.boundaries, xMax);
-    const phase = (i: number): PhaseMark => data.phases?.[i] ?? { label: data.labels[i] ?? `task ${i}`, task: i };
-    svg
-      .append('g')
-      .attr('class', 'spans')
-      .selectAll('rect')
-      .data(spans)
-      .join('rect')
-      .attr('x', (s) => x(s.start))
-      .attr('y', L.margin.top)
-      .attr('width', (s) => Math.max(0, x(s.end) - x(s.start)))
-      .attr('height', L.innerHeight)
-      .attr('fill', (s) => taskColor(p, phase(s.task).task))
-      .attr('fill-opacity', p.dark ? 0.09 : 0.06);
-
-    // Horizontal grid.
-    const yTicks = [0, 0.25, 0.5, 0.75, 1];
-    svg
-      .append('g')
-      .attr('class', 'grid')
-      .selectAll('line')
-      .data(yTicks)
-      .join('line')
-      .attr('x1', L.margin.left)
-      .attr('x2', L.margin.left + L.innerWidth)
-      .attr('y1', (v) => y(v))
-      .attr('y2', (v) => y(v))
-      .attr('stroke', p.grid);
-
-    const gx = svg.append('g').attr('class', 'axis x').attr('transform', `translate(0,${L.margin.top + L.innerHeight})`);
-    gx.call(d3.axisBottom(x).ticks(Math.max(2, Math.floor(L.innerWidth / 90))).tickFormat((v) => formatStepTick(+v)));
-    styleAxis(gx, p);
-    const gy = svg.append('g').attr('class', 'axis y').attr('transform', `translate(${L.margin.left},0)`);
-    gy.call(d3.axisLeft(y).tickValues(yTicks).tickFormat((v) => formatPercentTick(+v)));
-    styleAxis(gy, p);
-    svg
-      .append('text')
-      .attr('class', 'axis-label')
-      .attr('x', L.margin.left + L.innerWidth / 2)
-      .attr('y', L.height - 6)
-      .attr('text-anchor', 'middle')
-      .attr('fill', p.muted)
-      .attr('font-size', small)
-      .text('training step');
-    svg
-      .append('text')
-      .attr('class', 'axis-label')
-      .attr('transform', `translate(${12},${L.margin.top + L.innerHeight / 2}) rotate(-90)`)
-      .attr('text-anchor', 'middle')
-      .attr('fill', p.muted)
-      .attr('font-size', small)
-      .text('test accuracy');
-
-    // Task boundaries: a dashed mark where each task's training starts, labelled above the plot.
-    const marks = svg.append('g').attr('class', 'boundaries');
-    spans.forEach((s, k) => {
-      const g = marks.append('g').attr('data-testid', 'boundary').attr('data-task', s.task);
-      if (s.start > 0) {
-        g.append('line')
-          .attr('x1', x(s.start))
-          .attr('x2', x(s.start))
-          .attr('y1', L.margin.top - 4)
-          .attr('y2', L.margin.top + L.innerHeight)
-          .attr('stroke', p.foreground)
-          .attr('stroke-opacity', 0.55)
-          .attr('stroke-dasharray', '4 3');
-      }
-      const room = (k + 1 < spans.length ? x(spans[k + 1].start) : L.margin.left + L.innerWidth) - x(s.start) - 8;
-      g.append('text')
-        .attr('class', 'phase-label')
-        .attr('x', x(s.start) + 4)
-        .attr('y', L.phaseLabelY)
-        .attr('font-size', small)
-        .attr('fill', taskColor(p, phase(s.task).task))
-        .attr('font-weight', 600)
-        .text(fitText(`▸ ${phase(s.task).label}`, Math.max(0, room), small));
-    });
-
-    // Legend, top left, wrapping onto rows.
-    const legend = svg.append('g').attr('class', 'legend').attr('transform', `translate(${L.margin.left},${L.legendTop})`);
-    L.legend.items.forEach((it, task) => {
-      const item = legend.append('g').attr('class', 'legend-item').attr('transform', `translate(${it.x},${it.y})`);
-      item.append('line').attr('x1', 0).attr('x2', LEGEND_SWATCH).attr('y1', 0).attr('y2', 0).attr('stroke', taskColor(p, task)).attr('stroke-width', 2.5);
-      item.append('text').attr('x', LEGEND_SWATCH + 6).attr('dominant-baseline', 'central').attr('font-size', small).text(it.label);
-    });
-
-    // Lines.
-    const series = curveSeries(pts, data.labels);
-    const line = d3
-      .line<{ step: number; value: number | null }>()
-      .defined((d) => d.value !== null)
-      .x((d) => x(d.step))
-      .y((d) => y(d.value as number));
-    svg
-      .append('g')
-      .attr('class', 'lines')
-      .attr('fill', 'none')
-      .selectAll('path')
-      .data(series)
-      .join('path')
-      .attr('data-testid', 'curve')
-      .attr('data-task', (s) => s.task)
-      .attr('stroke', (s) => taskColor(p, s.task))
-      .attr('stroke-width', 2)
-      .attr('stroke-linejoin', 'round')
-      .attr('stroke-linecap', 'round')
-      .attr('d', (s) => line(s.points) ?? '');
-
-    if (!pts.length) {
-      svg
-        .append('text')
-        .attr('x', L.margin.left + L.innerWidth / 2)
-        .attr('y', L.margin.top + L.innerHeight / 2)
-        .attr('text-anchor', 'middle')
-        .attr('fill', p.muted)
-        .text(firstFitting(['Curves appear after the first evaluation.', 'No curve points yet.', 'No points yet.'], L.innerWidth, p.fontSize));
-    }
-
-    // Hover: nearest evaluated step, every task's value there.
-    const hover = svg.append('g').attr('class', 'hover').attr('pointer-events', 'none').attr('visibility', 'hidden');
-    const rule = hover.append('line').attr('y1', L.margin.top).attr('y2', L.margin.top + L.innerHeight).attr('stroke', p.foreground).attr('stroke-opacity', 0.5);
-    const dots = hover
-      .selectAll('circle')
-      .data(series)
-      .join('circle')
-      .attr('r', 4)
-      .attr('fill', (s) => taskColor(p, s.task))
-      .attr('stroke', p.background)
-      .attr('stroke-width', 1.5);
-    const steps = pts.map((c) => c.step);
-    svg
-      .append('rect')
-      .attr('class', 'overlay')
-      .attr('x', L.margin.left)
-      .attr('y', L.margin.top)
-      .attr('width', L.innerWidth)
-      .attr('height', L.innerHeight)
-      .attr('fill', 'transparent')
-      .on('pointermove', (event: PointerEvent) => {
-        const [mx, my] = d3.pointer(event, svg.node());
-        const i = nearestIndex(steps, x.invert(mx));
-        if (i < 0) return;
-        const c = pts[i];
-        rule.attr('x1', x(c.step)).attr('x2', x(c.step));
-        dots
-          .attr('cx', x(c.step))
-          .attr('cy', (s) => y(s.points[i].value ?? 0))
-          .attr('visibility', (s) => (s.points[i].value === null ? 'hidden' : 'visible'));
-        hover.attr('visibility', 'visible');
-        const training = c.trainingTask >= 0 ? `training ${phase(c.trainingTask).label}, epoch ${c.epoch}` : 'before training';
-        tooltip.show(
-          [
-            { text: `step ${c.step} · ${training}`, strong: true },
-            ...series.map((s) => ({ text: `${s.label}: ${s.points[i].value === null ? '—' : `${formatPercent(s.points[i].value)}%`}`, color: taskColor(p, s.task) })),
-          ],
-          x(c.step),
-          my,
-        );
-      })
-      .on('pointerleave', () => {
-        hover.attr('visibility', 'hidden');
-        tooltip.hide();
-      });
-  }
+  let live: SVGSVGElement | null = null;
 
   return {
     update(data) {
       last = data;
-      render(data);
+      const svg = lineChart(curvesChartData(data), { width: data.width, palette: data.palette, document: doc, tooltip });
+      if (live) live.replaceWith(svg);
+      else root.prepend(svg);
+      live = svg;
     },
     exportSvg(style) {
-      if (!last) return null;
-      let clone: SVGSVGElement;
-      if (style) {
-        const detached = d3.select(root.node()!.ownerDocument.createElementNS('http://www.w3.org/2000/svg', 'svg') as SVGSVGElement);
-        render({ ...last, palette: style.palette, width: style.width }, detached);
-        clone = detached.node()!;
-      } else clone = liveSvg.node()!.cloneNode(true) as SVGSVGElement;
+      if (!last || !live) return null;
+      const clone = style ? lineChart(curvesChartData({ ...last, palette: style.palette }), { width: style.width, palette: style.palette, document: doc }) : (live.cloneNode(true) as SVGSVGElement);
       clone.querySelectorAll('.hover, .overlay').forEach((n) => n.remove());
       return clone;
     },

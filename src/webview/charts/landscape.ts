@@ -7,7 +7,8 @@ import { formatCoordinate, formatPercentTick, formatTick } from '../format';
 import { formatCount, formatDuration, formatPercent, formatValue } from '../../protocol/format';
 import { appendRichText, h, setChildren } from '../dom';
 import { taskColor, type Palette } from '../theme';
-import { LEGEND_SWATCH, createTooltip, firstFitting, fitText, legendLayout, nearestIndex, placePairLabels, resetChartSvg, styleAxis, textWidth } from './axes';
+import { createTooltip, firstFitting, fitText, legendLayout, placePairLabels, resetChartSvg, styleAxis, textWidth } from './axes';
+import { lineChart, lineChartLayout, type LineChartData } from './lineChart';
 
 export type LandscapeMetric = 'loss' | 'accuracy';
 
@@ -356,19 +357,12 @@ export interface LineLayout {
   optimaY: number;
 }
 
-/** The 1D line chart: legend rows on top, then the optima's labels, the plot, the axis (and a caption line). */
+/** The 1D line chart: legend rows on top, then the optima's labels, the plot, the axis (and a caption line); the shared line chart's layout. */
 export function lineLayout(width: number, fontSize: number, legendLabels: readonly string[], captionLines = 1, yTickLabels: readonly string[] = ['100%']): LineLayout {
-  const small = Math.max(10, fontSize - 2);
   const w = Math.max(MIN_CHART_WIDTH, Math.floor(width));
-  // The y ticks (right-aligned 9 px from the axis) and the rotated axis title left of them, apart.
-  const left = Math.ceil(Math.max(...yTickLabels.map((t) => textWidth(t, small))) + 9 + small + 6);
-  const right = w < 360 ? 18 : 20;
-  const legendTop = Math.round(fontSize * 1.1);
-  const legend = legendLayout(legendLabels, w - left - right, small);
-  const optimaY = legendTop + legend.height + Math.round(small * 1.2);
-  const margin = { top: optimaY + 8, right, bottom: Math.round(fontSize * 3.2) + captionLines * Math.round(small * 1.4), left };
   const innerH = Math.round(Math.min(180, Math.max(110, w * 0.16)));
-  return { width: w, height: margin.top + innerH + margin.bottom, margin, innerW: w - left - right, innerH, legend, legendTop, optimaY };
+  const L = lineChartLayout({ series: legendLabels.map((label) => ({ label, color: '', points: [] })), labelRow: true, captionLines, plotHeight: innerH }, w, fontSize, yTickLabels);
+  return { width: L.width, height: L.height, margin: L.margin, innerW: L.innerWidth, innerH: L.innerHeight, legend: L.legend, legendTop: L.legendTop, optimaY: L.ruleLabelY };
 }
 
 /** "from init (-0.52, 0.81)", or shorter when that does not fit (never cut inside the parentheses). */
@@ -814,141 +808,68 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
     }
   }
 
-  function renderLine(data: LandscapeData, land: LandscapeResult, lineSvg: d3.Selection<SVGSVGElement, unknown, null, undefined>) {
+  /** The 1D curve along θ_A → θ_B: the shared line chart, with the optima's rules and labels as a custom mark. */
+  function renderLine(data: LandscapeData, land: LandscapeResult, target: d3.Selection<SVGSVGElement, unknown, null, undefined>) {
     const p = data.palette;
     const small = Math.max(10, p.fontSize - 2);
     const label = (t: number) => data.labels[t] ?? `task ${t}`;
     const series = (metric === 'loss' ? land.line.loss : land.line.accuracy).map((vals, task) => ({ task, vals }));
     const legendLabels = series.map((s) => `${label(s.task)} ${metric}`);
     const tickText = (v: number) => (metric === 'loss' ? formatTick(v) : formatPercentTick(v));
-    const yMax0 = metric === 'loss' ? Math.max(1e-6, ...series.flatMap((s) => s.vals).filter(Number.isFinite)) * 1.05 : 1;
-    const yTickLabels = d3.scaleLinear().domain([0, yMax0]).nice().ticks(5).map(tickText);
-    const L0 = lineLayout(data.width, p.fontSize, legendLabels, 1, yTickLabels);
+    const all = series.flatMap((s) => s.vals).filter(Number.isFinite);
+    const yMax = metric === 'loss' ? Math.max(1e-6, ...all) * 1.05 : 1;
+    const yScale = d3.scaleLinear().domain([0, yMax]).nice();
+    const yTicks = yScale.ticks(5);
+    const yTickLabels = yTicks.map(tickText);
+    const ts = land.line.t;
     // The optima's labels over the plot, short with a caption under it when the long ones collide.
+    const L0 = lineLayout(data.width, p.fontSize, legendLabels, 1, yTickLabels);
     const names = { a: optimumLabel(data, land.optima[0]), b: optimumLabel(data, land.optima[1]) };
-    const xOf = (t: number) => L0.margin.left + ((t - Math.min(...land.line.t)) / (Math.max(...land.line.t) - Math.min(...land.line.t) || 1)) * L0.innerW;
+    const tMin = Math.min(...ts);
+    const tMax = Math.max(...ts);
+    const xOf = (t: number) => L0.margin.left + ((t - tMin) / (tMax - tMin || 1)) * L0.innerW;
     const placed = optimumLabels(xOf(0), xOf(1), { left: 0, right: L0.width }, names, small);
     const captionLines = placed.caption ? wrapWords(placed.caption, L0.width - L0.margin.left - 4, small) : [];
     const L = lineLayout(data.width, p.fontSize, legendLabels, Math.max(1, captionLines.length), yTickLabels);
-    const { width, height, margin, innerW, innerH } = L;
-    const ts = land.line.t;
-    const all = series.flatMap((s) => s.vals).filter(Number.isFinite);
-    const yMax = metric === 'loss' ? Math.max(1e-6, ...all) * 1.05 : 1;
-    const x = d3.scaleLinear().domain(d3.extent(ts) as [number, number]).range([margin.left, margin.left + innerW]);
-    const y = d3.scaleLinear().domain([0, yMax]).range([margin.top + innerH, margin.top]).nice();
-    resetChartSvg(lineSvg, width, height, p, `${metric} of each task along the straight line from θ_A to θ_B`);
-    const yTicks = y.ticks(5);
-    lineSvg
-      .append('g')
-      .selectAll('line')
-      .data(yTicks)
-      .join('line')
-      .attr('x1', margin.left)
-      .attr('x2', margin.left + innerW)
-      .attr('y1', (v) => y(v))
-      .attr('y2', (v) => y(v))
-      .attr('stroke', p.grid);
-    const gx = lineSvg.append('g').attr('class', 'axis x').attr('transform', `translate(0,${margin.top + innerH})`);
-    gx.call(d3.axisBottom(x).ticks(Math.max(3, Math.floor(innerW / 110))));
-    styleAxis(gx, p);
-    const gy = lineSvg.append('g').attr('class', 'axis y').attr('transform', `translate(${margin.left},0)`);
-    gy.call(
-      d3
-        .axisLeft(y)
-        .tickValues(yTicks)
-        .tickFormat((v) => (metric === 'loss' ? formatTick(+v) : formatPercentTick(+v))),
-    );
-    styleAxis(gy, p);
-    lineSvg
-      .append('text')
-      .attr('x', margin.left + innerW / 2)
-      .attr('y', margin.top + innerH + Math.round(p.fontSize * 2.6))
-      .attr('text-anchor', 'middle')
-      .attr('fill', p.muted)
-      .attr('font-size', small)
-      .call((t) => appendRichText(t.node()!, 't: θ_A + t (θ_B − θ_A)'));
-    lineSvg
-      .append('text')
-      .attr('transform', `translate(12,${margin.top + innerH / 2}) rotate(-90)`)
-      .attr('text-anchor', 'middle')
-      .attr('fill', p.muted)
-      .attr('font-size', small)
-      .text(metric);
-    for (const [which, t, lab] of [['A', 0, placed.a], ['B', 1, placed.b]] as const) {
-      if (t < x.domain()[0] || t > x.domain()[1]) continue;
-      lineSvg.append('line').attr('data-testid', 'line-optimum').attr('data-which', which).attr('x1', x(t)).attr('x2', x(t)).attr('y1', margin.top - 4).attr('y2', margin.top + innerH).attr('stroke', p.foreground).attr('stroke-opacity', 0.55).attr('stroke-dasharray', '4 3');
-      lineSvg
-        .append('text')
-        .attr('class', 'optimum-label')
-        .attr('data-which', which)
-        .attr('x', lab.x)
-        .attr('y', L.optimaY)
-        .attr('text-anchor', lab.anchor)
-        .attr('font-size', small)
-        .attr('font-weight', 600)
-        .call((t) => appendRichText(t.node()!, lab.text));
-    }
-    if (captionLines.length) {
-      const caption = lineSvg.append('text').attr('class', 'optima-caption').attr('font-size', small).attr('fill', p.muted);
-      const lineHeight = Math.round(small * 1.4);
-      captionLines.forEach((line, i) => {
-        const t = caption.append('tspan').attr('x', margin.left).attr('y', height - 4 - (captionLines.length - 1 - i) * lineHeight);
-        appendRichText(t.node()!, line);
-      });
-    }
-    const legend = lineSvg.append('g').attr('class', 'legend').attr('transform', `translate(${margin.left},${L.legendTop})`);
-    L.legend.items.forEach((it, k) => {
-      const s = series[k];
-      const item = legend.append('g').attr('class', 'legend-item').attr('transform', `translate(${it.x},${it.y})`);
-      item.append('line').attr('x1', 0).attr('x2', LEGEND_SWATCH).attr('stroke', taskColor(p, s.task)).attr('stroke-width', 2.5);
-      item.append('text').attr('x', LEGEND_SWATCH + 6).attr('dominant-baseline', 'central').attr('font-size', small).text(it.label);
-    });
-    const path = d3
-      .line<number>()
-      .defined((v) => Number.isFinite(v))
-      .x((_, i) => x(ts[i]))
-      .y((v) => y(v));
-    lineSvg
-      .append('g')
-      .attr('fill', 'none')
-      .selectAll('path')
-      .data(series)
-      .join('path')
-      .attr('data-task', (s) => s.task)
-      .attr('d', (s) => path(s.vals) ?? '')
-      .attr('stroke', (s) => taskColor(p, s.task))
-      .attr('stroke-width', 2);
-    const hover = lineSvg.append('g').attr('pointer-events', 'none').attr('visibility', 'hidden');
-    const rule = hover.append('line').attr('y1', margin.top).attr('y2', margin.top + innerH).attr('stroke', p.foreground).attr('stroke-opacity', 0.5);
-    const dots = hover.selectAll('circle').data(series).join('circle').attr('r', 4).attr('fill', (s) => taskColor(p, s.task)).attr('stroke', p.background).attr('stroke-width', 1.5);
-    const order = ts.map((t, i) => ({ t, i })).sort((a, b) => a.t - b.t);
-    const sortedT = order.map((o) => o.t);
-    lineSvg
-      .append('rect')
-      .attr('class', 'overlay')
-      .attr('x', margin.left)
-      .attr('y', margin.top)
-      .attr('width', innerW)
-      .attr('height', innerH)
-      .attr('fill', 'transparent')
-      .on('pointermove', (event: PointerEvent) => {
-        const [mx, my] = d3.pointer(event, lineSvg.node());
-        const k = nearestIndex(sortedT, x.invert(mx));
-        if (k < 0) return;
-        const i = order[k].i;
-        rule.attr('x1', x(ts[i])).attr('x2', x(ts[i]));
-        dots.attr('cx', x(ts[i])).attr('cy', (s) => y(Number.isFinite(s.vals[i]) ? s.vals[i] : 0));
-        hover.attr('visibility', 'visible');
-        lineTip.show(
-          [{ text: `t = ${formatCoordinate(ts[i])}`, strong: true }, ...series.map((s) => ({ text: `${label(s.task)}: ${fmtMetric(metric, s.vals[i])}`, color: taskColor(p, s.task) }))],
-          x(ts[i]),
-          my,
-        );
-      })
-      .on('pointerleave', () => {
-        hover.attr('visibility', 'hidden');
-        lineTip.hide();
-      });
+    const chart: LineChartData = {
+      label: `${metric} of each task along the straight line from θ_A to θ_B`,
+      series: series.map((s) => ({ label: `${label(s.task)} ${metric}`, color: taskColor(p, s.task), points: ts.map((t, i) => ({ x: t, y: Number.isFinite(s.vals[i]) ? s.vals[i] : null })), attrs: { 'data-task': s.task } })),
+      x: { label: 't: θ_A + t (θ_B − θ_A)', domain: [tMin, tMax], format: formatTick },
+      y: { label: metric, domain: yScale.domain() as [number, number], ticks: yTicks, format: tickText, valueFormat: (v) => fmtMetric(metric, v) },
+      rules: ([['A', 0], ['B', 1]] as const).filter(([, t]) => t >= tMin && t <= tMax).map(([which, t]) => ({ x: t, attrs: { 'data-testid': 'line-optimum', 'data-which': which, 'data-edge': 1 } })),
+      labelRow: true,
+      captionLines: Math.max(1, captionLines.length),
+      plotHeight: L.innerH,
+      hoverTitle: (t) => `t = ${formatCoordinate(t)}`,
+      decorate(svg, g) {
+        const root = d3.select(svg);
+        for (const [which, t, lab] of [['A', 0, placed.a], ['B', 1, placed.b]] as const) {
+          if (t < tMin || t > tMax) continue;
+          root
+            .append('text')
+            .attr('class', 'optimum-label')
+            .attr('data-which', which)
+            .attr('x', lab.x)
+            .attr('y', g.layout.ruleLabelY)
+            .attr('text-anchor', lab.anchor)
+            .attr('font-size', small)
+            .attr('font-weight', 600)
+            .call((el) => appendRichText(el.node()!, lab.text));
+        }
+        if (!captionLines.length) return;
+        const caption = root.append('text').attr('class', 'optima-caption').attr('font-size', small).attr('fill', p.muted);
+        const lineHeight = Math.round(small * 1.4);
+        captionLines.forEach((line, i) => {
+          const t = caption.append('tspan').attr('x', g.layout.margin.left).attr('y', g.layout.height - 4 - (captionLines.length - 1 - i) * lineHeight);
+          appendRichText(t.node()!, line);
+        });
+      },
+    };
+    const drawn = lineChart(chart, { width: data.width, palette: p, document: doc, tooltip: target === lineSvg ? lineTip : undefined });
+    // Into the existing element: the panel keeps its node (and test id), exports get a fresh one.
+    const node = target.node()!;
+    node.replaceChildren(...drawn.childNodes);
+    for (const attr of ['width', 'height', 'viewBox', 'font-family', 'font-size', 'fill', 'aria-label']) node.setAttribute(attr, drawn.getAttribute(attr) ?? '');
   }
 
   const exportable = (svg: d3.Selection<SVGSVGElement, unknown, null, undefined>, draw: (data: LandscapeData, land: LandscapeResult, target: d3.Selection<SVGSVGElement, unknown, null, undefined>) => void, style?: { palette: Palette; width: number }) => {

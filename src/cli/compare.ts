@@ -3,9 +3,8 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { CompareMetric, CompareRun, Comparison, MeanSemValue } from '../protocol/compare';
-import type { StrategySpec } from '../protocol/experiment';
-import { formatPercent, formatPoints, strategyTitle } from '../protocol/format';
-import { SWEEP_FILE, type SweepValue } from '../protocol/sweep';
+import { formatPercent, formatPoints, sweepValueLabel } from '../protocol/format';
+import { SWEEP_FILE } from '../protocol/sweep';
 import { writeFileAtomic } from '../engine/atomicWrite';
 import { COMPARE_METRICS } from '../engine/compare/build';
 import { loadComparison } from '../engine/compare/load';
@@ -52,12 +51,6 @@ function rowLabels(run: CompareRun | undefined, rows: number): string[] {
   return Array.from({ length: rows }, (_, i) => (run && rows === run.tasks.length ? `after ${run.tasks[i]}` : `after phase ${i}`));
 }
 
-/** A swept value as the table shows it: a whole strategy by its title ("EWC λ=1000"). */
-function xText(x: SweepValue): string {
-  if (typeof x === 'object' && x !== null && !Array.isArray(x) && typeof x.name === 'string') return strategyTitle(x as unknown as StrategySpec);
-  return typeof x === 'string' ? x : JSON.stringify(x);
-}
-
 /** The comparison as plain text: groups (mean ± SEM), their R, the runs, what was left out. */
 export function formatComparisonTable(c: Comparison): string {
   const lines: string[] = [];
@@ -93,7 +86,7 @@ export function formatComparisonTable(c: Comparison): string {
   const acc = c.sweepSeries.filter((s) => s.metric === 'acc');
   for (const s of acc) {
     lines.push('', `ACC against ${s.path}${s.log ? ' (log axis)' : ''}:`);
-    for (const series of s.series) lines.push(`  ${series.label}: ${series.points.map((p) => `${xText(p.x)} → ${formatMeanSemCell(p.value, 'acc')}`).join(', ')}`);
+    for (const series of s.series) lines.push(`  ${series.label}: ${series.points.map((p) => `${sweepValueLabel(p.x)} → ${formatMeanSemCell(p.value, 'acc')}`).join(', ')}`);
   }
   if (c.unreadable.length) {
     lines.push('', 'Could not be read:');

@@ -4,6 +4,7 @@
 import type { BenchmarkName, NormalisedExperiment, Scenario, StrategySpec, TaskSpec } from './experiment';
 import type { RunResult, TaskInfo } from './result';
 import type { RunState } from './runState';
+import type { SweepValue } from './sweep';
 
 const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
@@ -132,6 +133,12 @@ export function strategyTitle(spec: StrategySpec | undefined): string {
   const symbols = entries.filter((e) => e.symbol);
   const main = symbols.length ? symbols : entries.slice(0, 2);
   return [strategyName(spec.name), ...main.map((e) => e.text)].join(' ');
+}
+
+/** A swept value as tables and axes show it: a whole strategy by its title ("EWC λ=1000"), text as is. */
+export function sweepValueLabel(x: SweepValue): string {
+  if (typeof x === 'object' && x !== null && !Array.isArray(x) && typeof x.name === 'string') return strategyTitle(x as unknown as StrategySpec);
+  return typeof x === 'string' ? x : JSON.stringify(x);
 }
 
 /** Every hyperparameter as written in the experiment: "lambda = 1000, fisherSamples = 600" (hover text). */

@@ -29,6 +29,8 @@ export interface LineSeries {
   errorBars?: boolean;
   /** Draw no band even where lo/hi exist. */
   noBand?: boolean;
+  /** Markers (and error bars) only, no line: categories on x have no order to connect. */
+  noLine?: boolean;
   dash?: string;
 }
 
@@ -280,7 +282,7 @@ export const lineChart: Chart<LineChartData> = (data, o) => {
   for (const s of data.series) {
     const path = lines
       .append('path')
-      .attr('stroke', s.color)
+      .attr('stroke', s.noLine ? 'none' : s.color)
       .attr('stroke-width', 2)
       .attr('stroke-linejoin', 'round')
       .attr('stroke-linecap', 'round')

@@ -3,7 +3,7 @@
 // one row per group with its runs under it (excluded runs kept, with their reason), sortable.
 import type { CompareMetric, CompareRun, Comparison, MeanSemValue, SweepSeries } from '../../protocol/compare';
 import type { SweepValue } from '../../protocol/sweep';
-import { formatPercent, formatPoints } from '../../protocol/format';
+import { formatPercent, formatPoints, sweepValueLabel } from '../../protocol/format';
 
 /** Show each group (mean ± SEM over its seeds) or each run. */
 export type CompareLevel = 'group' | 'run';
@@ -302,9 +302,8 @@ export interface SweepChartData {
 }
 
 /** A swept value as text: 1000 -> "1000", "ewc" -> "ewc", objects as JSON. */
-export function sweepValueText(v: SweepValue): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
+/** A swept value as the axis shows it (protocol/format.ts sweepValueLabel). */
+export const sweepValueText = (v: SweepValue): string => sweepValueLabel(v);
 
 /** A sweep series as chart data: numeric x where every value is a number, else one category per value. */
 export function sweepChart(s: SweepSeries): SweepChartData {

@@ -25,7 +25,7 @@ export function sweepLineChart(s: SweepSeries, p: Palette): LineChartData {
   return {
     label: `${metricTitle(s.metric)} against ${s.path}`,
     title: `${metricTitle(s.metric)} vs ${s.path}`,
-    series: d.series.map((q, k) => ({ label: q.label || metricTitle(s.metric), color: taskColor(p, k), points: q.points, markers: true, errorBars: true, attrs: { 'data-testid': 'sweep-line' } })),
+    series: d.series.map((q, k) => ({ label: q.label || metricTitle(s.metric), color: taskColor(p, k), points: q.points, markers: true, errorBars: true, noLine: !!d.categories, noBand: !!d.categories, attrs: { 'data-testid': 'sweep-line' } })),
     x: { label: s.path, log: d.log, categories: d.categories ?? undefined, format: formatTick, pad: true },
     y: { label: `${metricTitle(s.metric)} (${signed ? 'pp' : '%'})`, format: fmt, valueFormat: (v) => (signed ? formatPoints(v, true) : formatPercent(v)) },
     legend: d.series.length > 1,

@@ -2,7 +2,7 @@
 // only registers things; nothing heavy runs until a command or an experiment file needs it.
 import { bundleLoadStart } from './loadStart';
 import * as vscode from 'vscode';
-import type { NormalisedExperiment } from '../protocol/experiment';
+import type { ExperimentSpec, NormalisedExperiment } from '../protocol/experiment';
 import type { ExperimentDiagnostic } from '../engine/config/load';
 import { ExperimentCodeLensProvider, EXPERIMENT_SELECTOR, validationMessage } from './codeLens';
 import { ExperimentDiagnostics, isExperimentUri } from './diagnostics';
@@ -15,6 +15,8 @@ import { replaySpecFor } from './panelContext';
 import { RunsView } from './runsView';
 import { PanelResultMemory, registerWorkbenchSerializer } from './serializer';
 import { ensureTrustedForRun } from './trust';
+import { ComparePanel } from './comparePanel';
+import { askSlurmOptions, clusterStates, resumeSweep, startLocalSweep, startSlurmSweep, type SweepDeps, type SweepFile } from './sweeps';
 
 export const OUTPUT_CHANNEL_NAME = 'Continual Workbench';
 
@@ -42,12 +44,23 @@ export function activate(context: vscode.ExtensionContext): void {
   /** Runs that had to wait for a free slot: their panels open behind what the user is looking at. */
   const waited = new Set<string>();
   // The Runs view follows every run started here, queued ones too (onDidLaunch waits for a slot).
-  const runsView = new RunsView({ runs, output, rerunExperiment: (recorded, file) => rerunExperiment(recorded, file) });
+  const compare = (paths: string[]) => ComparePanel.show({ extensionUri: context.extensionUri, output }, paths);
+  const sweepDeps: SweepDeps = { runs, output, extensionUri: context.extensionUri, compare };
+  const runsView = new RunsView({
+    runs,
+    output,
+    rerunExperiment: (recorded, file) => rerunExperiment(recorded, file),
+    compare,
+    resumeSweep: (dir) => resumeSweep(sweepDeps, dir).then((started) => started.forEach(startedRun)),
+    clusterStates,
+  });
   const started = (run: Run): Run => {
     if (run.phase === 'queued') waited.add(run.id);
     runsView.track(run);
     return run;
   };
+  /** A sweep's run: followed by the Runs view (its panel is the sweep's compare panel, not one per run). */
+  const startedRun = (run: Run): void => runsView.track(run);
 
   /** Rerun: the experiment recorded in a result, whatever its file says now (replay.ts). */
   async function rerunExperiment(recorded: NormalisedExperiment, file: string): Promise<Run | undefined> {
@@ -67,8 +80,8 @@ export function activate(context: vscode.ExtensionContext): void {
     }
   }
 
-  async function runExperiment(uri: vscode.Uri): Promise<Run | undefined> {
-    if (!(await ensureTrustedForRun())) return undefined;
+  /** Validates an experiment file (saving it first); undefined after saying why it cannot run. */
+  async function validatedFile(uri: vscode.Uri): Promise<{ experiment: NormalisedExperiment; sweep?: SweepFile } | undefined> {
     if (uri.scheme !== 'file') {
       void vscode.window.showErrorMessage(`Continual Workbench runs experiment files on disk; ${uri.toString(true)} is not one.`);
       return undefined;
@@ -97,6 +110,27 @@ export function activate(context: vscode.ExtensionContext): void {
       if (pick === showProblems) await showProblemsAt(uri, errors[0]);
       return undefined;
     }
+    const workspaceFolder = vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath;
+    const sweep = parsed.sweep ? { file: uri.fsPath, name: parsed.experiment.name, expansion: parsed.sweep, workspaceFolder } : undefined;
+    return { experiment: parsed.experiment, ...(sweep ? { sweep } : {}) };
+  }
+
+  async function runExperiment(uri: vscode.Uri): Promise<Run | Run[] | undefined> {
+    if (!(await ensureTrustedForRun())) return undefined;
+    const valid = await validatedFile(uri);
+    if (!valid) return undefined;
+    if (valid.sweep) {
+      // Seeds or a sweep: a sweep folder, its runs through the queue (setting maxConcurrentRuns).
+      try {
+        const runsOfSweep = await startLocalSweep(sweepDeps, valid.sweep);
+        runsOfSweep.forEach(startedRun);
+        return runsOfSweep;
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Continual Workbench: cannot start the sweep: ${(e as Error).message}`);
+        return undefined;
+      }
+    }
+    const parsed = valid;
     try {
       return started(
         runs.start({
@@ -116,13 +150,51 @@ export function activate(context: vscode.ExtensionContext): void {
     runs,
     diagnostics,
     runsView,
-    runs.onDidLaunch((run) => WorkbenchPanel.showRun(deps, run, { background: waited.delete(run.id) })),
+    runs.onDidLaunch((run) => {
+      if (!run.sweepDir) WorkbenchPanel.showRun(deps, run, { background: waited.delete(run.id) });
+    }),
     vscode.languages.registerCodeLensProvider(EXPERIMENT_SELECTOR, new ExperimentCodeLensProvider()),
     ResultEditorProvider.register(deps),
     registerWorkbenchSerializer(deps, memory),
 
     vscode.commands.registerCommand('continualWorkbench.runExperiment', async (arg?: unknown, selected?: unknown) => {
       for (const uri of await experimentTargets(arg, selected)) await runExperiment(uri);
+    }),
+
+    vscode.commands.registerCommand('continualWorkbench.runSweepOnSlurm', async (arg?: unknown) => {
+      // Submitting runs code on the cluster from the workspace's files: only in a trusted workspace, as runs.
+      if (!(await ensureTrustedForRun())) return;
+      const [uri] = await experimentTargets(arg, undefined);
+      if (!uri) return;
+      if (uri.scheme !== 'file') {
+        void vscode.window.showErrorMessage(`Continual Workbench submits experiment files on disk; ${uri.toString(true)} is not one.`);
+        return;
+      }
+      const valid = await validatedFile(uri);
+      if (!valid) return;
+      const sweep: SweepFile = valid.sweep ?? {
+        file: uri.fsPath,
+        name: valid.experiment.name,
+        // A plain experiment is a sweep of one run (index 0, no params).
+        expansion: (await import('../engine/config/load')).expandExperiment(await plainSpec(uri)),
+        workspaceFolder: vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath,
+      };
+      const options = await askSlurmOptions();
+      if (!options) return;
+      try {
+        const dir = await startSlurmSweep(sweepDeps, sweep, options);
+        if (dir) {
+          await runsView.rescan();
+          await vscode.commands.executeCommand('continualWorkbench.runs.focus');
+        }
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Continual Workbench: cannot submit the sweep: ${(e as Error).message}`);
+      }
+    }),
+
+    // Internal (notifications): the compare panel of run or sweep folders.
+    vscode.commands.registerCommand('continualWorkbench.openCompare', async (paths?: unknown) => {
+      if (Array.isArray(paths) && paths.length && paths.every((p) => typeof p === 'string')) await compare(paths as string[]);
     }),
 
     vscode.commands.registerCommand('continualWorkbench.cancelRun', async (arg?: unknown) => {
@@ -282,6 +354,11 @@ async function pickResultFile(): Promise<vscode.Uri | undefined> {
   if (pick.uri) return pick.uri;
   const chosen = await vscode.window.showOpenDialog({ canSelectMany: false, defaultUri: firstDir, filters: { 'Run result': ['json'] }, title: 'Open Result in Workbench' });
   return chosen?.[0];
+}
+
+/** A plain experiment file's spec as written (the one run of a Slurm submission of it). */
+async function plainSpec(uri: vscode.Uri): Promise<ExperimentSpec> {
+  return JSON.parse(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri))) as ExperimentSpec;
 }
 
 /** Opens the file at a problem (the first one) and the Problems view. */

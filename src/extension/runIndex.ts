@@ -2,17 +2,18 @@
 // result.json read and classified (never throwing on a bad file), this window's live runs merged
 // in, newest first, and the words and markdown the view shows. Pure Node (no vscode import).
 //
-// A node is one run today; a sweep folder (sweep.json, issue 10) becomes one more `kind` with runs
-// as children, so everything here switches on `kind`.
+// A node is a run or a sweep folder (sweep.json, issue 10): one node whose children are its runs,
+// in the sweep's order, counted by state ("sweep · 6/9 completed · 1 failed").
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { pidAlive } from '../engine/atomicWrite';
 import { RUN_LOCK_FILE } from '../engine/runLock';
 import type { NormalisedExperiment } from '../protocol/experiment';
 import type { RunError, RunResult } from '../protocol/result';
 import type { RunState } from '../protocol/runState';
+import { SWEEP_FILE, SWEEP_FORMAT_VERSION, type SweepIndex, type SweepRunState, type SweepValue } from '../protocol/sweep';
 import { formatDuration, formatPercent, formatPoints, phaseLabels, phasesOf, runProgress, scenarioName, scenarioOf, strategyTitle, taskLabels } from '../protocol/format';
 import { parseRunResult } from './resultFile';
 
@@ -63,9 +64,37 @@ export interface RunEntry {
   live?: { id: string; cancelRequested: boolean; progress: number; detail: string };
   /** A running result whose folder lock another live process holds (another window, the CLI). */
   elsewhere?: { pid: number; hostname: string };
+  /** Set for a run of a sweep: where it sits in the sweep. */
+  sweep?: { dir: string; index: number; params: Record<string, SweepValue> };
+  /** What the cluster says about a sweep run that has no result yet (a Slurm array task). */
+  cluster?: ClusterTaskState;
 }
 
-export type IndexNode = RunEntry;
+/** A Slurm array task's state as the Runs view shows it (from squeue/sacct via cli/slurm.ts). */
+export interface ClusterTaskState {
+  state: 'pending' | 'running' | 'failed' | 'cancelled' | 'completed';
+  /** The scheduler's words ("PENDING (Resources)", "FAILED exit 1:0"). */
+  detail?: string;
+  /** The task's log file, when known. */
+  log?: string;
+}
+
+/** A sweep folder: its index and its runs (children of its node). */
+export interface SweepEntry {
+  kind: 'sweep';
+  dir: string;
+  folderName: string;
+  /** sweep.json's name, or the folder's when it cannot be read. */
+  name: string;
+  index: SweepIndex | null;
+  /** Why sweep.json cannot be used. */
+  problem?: string;
+  startedAt: number | null;
+  /** In the sweep's order (the array index). */
+  runs: RunEntry[];
+}
+
+export type IndexNode = RunEntry | SweepEntry;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -132,9 +161,9 @@ export class RunIndex {
   private cache = new Map<string, CachedFile>();
 
   /** Every run folder under `resultsDirs` (missing dirs are empty), newest first. */
-  async scan(resultsDirs: readonly string[]): Promise<RunEntry[]> {
+  async scan(resultsDirs: readonly string[]): Promise<IndexNode[]> {
     const seen = new Set<string>();
-    const entries: RunEntry[] = [];
+    const entries: IndexNode[] = [];
     for (const resultsDir of [...new Set(resultsDirs.map((d) => resolve(d)))]) {
       let dirents: Dirent[];
       try {
@@ -146,12 +175,38 @@ export class RunIndex {
         // Hidden names are temp files and folders, never runs.
         if (!d.isDirectory() || d.name.startsWith('.')) continue;
         const dir = join(resultsDir, d.name);
-        seen.add(dir);
-        entries.push(await this.readRunFolder(dir));
+        const sweepText = await readFile(join(dir, SWEEP_FILE), 'utf8').catch(() => null);
+        if (sweepText === null) {
+          seen.add(dir);
+          entries.push(await this.readRunFolder(dir));
+          continue;
+        }
+        const sweep = await this.readSweepFolder(dir, sweepText);
+        for (const r of sweep.runs) seen.add(r.dir);
+        entries.push(sweep);
       }
     }
     for (const key of this.cache.keys()) if (!seen.has(key)) this.cache.delete(key);
     return sortEntries(entries);
+  }
+
+  /** A sweep folder: its sweep.json and each run's folder; never throws. */
+  async readSweepFolder(dir: string, text?: string): Promise<SweepEntry> {
+    const folderName = dir.split(/[\\/]/).filter(Boolean).pop() ?? dir;
+    text ??= await readFile(join(dir, SWEEP_FILE), 'utf8').catch((e: Error) => `\u0000${e.message}`);
+    const parsed = parseSweepIndex(text);
+    if (!parsed.ok) {
+      const mtime = await stat(dir).then((s) => s.mtimeMs, () => null);
+      return { kind: 'sweep', dir, folderName, name: folderName, index: null, problem: parsed.error, startedAt: folderTimestamp(folderName) ?? mtime, runs: [] };
+    }
+    const index = parsed.index;
+    const runs: RunEntry[] = [];
+    for (const r of index.runs) {
+      const entry = await this.readRunFolder(join(dir, r.folder));
+      runs.push({ ...entry, name: sweepRunLabel(r.params, r.index), sweep: { dir, index: r.index, params: r.params } });
+    }
+    const created = Date.parse(index.createdAt);
+    return { kind: 'sweep', dir, folderName, name: index.name || folderName, index, startedAt: Number.isFinite(created) ? created : folderTimestamp(folderName), runs };
   }
 
   /** One run folder; never throws. */
@@ -194,23 +249,180 @@ export async function lockHolder(dir: string): Promise<{ pid: number; hostname: 
 
 const samePath = (a: string, b: string) => resolve(a) === resolve(b);
 
+/** sweep.json's text as an index, checked as far as the view relies on it; never throws. */
+export function parseSweepIndex(text: string): { ok: true; index: SweepIndex } | { ok: false; error: string } {
+  if (text.startsWith('\u0000')) return { ok: false, error: `sweep.json cannot be read: ${text.slice(1)}` };
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, error: `sweep.json is not valid JSON (${(e as Error).message})` };
+  }
+  if (!isObject(v) || v.kind !== 'sweep') return { ok: false, error: 'sweep.json is not a sweep index (no "kind": "sweep")' };
+  if (typeof v.formatVersion !== 'number' || v.formatVersion > SWEEP_FORMAT_VERSION)
+    return { ok: false, error: `sweep.json has format version ${String(v.formatVersion)}; this version reads ${SWEEP_FORMAT_VERSION}` };
+  if (!Array.isArray(v.runs)) return { ok: false, error: 'sweep.json lists no runs' };
+  for (const r of v.runs) {
+    // A run folder is relative and inside the sweep: an index never points the view elsewhere.
+    if (!isObject(r) || typeof r.index !== 'number' || typeof r.folder !== 'string' || !isObject(r.params) || isAbsolute(r.folder) || r.folder.split(/[\\/]/).includes('..'))
+      return { ok: false, error: 'sweep.json has a run entry without index, folder (inside the sweep) and params' };
+  }
+  return { ok: true, index: { ...(v as unknown as SweepIndex), axes: Array.isArray(v.axes) ? (v.axes as SweepIndex['axes']) : [], name: typeof v.name === 'string' ? v.name : '' } };
+}
+
+/** A sweep run's label: its swept values ("strategy.lambda=1000 · seed 2"), or "run <index>". */
+export function sweepRunLabel(params: Record<string, SweepValue>, index: number): string {
+  const parts = Object.entries(params).map(([path, v]) => (path === 'seed' ? `seed ${String(v)}` : `${path}=${typeof v === 'string' ? v : JSON.stringify(v)}`));
+  return parts.length ? parts.join(' · ') : `run ${index}`;
+}
+
 /**
  * The disk's entries with this window's live runs folded in: a live run's status and numbers come
  * from the host (it knows before the disk does), a run on disk that says running without a live
- * trainer is `stale`, and a live run whose folder the scan did not see is listed anyway.
+ * trainer is `stale`, and a live run whose folder the scan did not see is listed anyway. Runs of a
+ * sweep stay under their sweep.
  */
-export function withLiveRuns(entries: readonly RunEntry[], live: readonly LiveRunInfo[]): RunEntry[] {
-  const out: RunEntry[] = [];
+export function withLiveRuns(entries: readonly IndexNode[], live: readonly LiveRunInfo[]): IndexNode[] {
+  const out: IndexNode[] = [];
   const used = new Set<LiveRunInfo>();
-  for (const e of entries) {
+  const merge = (e: RunEntry): RunEntry => {
     const run = live.find((r) => !used.has(r) && samePath(r.runDir, e.dir));
-    if (run) {
-      used.add(run);
-      out.push(liveEntry(run, e));
-    } else out.push(e.status === 'running' && !e.elsewhere ? { ...e, status: 'stale' } : e);
+    if (!run) return e.status === 'running' && !e.elsewhere ? { ...e, status: 'stale' } : e;
+    used.add(run);
+    const merged = liveEntry(run, e);
+    return e.sweep ? { ...merged, name: e.name, sweep: e.sweep } : merged;
+  };
+  for (const e of entries) out.push(e.kind === 'sweep' ? { ...e, runs: e.runs.map(merge) } : merge(e));
+  const sweepDirs = entries.filter((e) => e.kind === 'sweep').map((e) => resolve(e.dir));
+  for (const run of live) {
+    if (used.has(run)) continue;
+    // A run of a sweep whose index does not list it (yet) is not a run of its own.
+    const dir = resolve(run.runDir);
+    if (sweepDirs.some((s) => dir.startsWith(s + '/') || dir.startsWith(s + '\\'))) continue;
+    out.push(liveEntry(run, null));
   }
-  for (const run of live) if (!used.has(run)) out.push(liveEntry(run, null));
   return sortEntries(out);
+}
+
+/** Every run of the nodes: a sweep's runs, and runs of their own. */
+export function allRuns(nodes: readonly IndexNode[]): RunEntry[] {
+  return nodes.flatMap((n) => (n.kind === 'sweep' ? n.runs : [n]));
+}
+
+/** The cluster's states of a sweep's array tasks folded into its runs that have no final result. */
+export function withClusterStates(sweep: SweepEntry, states: ReadonlyMap<number, ClusterTaskState>): SweepEntry {
+  return {
+    ...sweep,
+    runs: sweep.runs.map((r) => {
+      const c = r.sweep ? states.get(r.sweep.index) : undefined;
+      // A result on disk (final, or written by the running task) says more than the scheduler.
+      if (!c || r.live || ['completed', 'cancelled', 'failed', 'running'].includes(r.status)) return r;
+      return { ...r, cluster: c };
+    }),
+  };
+}
+
+/** A row of cli/slurm.ts slurmSweepStatus, as far as the view reads it. */
+export interface SlurmStatusRow {
+  index: number;
+  state: SweepRunState;
+  jobId?: string;
+  slurmState?: string;
+  log?: string;
+  message?: string;
+}
+
+/**
+ * The cluster's rows as task states by array index: "17_3 FAILED: why" as the detail, the task's
+ * log; a run never submitted is left out (nothing to say), one Slurm lost track of counts as failed.
+ */
+export function clusterTaskStates(rows: readonly SlurmStatusRow[]): Map<number, ClusterTaskState> {
+  const out = new Map<number, ClusterTaskState>();
+  for (const r of rows) {
+    if (r.state === 'missing' && !r.jobId) continue;
+    const state: ClusterTaskState['state'] = r.state === 'missing' ? 'failed' : r.state;
+    const task = r.jobId ? `${r.jobId}_${r.index}${r.slurmState ? ` ${r.slurmState}` : ''}` : '';
+    const detail = [task, r.message ?? ''].filter(Boolean).join(': ');
+    out.set(r.index, { state, ...(detail ? { detail } : {}), ...(r.log ? { log: r.log } : {}) });
+  }
+  return out;
+}
+
+// ---- sweeps: states and counts ----
+
+/** What one run of a sweep is, for the sweep's counts (and what Resume skips: only `completed`). */
+export function sweepRunState(e: RunEntry): SweepRunState {
+  switch (e.status) {
+    case 'completed':
+    case 'cancelled':
+    case 'failed':
+      return e.status;
+    case 'running':
+      return 'running';
+    case 'queued':
+      return 'pending';
+    case 'stale':
+    case 'unreadable':
+      return 'failed';
+    default:
+      if (e.cluster) return e.cluster.state === 'completed' ? 'missing' : e.cluster.state;
+      // Nothing on disk: a result.json that is there but cut off is a run that is writing or died.
+      return e.problem === NO_RESULT_FILE ? 'missing' : 'failed';
+  }
+}
+
+export type SweepCounts = Record<SweepRunState, number> & { total: number };
+
+export function sweepCounts(e: SweepEntry): SweepCounts {
+  const counts: SweepCounts = { total: e.index?.runs.length ?? e.runs.length, pending: 0, running: 0, completed: 0, cancelled: 0, failed: 0, missing: 0 };
+  for (const r of e.runs) counts[sweepRunState(r)]++;
+  return counts;
+}
+
+/** The sweep node's status, for its icon: running while any run is, else the worst outcome. */
+export function sweepStatus(e: SweepEntry): RunEntryStatus {
+  if (!e.index) return 'unreadable';
+  const c = sweepCounts(e);
+  if (c.running) return 'running';
+  if (c.pending) return 'queued';
+  if (c.failed) return 'failed';
+  if (c.completed === c.total) return 'completed';
+  if (c.cancelled) return 'cancelled';
+  return 'incomplete';
+}
+
+/** "sweep · 6/9 completed · 1 failed · 2 running · 29 Nov 23:35". */
+export function describeSweep(e: SweepEntry, now = new Date()): string {
+  if (!e.index) return `sweep · ${e.problem ?? 'sweep.json cannot be read'}`;
+  const c = sweepCounts(e);
+  const parts = ['sweep', `${c.completed}/${c.total} completed`];
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c.cancelled) parts.push(`${c.cancelled} cancelled`);
+  if (c.running) parts.push(`${c.running} running`);
+  if (c.pending) parts.push(`${c.pending} pending`);
+  if (c.missing) parts.push(`${c.missing} not started`);
+  if (e.index.executor?.type === 'slurm') parts.push('Slurm');
+  const time = shortTime(e.startedAt, now);
+  if (time) parts.push(time);
+  return parts.join(' · ');
+}
+
+/** The sweep's tooltip: what is swept, how its runs stand, where it is. */
+export function sweepTooltipMarkdown(e: SweepEntry, relativeDir?: string): string {
+  const blocks = [`**${escapeMarkdown(e.name)}** — sweep`];
+  if (!e.index) blocks.push(`**Cannot read the sweep:** ${escapeMarkdown(e.problem ?? 'unknown')}`);
+  else {
+    const axes = e.index.axes.map((a) => `- \`${a.path.replace(/`/g, '')}\`: ${escapeMarkdown(a.values.map((v) => JSON.stringify(v)).join(', '))}`);
+    if (axes.length) blocks.push(['**Swept**', ...axes].join('\n'));
+    blocks.push(escapeMarkdown(describeSweep(e)));
+    const failed = e.runs.filter((r) => sweepRunState(r) === 'failed');
+    if (failed.length)
+      blocks.push(['**Failed**', ...failed.slice(0, 10).map((r) => `- ${escapeMarkdown(r.name)}: ${escapeMarkdown(r.error?.message ?? r.cluster?.detail ?? r.problem ?? statusText(r))}${r.cluster?.log ? ` (log \`${r.cluster.log.replace(/`/g, '')}\`)` : ''}`)].join('\n'));
+    const ex = e.index.executor;
+    if (ex?.type === 'slurm' && ex.submissions?.length) blocks.push(`Slurm job${ex.submissions.length > 1 ? 's' : ''} ${ex.submissions.map((s) => escapeMarkdown(String(s.jobId))).join(', ')}`);
+  }
+  blocks.push(`\`${(relativeDir ?? e.dir).replace(/`/g, '')}\``);
+  return blocks.join('\n\n');
 }
 
 function liveEntry(run: LiveRunInfo, disk: RunEntry | null): RunEntry {
@@ -259,6 +471,8 @@ export function statusText(e: RunEntry): string {
     case 'queued':
       return e.live?.cancelRequested ? 'cancelling…' : 'queued';
     case 'incomplete':
+      if (e.cluster) return e.cluster.state === 'pending' ? 'pending (Slurm)' : e.cluster.state === 'running' ? 'running (Slurm)' : `${e.cluster.state} (Slurm)`;
+      if (e.sweep && e.problem === NO_RESULT_FILE) return 'not started';
       return 'no result (incomplete)';
     case 'unreadable':
       return 'unreadable result';
@@ -290,6 +504,7 @@ export function shortTime(ms: number | null, now = new Date()): string {
 export function describeEntry(e: RunEntry, now = new Date()): string {
   const parts = [statusText(e)];
   if (e.status === 'failed' && e.error) parts[0] = `failed: ${oneLine(e.error.message, 60)}`;
+  if (e.cluster?.detail && e.cluster.state !== 'pending') parts[0] = `${parts[0]}: ${oneLine(e.cluster.detail, 60)}`;
   const headline = headlineText(e.result);
   if (headline) parts.push(headline);
   if (e.result?.experiment) parts.push(strategyTitle(e.result.experiment.strategy), scenarioName(scenarioOf(e.result)));
@@ -331,7 +546,9 @@ export function tooltipMarkdown(e: RunEntry, relativeDir?: string): string {
   }
   if (e.status === 'running' && e.live) blocks.push(`Now: ${escapeMarkdown(e.live.detail)} (${Math.floor(e.live.progress * 100)}%)`);
   if (e.error) blocks.push(`**Error** (${escapeMarkdown(e.error.phase)}): ${escapeMarkdown(e.error.message)}`);
-  if (e.problem) blocks.push(`**No result:** ${escapeMarkdown(e.problem)}`);
+  if (e.problem && !(e.sweep && e.problem === NO_RESULT_FILE && !e.cluster)) blocks.push(`**No result:** ${escapeMarkdown(e.problem)}`);
+  if (e.sweep && e.problem === NO_RESULT_FILE && !e.cluster) blocks.push('Not started yet (or not resumed): this run of the sweep has no result.');
+  if (e.cluster) blocks.push(`**Slurm:** ${escapeMarkdown(e.cluster.state)}${e.cluster.detail ? ` — ${escapeMarkdown(e.cluster.detail)}` : ''}${e.cluster.log ? `\n\nLog: \`${e.cluster.log.replace(/`/g, '')}\`` : ''}`);
   if (e.status === 'stale')
     blocks.push('result.json says the run is running, but no process writes it any more: the run was interrupted before it could mark its result (window closed, process killed).');
   if (e.status === 'running' && !e.live && e.elsewhere)

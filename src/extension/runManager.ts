@@ -7,6 +7,7 @@ import type { RunEvent } from '../protocol/events';
 import type { ExperimentSpec, NormalisedExperiment } from '../protocol/experiment';
 import type { BackendName } from '../protocol/result';
 import { progressMessage, rowSummary, runProgress } from '../protocol/format';
+import { effectiveMaxConcurrentRuns } from './concurrency';
 import { reserveRunDir, resolveResultsDir } from './runFolder';
 import { statusBarText } from './runStatus';
 import { writeReplayFile } from './replay';
@@ -27,10 +28,25 @@ export interface StartRunOptions {
    * the run folder, instead of reading `experimentFile`, which stays the run's experiment file.
    */
   replay?: ExperimentSpec;
+  /**
+   * A folder made for this run beforehand (a run of a sweep, its expanded experiment file in it as
+   * `experimentFile`, sweep/folder.ts): the trainer runs there instead of in a new folder.
+   */
+  runDir?: string;
+  /** The sweep folder this run belongs to: no notification or panel of its own (the sweep has one). */
+  sweepDir?: string;
+}
+
+/** One sweep started from this window: its runs share one progress notification. */
+export interface SweepStart {
+  name: string;
+  dir: string;
 }
 
 /** A run as the UI sees it: a TrainerRun with VS Code events for its panel and progress. */
 export class Run extends TrainerRun {
+  /** The sweep folder when the run is one run of a sweep. */
+  sweepDir: string | undefined;
   private readonly eventEmitter = new vscode.EventEmitter<RunEvent>();
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   /** Every run event, in order, after it was folded into `state`. */
@@ -73,7 +89,7 @@ export class RunManager implements vscode.Disposable {
     const dist = vscode.Uri.joinPath(ctx.extensionUri, 'dist').fsPath;
     this.trainers = new TrainerProcess<Run>({
       entry: join(dist, 'trainer.js'),
-      maxConcurrentRuns: () => vscode.workspace.getConfiguration('continualWorkbench').get<number>('maxConcurrentRuns', 1),
+      maxConcurrentRuns: () => this.maxConcurrentRuns(),
       settings: (run) => {
         const cfg = vscode.workspace.getConfiguration('continualWorkbench', vscode.Uri.file(run.experimentFile));
         return {
@@ -102,18 +118,40 @@ export class RunManager implements vscode.Disposable {
     return this.trainers.findByResultFile(file);
   }
 
+  /** Setting continualWorkbench.maxConcurrentRuns; 0 (the default): the number of cores. */
+  maxConcurrentRuns(): number {
+    return effectiveMaxConcurrentRuns(vscode.workspace.getConfiguration('continualWorkbench').get<number | null>('maxConcurrentRuns'));
+  }
+
+  /** Where the runs of an experiment file go (setting continualWorkbench.resultsDir). */
+  resultsDirFor(experimentFile: string, workspaceFolder: string | undefined): string {
+    const setting = vscode.workspace.getConfiguration('continualWorkbench', vscode.Uri.file(experimentFile)).get<string>('resultsDir');
+    return resolveResultsDir(setting, workspaceFolder, dirname(experimentFile));
+  }
+
   start(opts: StartRunOptions): Run {
     // The one door to a trainer: callers check trust with a message; this makes forgetting it impossible.
     if (!vscode.workspace.isTrusted) throw new Error('Continual Workbench: runs need a trusted workspace (Restricted Mode is on)');
-    const setting = vscode.workspace.getConfiguration('continualWorkbench', vscode.Uri.file(opts.experimentFile)).get<string>('resultsDir');
-    const resultsDir = resolveResultsDir(setting, opts.workspaceFolder, dirname(opts.experimentFile));
-    const run = new Run(opts.experimentFile, opts.experiment, reserveRunDir(resultsDir, opts.experiment.name));
+    const runDir = opts.runDir ?? reserveRunDir(this.resultsDirFor(opts.experimentFile, opts.workspaceFolder), opts.experiment.name);
+    const run = new Run(opts.experimentFile, opts.experiment, runDir);
+    run.sweepDir = opts.sweepDir;
     if (opts.replay) run.trainerFile = writeReplayFile(run.runDir, opts.replay);
     this.log(run, `experiment ${opts.experimentFile} -> ${run.runDir}`);
-    this.showProgress(run);
+    if (!run.sweepDir) this.showProgress(run);
     this.trainers.start(run);
     this.scheduleUiUpdate();
     return run;
+  }
+
+  /**
+   * Starts the runs of a sweep (each in its folder of the sweep) through the same queue as every
+   * run, so at most maxConcurrentRuns train at once; one notification follows the whole sweep.
+   */
+  startSweep(sweep: SweepStart, runs: StartRunOptions[]): Run[] {
+    if (!vscode.workspace.isTrusted) throw new Error('Continual Workbench: runs need a trusted workspace (Restricted Mode is on)');
+    const started = runs.map((o) => this.start({ ...o, sweepDir: sweep.dir }));
+    this.showSweepProgress(sweep, started);
+    return started;
   }
 
   /** Asks the trainer to stop; kills it if it has not exited after `graceMs`. Queued runs just leave the queue. */
@@ -179,6 +217,8 @@ export class RunManager implements vscode.Disposable {
   }
 
   private notifyEnd(run: Run): void {
+    // A sweep's runs are summed up by the sweep's notification (showSweepProgress).
+    if (run.sweepDir) return;
     if (run.outcome === 'completed' || run.outcome === 'cancelled') {
       vscode.window.setStatusBarMessage(`$(beaker) ${run.name}: ${run.outcome}`, 5000);
       return;
@@ -224,6 +264,63 @@ export class RunManager implements vscode.Disposable {
         });
       },
     );
+  }
+
+  /** One notification for a sweep: "3/9 runs done · 2 running · 1 failed", then a summary. */
+  private showSweepProgress(sweep: SweepStart, runs: Run[]): void {
+    const total = runs.length;
+    void vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `Continual Workbench: sweep ${sweep.name}`, cancellable: true },
+      (progress, token) => {
+        token.onCancellationRequested(() => {
+          for (const r of runs) this.cancel(r);
+        });
+        let reported = 0;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const report = () => {
+          timer = undefined;
+          const done = runs.filter((r) => r.phase === 'ended').length;
+          if (done === total) return;
+          const running = runs.filter((r) => r.phase === 'running').length;
+          const failed = runs.filter((r) => r.phase === 'ended' && r.outcome !== 'completed').length;
+          const parts = [`${done}/${total} runs done`];
+          if (running) parts.push(`${running} running`);
+          if (failed) parts.push(`${failed} failed or cancelled`);
+          if (runs.some((r) => r.cancelRequested && r.phase !== 'ended')) parts.push('cancelling…');
+          // Runs in flight count by their progress, so the bar moves between completions.
+          const fraction = runs.reduce((sum, r) => sum + (r.phase === 'ended' ? 1 : r.phase === 'running' ? runProgress(r.state).fraction : 0), 0) / total;
+          const pct = Math.floor(fraction * 100);
+          progress.report({ message: parts.join(' · '), increment: Math.max(0, pct - reported) });
+          reported = Math.max(reported, pct);
+        };
+        const schedule = () => {
+          if (!timer) timer = setTimeout(report, UI_UPDATE_MS);
+        };
+        const subs = runs.flatMap((r) => (r.phase === 'ended' ? [] : [r.onEvent(schedule), r.onDidChange(schedule)]));
+        report();
+        return Promise.all(runs.map((r) => r.done)).finally(() => {
+          if (timer) clearTimeout(timer);
+          for (const s of subs) s.dispose();
+          this.notifySweepEnd(sweep, runs);
+        });
+      },
+    );
+  }
+
+  private notifySweepEnd(sweep: SweepStart, runs: Run[]): void {
+    const completed = runs.filter((r) => r.outcome === 'completed').length;
+    const failed = runs.filter((r) => r.outcome === 'failed' || r.outcome === 'invalid');
+    const cancelled = runs.filter((r) => r.outcome === 'cancelled').length;
+    const summary = `sweep "${sweep.name}": ${completed}/${runs.length} runs completed${failed.length ? `, ${failed.length} failed` : ''}${cancelled ? `, ${cancelled} cancelled` : ''}`;
+    this.ctx.output.appendLine(`[${new Date().toISOString().slice(11, 23)}] ${summary} (${sweep.dir})`);
+    for (const r of failed) this.ctx.output.appendLine(`  ${r.folderName}: ${r.endMessage ?? r.outcome}`);
+    const compare = 'Open Compare';
+    const showOutput = 'Show Output';
+    const pick = failed.length ? vscode.window.showErrorMessage(`Continual Workbench: ${summary}.`, compare, showOutput) : vscode.window.showInformationMessage(`Continual Workbench: ${summary}.`, compare);
+    void pick.then((choice) => {
+      if (choice === showOutput) this.ctx.output.show(true);
+      if (choice === compare) void vscode.commands.executeCommand('continualWorkbench.openCompare', [sweep.dir]);
+    });
   }
 
   private scheduleUiUpdate(): void {

@@ -1,12 +1,32 @@
-// The Runs view (Explorer): every run of the workspace from runIndex.ts, live while this window's
-// runs stream, with Open, Rerun, Cancel, Reveal and Delete. Compare (issue 10) is one more command
-// over the selection (canSelectMany is on); a sweep group is one more node kind from runIndex.ts.
+// The Runs view (Explorer): every run and sweep of the workspace from runIndex.ts, live while this
+// window's runs stream, with Open, Rerun, Cancel, Reveal and Delete; Compare over the selection
+// (canSelectMany is on). A sweep is one node with its runs as children; its menu opens the sweep's
+// comparison and resumes it (completed runs skipped); a Slurm sweep shows its array tasks' states.
 import * as vscode from 'vscode';
 import { dirname, isAbsolute, relative } from 'node:path';
 import type { NormalisedExperiment } from '../protocol/experiment';
 import { resolveResultsDir } from './runFolder';
 import type { Run, RunManager } from './runManager';
-import { describeEntry, NO_RESULT_FILE, RESULT_FILE_NAME, RunIndex, tooltipMarkdown, withLiveRuns, type IndexNode, type LiveRunInfo, type RunEntry } from './runIndex';
+import {
+  allRuns,
+  describeEntry,
+  describeSweep,
+  NO_RESULT_FILE,
+  RESULT_FILE_NAME,
+  RunIndex,
+  sweepRunState,
+  sweepStatus,
+  sweepTooltipMarkdown,
+  tooltipMarkdown,
+  withClusterStates,
+  withLiveRuns,
+  type ClusterTaskState,
+  type IndexNode,
+  type LiveRunInfo,
+  type RunEntry,
+  type SweepEntry,
+} from './runIndex';
+import { SWEEP_FILE } from '../protocol/sweep';
 import { canRunExperiments } from './trust';
 
 export const RUNS_VIEW_ID = 'continualWorkbench.runs';
@@ -32,6 +52,9 @@ export const RUNS_COMMANDS = {
   revealInExplorer: 'continualWorkbench.runs.revealInExplorer',
   revealInOS: 'continualWorkbench.runs.revealInOS',
   delete: 'continualWorkbench.runs.delete',
+  compare: 'continualWorkbench.runs.compare',
+  compareSweep: 'continualWorkbench.runs.compareSweep',
+  resumeSweep: 'continualWorkbench.runs.resumeSweep',
 } as const;
 
 export interface RunsViewDeps {
@@ -39,6 +62,12 @@ export interface RunsViewDeps {
   /** The rerun path of extension.ts (the panel's Rerun): trust check, replay file, start. */
   rerunExperiment(recorded: NormalisedExperiment, experimentFile: string): Promise<unknown>;
   output: vscode.OutputChannel;
+  /** Opens the compare panel on run folders and sweep folders (comparePanel.ts). */
+  compare(paths: string[]): Promise<unknown>;
+  /** Resumes a sweep (local) or resubmits it (Slurm): runs that completed are skipped. */
+  resumeSweep(sweepDir: string): Promise<unknown>;
+  /** The cluster's view of a Slurm sweep's array tasks, by array index (cli/slurm.ts). */
+  clusterStates?(sweepDir: string): Promise<Map<number, ClusterTaskState>>;
 }
 
 const ICONS: Record<RunEntry['status'], [string, string]> = {
@@ -54,7 +83,17 @@ const ICONS: Record<RunEntry['status'], [string, string]> = {
 
 /** Tokens matched by the menus' `viewItem =~ /\btoken\b/` clauses (package.json). */
 export function contextValueOf(e: IndexNode): string {
-  const tokens = ['run', e.status];
+  if (e.kind === 'sweep') {
+    const tokens = ['sweep', 'revealable'];
+    const busy = e.runs.some((r) => r.live || r.status === 'running');
+    if (!busy) tokens.push('deletable');
+    if (e.index) tokens.push('comparable');
+    // Resume: runs left to do and none of them running here (a second start would collide with the run lock anyway).
+    if (e.index && !e.runs.some((r) => r.live) && e.runs.some((r) => sweepRunState(r) !== 'completed')) tokens.push('resumable');
+    return tokens.join(' ');
+  }
+  const tokens = ['run', 'revealable', e.status];
+  if (e.result && e.status !== 'unreadable') tokens.push('comparable');
   if (e.live) tokens.push('unfinished');
   else if (!(e.status === 'running' && e.elsewhere)) tokens.push('deletable');
   if (e.result?.experiment && e.result.experimentFile && !e.live && e.status !== 'unreadable') tokens.push('rerunnable');
@@ -72,8 +111,11 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
   /** Runs this window started: followed live; their results dirs are scanned even outside the workspace's. */
   private readonly tracked = new Map<string, { run: Run; subs: vscode.Disposable[] }>();
   private readonly extraDirs = new Set<string>();
-  private disk: RunEntry[] = [];
-  private entries: RunEntry[] = [];
+  private disk: IndexNode[] = [];
+  private entries: IndexNode[] = [];
+  /** The last answer of the cluster about each Slurm sweep (by sweep folder). */
+  private readonly cluster = new Map<string, Map<number, ClusterTaskState>>();
+  private clusterPolling = false;
   private shownKey: string | undefined;
   private scanned: Promise<void> | undefined;
   private rescanTimer: ReturnType<typeof setTimeout> | undefined;
@@ -104,9 +146,14 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
       vscode.commands.registerCommand(RUNS_COMMANDS.open, (node?: IndexNode, nodes?: IndexNode[]) => this.open(this.targets(node, nodes))),
       vscode.commands.registerCommand(RUNS_COMMANDS.rerun, (node?: IndexNode, nodes?: IndexNode[]) => this.rerun(this.targets(node, nodes))),
       vscode.commands.registerCommand(RUNS_COMMANDS.cancel, (node?: IndexNode, nodes?: IndexNode[]) => this.cancel(this.targets(node, nodes))),
-      vscode.commands.registerCommand(RUNS_COMMANDS.revealInExplorer, (node?: IndexNode) => this.reveal(this.targets(node, undefined)[0], 'revealInExplorer')),
-      vscode.commands.registerCommand(RUNS_COMMANDS.revealInOS, (node?: IndexNode) => this.reveal(this.targets(node, undefined)[0], 'revealFileInOS')),
-      vscode.commands.registerCommand(RUNS_COMMANDS.delete, (node?: IndexNode, nodes?: IndexNode[]) => this.delete(this.targets(node, nodes))),
+      vscode.commands.registerCommand(RUNS_COMMANDS.revealInExplorer, (node?: IndexNode) => this.reveal(this.picked(node, undefined)[0], 'revealInExplorer')),
+      vscode.commands.registerCommand(RUNS_COMMANDS.revealInOS, (node?: IndexNode) => this.reveal(this.picked(node, undefined)[0], 'revealFileInOS')),
+      vscode.commands.registerCommand(RUNS_COMMANDS.delete, (node?: IndexNode, nodes?: IndexNode[]) => this.delete(this.picked(node, nodes))),
+      vscode.commands.registerCommand(RUNS_COMMANDS.compare, (node?: IndexNode, nodes?: IndexNode[]) => this.compare(this.picked(node, nodes))),
+      vscode.commands.registerCommand(RUNS_COMMANDS.compareSweep, (node?: IndexNode) => this.compare(this.picked(node, undefined).filter((e) => e.kind === 'sweep'))),
+      vscode.commands.registerCommand(RUNS_COMMANDS.resumeSweep, (node?: IndexNode) => this.resumeSweep(this.picked(node, undefined))),
+      // How many nodes are selected: Compare in the view's title bar from two (package.json).
+      this.view.onDidChangeSelection((e) => void vscode.commands.executeCommand('setContext', 'continualWorkbench.runsSelected', e.selection.length)),
     );
     for (const run of deps.runs.unfinished) this.track(run);
     this.watch();
@@ -117,7 +164,8 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
   /** Follow a run of this window from its start (queued runs too: onDidLaunch comes only when it launches). */
   track(run: Run): void {
     if (this.tracked.has(run.id) || run.phase === 'ended') return;
-    this.extraDirs.add(dirname(run.runDir));
+    // The results dir holding the run (for a sweep's run: the one holding its sweep folder).
+    this.extraDirs.add(dirname(run.sweepDir ?? run.runDir));
     const subs = [
       run.onEvent(() => this.scheduleRedraw()),
       run.onDidChange(() => {
@@ -136,6 +184,7 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
   // ---- TreeDataProvider ----
 
   getTreeItem(e: IndexNode): vscode.TreeItem {
+    if (e.kind === 'sweep') return this.sweepItem(e);
     const item = new vscode.TreeItem(e.name, vscode.TreeItemCollapsibleState.None);
     item.id = e.dir;
     item.description = describeEntry(e);
@@ -151,14 +200,39 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
     return item;
   }
 
+  private sweepItem(e: SweepEntry): vscode.TreeItem {
+    const item = new vscode.TreeItem(e.name, e.runs.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    item.id = e.dir;
+    item.description = describeSweep(e);
+    const md = new vscode.MarkdownString(sweepTooltipMarkdown(e, this.relativeDir(e.dir)));
+    md.supportHtml = false;
+    md.isTrusted = false;
+    item.tooltip = md;
+    const status = sweepStatus(e);
+    const [icon, color] = ICONS[status];
+    // A finished sweep with every run completed: the sweep's own icon, not a test tick.
+    item.iconPath = new vscode.ThemeIcon(status === 'completed' ? 'layers' : icon, new vscode.ThemeColor(status === 'completed' ? 'testing.iconPassed' : color));
+    item.contextValue = contextValueOf(e);
+    item.accessibilityInformation = { label: `${e.name}, ${item.description}` };
+    return item;
+  }
+
   async getChildren(node?: IndexNode): Promise<IndexNode[]> {
-    if (node) return [];
+    if (node) return node.kind === 'sweep' ? (this.current(node) as SweepEntry | undefined)?.runs ?? node.runs : [];
     await (this.scanned ??= this.rescan());
     return this.entries;
   }
 
-  getParent(): undefined {
-    return undefined;
+  getParent(node: IndexNode): IndexNode | undefined {
+    if (node.kind !== 'run' || !node.sweep) return undefined;
+    const dir = node.sweep.dir;
+    return this.entries.find((e) => e.kind === 'sweep' && e.dir === dir);
+  }
+
+  /** The current state of a node (by folder): items passed to commands may be an older render. */
+  private current(node: IndexNode): IndexNode | undefined {
+    if (node.kind === 'sweep') return this.entries.find((e) => e.kind === 'sweep' && e.dir === node.dir);
+    return allRuns(this.entries).find((e) => e.dir === node.dir);
   }
 
   // ---- scanning and redrawing ----
@@ -192,7 +266,9 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
       const changed = (uri: vscode.Uri) => {
         const parts = relative(dir, uri.fsPath).split(/[\\/]/);
         if (parts[0] === '..' || parts[0]?.startsWith('.')) return;
-        if (parts.length === 1 || (parts.length === 2 && parts[1] === RESULT_FILE_NAME)) this.scheduleRescan();
+        const last = parts[parts.length - 1];
+        // A run folder; a result; a sweep's index; a result of a sweep's run (<sweep>/runs/<run>/result.json).
+        if (parts.length === 1 || (parts.length === 2 && (last === RESULT_FILE_NAME || last === SWEEP_FILE)) || (parts.length === 4 && last === RESULT_FILE_NAME)) this.scheduleRescan();
       };
       this.watchers.push(watcher, watcher.onDidCreate(changed), watcher.onDidChange(changed), watcher.onDidDelete(changed));
     }
@@ -201,7 +277,11 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
   /** Polls while the view is visible (see VISIBLE_POLL_MS); rescans at once when it becomes visible. */
   private poll(): void {
     if (this.view.visible && !this.pollTimer) {
-      this.pollTimer = setInterval(() => void this.rescan(), VISIBLE_POLL_MS);
+      this.pollTimer = setInterval(() => {
+        void this.rescan();
+        void this.pollCluster();
+      }, VISIBLE_POLL_MS);
+      void this.pollCluster();
       if (this.scanned) this.scheduleRescan();
     } else if (!this.view.visible && this.pollTimer) {
       clearInterval(this.pollTimer);
@@ -255,6 +335,36 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
     }, soon ? RESCAN_DEBOUNCE_MS : LIVE_REDRAW_MS);
   }
 
+  /**
+   * Asks the cluster about the Slurm sweeps with runs not yet final (only while the view is
+   * visible: squeue/sacct are not free on a busy login node).
+   */
+  private async pollCluster(): Promise<void> {
+    const ask = this.deps.clusterStates;
+    if (!ask || this.clusterPolling || !this.view.visible) return;
+    this.clusterPolling = true;
+    let changed = false;
+    try {
+      for (const e of this.disk) {
+        if (e.kind !== 'sweep' || e.index?.executor?.type !== 'slurm') continue;
+        if (e.runs.every((r) => ['completed', 'cancelled', 'failed'].includes(sweepRunState(r)))) {
+          changed = this.cluster.delete(e.dir) || changed;
+          continue;
+        }
+        try {
+          const states = await ask(e.dir);
+          this.cluster.set(e.dir, states);
+          changed = true;
+        } catch (err) {
+          this.deps.output.appendLine(`Runs view: cannot ask Slurm about ${e.dir}: ${(err as Error).message}`);
+        }
+      }
+    } finally {
+      this.clusterPolling = false;
+    }
+    if (changed) this.redraw();
+  }
+
   private liveRuns(): LiveRunInfo[] {
     const out: LiveRunInfo[] = [];
     for (const run of this.deps.runs.unfinished) {
@@ -275,13 +385,17 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
 
   /** Redraws when something shown changed (a poll that finds nothing new leaves open hovers and menus alone). */
   private redraw(): void {
-    this.entries = withLiveRuns(this.disk, this.liveRuns());
-    const key = this.entries
-      .map((e) => [e.dir, e.status, describeEntry(e), e.problem, e.result?.runId, e.result?.accuracyMatrix?.length, e.result?.notes?.length, e.result?.timing?.finishedAt, e.elsewhere?.pid].join('|'))
-      .join('\n');
+    const merged = withLiveRuns(this.disk, this.liveRuns());
+    this.entries = merged.map((e) => {
+      const states = e.kind === 'sweep' ? this.cluster.get(e.dir) : undefined;
+      return e.kind === 'sweep' && states ? withClusterStates(e, states) : e;
+    });
+    const runKey = (e: RunEntry) =>
+      [e.dir, e.name, e.status, describeEntry(e), e.problem, e.result?.runId, e.result?.accuracyMatrix?.length, e.result?.notes?.length, e.result?.timing?.finishedAt, e.elsewhere?.pid, e.cluster?.state, e.cluster?.detail].join('|');
+    const key = this.entries.map((e) => (e.kind === 'sweep' ? [e.dir, describeSweep(e), ...e.runs.map(runKey)].join('\n ') : runKey(e))).join('\n');
     if (key === this.shownKey) return;
     this.shownKey = key;
-    const running = this.entries.filter((e) => e.live).length;
+    const running = allRuns(this.entries).filter((e) => e.live).length;
     this.view.badge = running ? { value: running, tooltip: `${running} run${running === 1 ? '' : 's'} queued or running` } : undefined;
     this.changeEmitter.fire(undefined);
   }
@@ -292,11 +406,36 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
 
   // ---- commands ----
 
-  /** The runs a command applies to: the selection it was invoked on, the node, or the view's selection. */
-  private targets(node: IndexNode | undefined, nodes: IndexNode[] | undefined): RunEntry[] {
+  /** The nodes a command applies to: the selection it was invoked on, the node, or the view's selection. */
+  private picked(node: IndexNode | undefined, nodes: IndexNode[] | undefined): IndexNode[] {
     const picked = nodes?.length ? nodes : node ? [node] : [...this.view.selection];
     // The item passed in may be an older render: act on the current state of the same folder.
-    return picked.map((p) => this.entries.find((e) => e.dir === p.dir) ?? p).filter((e): e is RunEntry => e?.kind === 'run');
+    return picked.map((p) => this.current(p) ?? p);
+  }
+
+  /** The runs a command applies to (sweeps in the selection are left out). */
+  private targets(node: IndexNode | undefined, nodes: IndexNode[] | undefined): RunEntry[] {
+    return this.picked(node, nodes).filter((e): e is RunEntry => e.kind === 'run');
+  }
+
+  /** Compare: the selected runs (a selected sweep brings all its runs). */
+  private async compare(picked: IndexNode[]): Promise<void> {
+    const paths: string[] = [];
+    for (const e of picked) {
+      if (e.kind === 'sweep') {
+        if (e.index) paths.push(e.dir);
+      } else if (e.result) paths.push(e.dir);
+    }
+    const unique = [...new Set(paths)];
+    if (!unique.length) {
+      void vscode.window.showInformationMessage('Continual Workbench: select runs with results (or a sweep) to compare them.');
+      return;
+    }
+    await this.deps.compare(unique);
+  }
+
+  private async resumeSweep(picked: IndexNode[]): Promise<void> {
+    for (const e of picked) if (e.kind === 'sweep') await this.deps.resumeSweep(e.dir);
   }
 
   private async open(targets: RunEntry[]): Promise<void> {
@@ -332,21 +471,25 @@ export class RunsView implements vscode.TreeDataProvider<IndexNode>, vscode.Disp
     this.scheduleRedraw(true);
   }
 
-  private async reveal(e: RunEntry | undefined, command: 'revealInExplorer' | 'revealFileInOS'): Promise<void> {
+  private async reveal(e: IndexNode | undefined, command: 'revealInExplorer' | 'revealFileInOS'): Promise<void> {
     if (!e) return;
     await vscode.commands.executeCommand(command, vscode.Uri.file(e.dir));
   }
 
-  private async delete(targets: RunEntry[]): Promise<void> {
+  private async delete(picked: IndexNode[]): Promise<void> {
+    // A run inside a selected sweep goes with its sweep.
+    const sweeps = new Set(picked.filter((e) => e.kind === 'sweep').map((e) => e.dir));
+    const targets = picked.filter((e) => !(e.kind === 'run' && e.sweep && sweeps.has(e.sweep.dir)));
     if (!targets.length) return;
-    const busy = targets.filter((e) => e.live || e.status === 'running');
+    const busy = targets.flatMap((e) => (e.kind === 'sweep' ? e.runs : [e])).filter((e) => e.live || e.status === 'running');
     if (busy.length) {
       const where = busy[0].live ? `cancel "${busy[0].name}" first` : `process ${busy[0].elsewhere?.pid ?? '?'} (another window or the CLI) is writing it`;
       void vscode.window.showWarningMessage(`Continual Workbench does not delete a run while it is ${busy[0].status}: ${where}.`);
       return;
     }
     if (!(await ensureTrustedForDelete())) return;
-    const what = targets.length === 1 ? `the run "${targets[0].name}"` : `${targets.length} runs`;
+    const one = targets.length === 1 ? targets[0] : undefined;
+    const what = one ? (one.kind === 'sweep' ? `the sweep "${one.name}" (${one.runs.length} runs)` : `the run "${one.name}"`) : `${targets.length} runs`;
     const folders = targets.map((e) => this.relativeDir(e.dir));
     const moveToTrash = 'Move to Trash';
     const pick = await vscode.window.showWarningMessage(

@@ -46,7 +46,7 @@ export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions 
 
 /** One gate per output channel: every view's drops are counted together, each kind logged once. */
 const gates = new WeakMap<vscode.OutputChannel, WebviewMessageGate>();
-function gateFor(output: vscode.OutputChannel): WebviewMessageGate {
+export function gateFor(output: vscode.OutputChannel): WebviewMessageGate {
   let gate = gates.get(output);
   if (!gate) gates.set(output, (gate = new WebviewMessageGate((line) => output.appendLine(line))));
   return gate;
@@ -57,7 +57,7 @@ let cspLogged = 0;
 const MAX_CSP_LINES = 200;
 
 /** Logs a violation the webview reported: "CSP violation in <title>: …" (the e2e tests look for these lines). */
-function logCspViolation(output: vscode.OutputChannel, title: string, m: CspViolationMessage): void {
+export function logCspViolation(output: vscode.OutputChannel, title: string, m: CspViolationMessage): void {
   if (cspLogged > MAX_CSP_LINES) return;
   cspLogged++;
   output.appendLine(cspLogged > MAX_CSP_LINES ? `CSP violation: more than ${MAX_CSP_LINES} this session; no longer logged` : `CSP violation in ${JSON.stringify(title)}: ${describeCspViolation(m)}`);

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 import type { RunEvent } from '../../src/protocol/events';
@@ -17,6 +17,7 @@ import { EventThrottler, runEventBatchPolicy, type Timers } from '../../src/exte
 import { statusBarText } from '../../src/extension/runStatus';
 import { progressMessage, runProgress } from '../../src/protocol/format';
 import { DEFAULT_RESULTS_DIR, resolveResultsDir, runFolderName, slugOf } from '../../src/extension/runFolder';
+import { effectiveMaxConcurrentRuns, MAX_CONCURRENT_RUNS_DEFAULT } from '../../src/extension/concurrency';
 import { parseRunResult } from '../../src/extension/resultFile';
 import { experimentTemplate, freeExperimentName } from '../../src/extension/experimentTemplate';
 
@@ -35,7 +36,7 @@ interface Manifest {
     menus: Record<string, { command: string; when?: string; group?: string }[]>;
     jsonValidation: { fileMatch: string; url: string }[];
     customEditors: { viewType: string; displayName: string; selector: { filenamePattern: string }[]; priority: string }[];
-    configuration: { title: string; properties: Record<string, { type: string; default: unknown; enum?: string[]; minimum?: number }> };
+    configuration: { title: string; properties: Record<string, { type: string; default: unknown; enum?: string[]; minimum?: number; markdownDescription?: string }> };
   };
 }
 
@@ -119,7 +120,7 @@ describe('extension manifest', () => {
     assert.ok(/command:continualWorkbench\.runExperiment/.test(welcome?.contents ?? ''), 'the welcome text offers to run an experiment');
 
     const viewOnly = [...commands.keys()].filter((id) => id.startsWith('continualWorkbench.runs.'));
-    assert.deepEqual(viewOnly.sort(), ['cancel', 'delete', 'open', 'refresh', 'rerun', 'revealInExplorer', 'revealInOS'].map((k) => `continualWorkbench.runs.${k}`));
+    assert.deepEqual(viewOnly.sort(), ['cancel', 'compare', 'compareSweep', 'delete', 'open', 'refresh', 'rerun', 'resumeSweep', 'revealInExplorer', 'revealInOS'].map((k) => `continualWorkbench.runs.${k}`));
     const palette = manifest.contributes.menus.commandPalette;
     for (const id of viewOnly) assert.equal(palette.find((i) => i.command === id)?.when, 'false', `${id} is hidden from the Command Palette`);
     assert.ok(manifest.contributes.menus['view/title'].some((i) => i.command === 'continualWorkbench.runs.refresh' && i.when === 'view == continualWorkbench.runs' && /^navigation/.test(i.group ?? '')));
@@ -137,8 +138,20 @@ describe('extension manifest', () => {
     assert.match(when('continualWorkbench.runs.cancel', /^inline/), /\\bunfinished\\b/, 'Cancel inline on running runs');
     assert.match(when('continualWorkbench.runs.rerun', /^inline/), /\\brerunnable\\b/);
     assert.match(when('continualWorkbench.runs.revealInOS', /./), /!isWeb/, 'no Reveal in File Manager where there is none');
+    // Compare: on runs with a result, and in the title bar once two or more nodes are selected (a context key runsView.ts sets).
+    assert.match(when('continualWorkbench.runs.compare', /^1_open/), /\\brun\\b.*\\bcomparable\\b/);
+    assert.ok(manifest.contributes.menus['view/title'].some((i) => i.command === 'continualWorkbench.runs.compare' && i.when === 'view == continualWorkbench.runs && continualWorkbench.runsSelected >= 2'));
+    assert.ok(runsView.includes("'setContext', 'continualWorkbench.runsSelected', e.selection.length"));
+    // A sweep's menu: Open Compare, Resume (completed runs skipped), Reveal, Delete.
+    assert.match(when('continualWorkbench.runs.compareSweep', /^1_open/), /\\bsweep\\b/);
+    assert.match(when('continualWorkbench.runs.resumeSweep', /./), /\\bresumable\\b/);
+    assert.match(when('continualWorkbench.runs.revealInExplorer', /./), /\\brevealable\\b/);
+    assert.ok(/if \(e\.kind === 'sweep'\) \{\n\s+const tokens = \['sweep', 'revealable'\]/.test(runsView), 'sweep nodes are revealable');
     // Rerun goes through extension.ts's rerun path (trust check included); Delete checks trust itself.
-    assert.ok(read('src/extension/extension.ts').includes('rerunExperiment: (recorded, file) => rerunExperiment(recorded, file) })'));
+    assert.ok(/new RunsView\(\{[^}]*rerunExperiment: \(recorded, file\) => rerunExperiment\(recorded, file\),/.test(read('src/extension/extension.ts')));
+    // Resume and Run Sweep on Slurm check trust too (sweeps.ts, extension.ts).
+    assert.ok(/export async function resumeSweep[^{]*\{\n\s+if \(!\(await ensureTrustedForRun\(\)\)\) return \[\];/.test(read('src/extension/sweeps.ts')));
+    assert.ok(/registerCommand\('continualWorkbench\.runSweepOnSlurm'[^\n]*\n[^\n]*\n\s+if \(!\(await ensureTrustedForRun\(\)\)\) return;/.test(read('src/extension/extension.ts')));
     assert.ok(/private async delete[\s\S]*ensureTrustedForDelete\(\)/.test(runsView) && runsView.includes('useTrash: true') && runsView.includes('modal: true'));
   });
 
@@ -169,8 +182,22 @@ describe('extension manifest', () => {
     assert.equal(p['continualWorkbench.backend'].default, 'auto');
     assert.equal(p['continualWorkbench.dataDir'].type, 'string');
     assert.equal(p['continualWorkbench.resultsDir'].default, DEFAULT_RESULTS_DIR);
-    assert.equal(p['continualWorkbench.maxConcurrentRuns'].default, 1);
-    assert.equal(p['continualWorkbench.maxConcurrentRuns'].minimum, 1);
+    // 0 = the number of cores (a manifest default cannot be computed): concurrency.ts turns it into the limit.
+    assert.equal(p['continualWorkbench.maxConcurrentRuns'].default, MAX_CONCURRENT_RUNS_DEFAULT);
+    assert.equal(p['continualWorkbench.maxConcurrentRuns'].default, 0);
+    assert.equal(p['continualWorkbench.maxConcurrentRuns'].minimum, 0);
+    assert.match(p['continualWorkbench.maxConcurrentRuns'].markdownDescription ?? '', /`0` \(the default\): the number of CPU cores/);
+    assert.equal(effectiveMaxConcurrentRuns(0, 8), 8, 'the default: every core');
+    assert.equal(effectiveMaxConcurrentRuns(null, 2), 2, 'no value: every core');
+    assert.equal(effectiveMaxConcurrentRuns(undefined, 2), 2);
+    assert.equal(effectiveMaxConcurrentRuns(3, 2), 3, 'a number given is the limit, even above the cores');
+    assert.equal(effectiveMaxConcurrentRuns(1, 16), 1);
+    assert.equal(effectiveMaxConcurrentRuns(2.7, 16), 2, 'whole runs');
+    assert.equal(effectiveMaxConcurrentRuns(-1, 4), 4, 'nonsense: every core');
+    assert.equal(effectiveMaxConcurrentRuns('4', 4), 4);
+    assert.equal(effectiveMaxConcurrentRuns(0, 0), 1, 'at least one run');
+    assert.equal(effectiveMaxConcurrentRuns(0), availableParallelism());
+    assert.ok(read('src/extension/runManager.ts').includes("effectiveMaxConcurrentRuns(vscode.workspace.getConfiguration('continualWorkbench').get<number | null>('maxConcurrentRuns'))"));
     for (const key of Object.keys(p)) {
       const name = key.replace('continualWorkbench.', '');
       assert.ok(extensionSources.some((s) => s.includes(`'${name}'`)), `setting ${key} is never read`);

@@ -1,12 +1,15 @@
 // The Runs view's index (src/extension/runIndex.ts): run folders in temp results dirs, each
 // result.json classified (completed, cancelled, failed with its error, truncated, missing, newer
-// format, running with and without a live trainer), newest first, the words and tooltip shown.
+// format, running with and without a live trainer), newest first, the words and tooltip shown;
+// sweep folders (made by engine/sweep/folder.ts) as one node with their runs, live and Slurm states.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { RunResult } from '../../src/protocol/result';
+import { expandExperiment } from '../../src/engine/config/sweep';
+import { createSweepFolder } from '../../src/engine/sweep/folder';
 import { applyRunEvent, type RunState } from '../../src/protocol/runState';
 import {
   NO_RESULT_FILE,
@@ -20,6 +23,19 @@ import {
   statusText,
   tooltipMarkdown,
   withLiveRuns,
+  allRuns,
+  describeSweep,
+  parseSweepIndex,
+  sweepCounts,
+  sweepRunLabel,
+  sweepRunState,
+  sweepStatus,
+  sweepTooltipMarkdown,
+  withClusterStates,
+  clusterTaskStates,
+  type ClusterTaskState,
+  type SweepEntry,
+  type IndexNode,
   type LiveRunInfo,
   type RunEntry,
 } from '../../src/extension/runIndex';
@@ -49,8 +65,8 @@ function runFolder(results: string, name: string, content?: string | RunResult):
   return dir;
 }
 
-const byFolder = (entries: RunEntry[], folder: string) => {
-  const e = entries.find((x) => x.folderName === folder);
+const byFolder = (entries: IndexNode[], folder: string): RunEntry => {
+  const e = allRuns(entries).find((x) => x.folderName === folder);
   assert.ok(e, `no entry for ${folder} in ${entries.map((x) => x.folderName).join(', ')}`);
   return e;
 };
@@ -145,7 +161,7 @@ describe('run index: classifying run folders', () => {
     }
     const entries = await new RunIndex().scan([results]);
     assert.equal(entries.length, 7);
-    for (const e of entries) {
+    for (const e of allRuns(entries)) {
       assert.ok(['unreadable', 'incomplete', 'completed'].includes(e.status), `${e.folderName}: ${e.status}`);
       assert.equal(typeof describeEntry(e), 'string');
       assert.equal(typeof tooltipMarkdown(e), 'string');
@@ -293,5 +309,143 @@ describe('run index: what the view shows', () => {
     const lines = accuracyMatrixMarkdown(r).split('\n');
     assert.equal(lines.length, 3, 'header, separator, one row');
     assert.equal(accuracyMatrixMarkdown(sample((x) => (x.accuracyMatrix = []))), '');
+  });
+});
+
+describe('run index: sweeps', () => {
+  /** A real sweep folder (engine/sweep/folder.ts) of `seeds` × `strategy.lambda`, results written into some runs. */
+  function sweepFolder(results: string, results_: Record<number, RunResult | string>, now = new Date(2025, 10, 28, 9, 0, 0)) {
+    const file = join(root, 'ewc.cl.json');
+    writeFileSync(file, '{}');
+    const spec = { name: 'EWC lambda', tasks: [{ dataset: 'mnist' }, { dataset: 'fashion-mnist' }], strategy: { name: 'ewc', lambda: 100 }, sweep: { 'strategy.lambda': [100, 1000] }, seeds: [0, 1] } as never;
+    const { dir, index } = createSweepFolder(results, 'EWC lambda', file, expandExperiment(spec), { type: 'local', parallel: 2 }, now);
+    for (const [i, content] of Object.entries(results_)) {
+      writeFileSync(join(dir, index.runs[Number(i)].folder, 'result.json'), typeof content === 'string' ? content : JSON.stringify(content));
+    }
+    return { dir, index };
+  }
+
+  test('a sweep folder is one node: its runs as children in the sweep\'s order, labelled by their values, counted by state', async () => {
+    const results = resultsDir();
+    runFolder(results, '20251127-140211-single', sample());
+    const failed = sample((r) => {
+      r.status = 'failed';
+      r.error = { phase: 'train', message: 'NaN loss' };
+    });
+    const { dir, index } = sweepFolder(results, { 0: sample(), 1: sample(), 2: failed });
+    const nodes = await new RunIndex().scan([results]);
+    assert.equal(nodes.length, 2, 'one run, one sweep: the sweep\'s runs are not listed on their own');
+    const sweep = nodes[0];
+    assert.equal(sweep.kind, 'sweep', 'newest first: the sweep was created after the run');
+    assert.ok(sweep.kind === 'sweep');
+    assert.equal(sweep.name, 'EWC lambda');
+    assert.equal(sweep.dir, dir);
+    assert.deepEqual(
+      sweep.runs.map((r) => [r.name, r.status, r.sweep?.index]),
+      [
+        ['strategy.lambda=100 · seed 0', 'completed', 0],
+        ['strategy.lambda=100 · seed 1', 'completed', 1],
+        ['strategy.lambda=1000 · seed 0', 'failed', 2],
+        ['strategy.lambda=1000 · seed 1', 'incomplete', 3],
+      ],
+    );
+    assert.deepEqual(sweep.runs.map((r) => r.dir), index.runs.map((r) => join(dir, r.folder)));
+    assert.deepEqual(sweep.runs.map(sweepRunState), ['completed', 'completed', 'failed', 'missing']);
+    const c = sweepCounts(sweep);
+    assert.deepEqual([c.total, c.completed, c.failed, c.missing, c.running], [4, 2, 1, 1, 0]);
+    assert.equal(describeSweep(sweep, new Date(2025, 11, 1)), 'sweep · 2/4 completed · 1 failed · 1 not started · 28 Nov 09:00');
+    assert.equal(sweepStatus(sweep), 'failed');
+    assert.equal(statusText(sweep.runs[3]), 'not started', 'a run of a sweep without a result has not started');
+    const md = sweepTooltipMarkdown(sweep, '.continual/runs/x');
+    assert.ok(md.includes('- `strategy.lambda`: 100, 1000') && md.includes('- `seed`: 0, 1'), md);
+    assert.ok(md.includes('- strategy.lambda=1000 · seed 0: NaN loss'), md);
+    assert.deepEqual(allRuns(nodes).length, 5);
+
+    // Every run completes: the sweep says so, and its icon's status is completed.
+    for (const r of index.runs) writeFileSync(join(dir, r.folder, 'result.json'), JSON.stringify(sample()));
+    const done = (await new RunIndex().scan([results]))[0];
+    assert.ok(done.kind === 'sweep');
+    assert.equal(describeSweep(done, new Date(2025, 11, 1)), 'sweep · 4/4 completed · 28 Nov 09:00');
+    assert.equal(sweepStatus(done), 'completed');
+  });
+
+  test('live runs of a sweep stay under the sweep, with the host\'s state; the sweep counts them running and queued', async () => {
+    const results = resultsDir();
+    const { dir, index } = sweepFolder(results, { 0: sample() });
+    const experiment = sample().experiment;
+    const state = applyRunEvent(null, { type: 'runStarted', runId: 'r1', experiment, startedAt: new Date().toISOString() });
+    const live: LiveRunInfo[] = [
+      { id: 'r1', runDir: join(dir, index.runs[1].folder), phase: 'running', cancelRequested: false, experiment, experimentFile: '/w/e.cl.json', state, createdAt: Date.now() },
+      { id: 'r2', runDir: join(dir, index.runs[2].folder), phase: 'queued', cancelRequested: false, experiment, experimentFile: '/w/e.cl.json', state: null, createdAt: Date.now() },
+      // Not in the index (yet): not a run of its own either.
+      { id: 'r3', runDir: join(dir, 'runs', '099-extra'), phase: 'queued', cancelRequested: false, experiment, experimentFile: '/w/e.cl.json', state: null, createdAt: Date.now() },
+    ];
+    const merged = withLiveRuns(await new RunIndex().scan([results]), live);
+    assert.equal(merged.length, 1, 'only the sweep at the top');
+    const sweep = merged[0];
+    assert.ok(sweep.kind === 'sweep');
+    assert.deepEqual(sweep.runs.map((r) => [r.status, r.live?.id]), [['completed', undefined], ['running', 'r1'], ['queued', 'r2'], ['incomplete', undefined]]);
+    assert.equal(sweep.runs[1].name, 'strategy.lambda=100 · seed 1', 'a live run keeps its label in the sweep');
+    assert.match(describeSweep(sweep), /^sweep · 1\/4 completed · 1 running · 1 pending · 1 not started/);
+    assert.equal(sweepStatus(sweep), 'running');
+  });
+
+  test('Slurm: array tasks without a result show the cluster\'s state; a result on disk wins', async () => {
+    const results = resultsDir();
+    const { index } = sweepFolder(results, { 0: sample() });
+    const sweep = (await new RunIndex().scan([results]))[0];
+    assert.ok(sweep.kind === 'sweep');
+    const states = new Map<number, ClusterTaskState>([
+      [0, { state: 'failed', detail: 'stale' }],
+      [1, { state: 'pending', detail: '17_1 PENDING: pending (Resources)' }],
+      [2, { state: 'running', detail: '17_2 RUNNING' }],
+      [3, { state: 'failed', detail: '17_3 FAILED: the array task ended FAILED (exit code 1:0)', log: '/s/slurm/17_3.log' }],
+    ]);
+    const withCluster = withClusterStates(sweep, states);
+    assert.equal(withCluster.runs[0].cluster, undefined, 'completed on disk: the cluster is not asked');
+    assert.deepEqual(withCluster.runs.map(sweepRunState), ['completed', 'pending', 'running', 'failed']);
+    assert.equal(statusText(withCluster.runs[1]), 'pending (Slurm)');
+    assert.match(describeEntry(withCluster.runs[3]), /^failed \(Slurm\): 17_3 FAILED: the array task ended FAILED/);
+    assert.match(tooltipMarkdown(withCluster.runs[3]), /Log: `\/s\/slurm\/17_3\.log`/);
+    assert.match(describeSweep(withCluster), /^sweep · 1\/4 completed · 1 failed · 1 running · 1 pending/);
+    assert.match(sweepTooltipMarkdown(withCluster), /17\\_3 FAILED.*\(log `\/s\/slurm\/17_3\.log`\)/, "markdown-escaped detail, the log path as code");
+    assert.equal(index.runs.length, 4);
+
+    // From cli/slurm.ts's rows: never submitted is left out; Slurm lost track: failed, with why.
+    const fromRows = clusterTaskStates([
+      { index: 0, state: 'completed', jobId: '17' },
+      { index: 1, state: 'pending', jobId: '17', slurmState: 'PENDING', message: 'pending (Resources)' },
+      { index: 2, state: 'missing', message: 'not submitted to Slurm yet' },
+      { index: 3, state: 'missing', jobId: '17', message: 'Slurm no longer lists the array task and it left no log' },
+      { index: 4, state: 'failed', jobId: '18', slurmState: 'FAILED', log: '/s/slurm/18_4.log', message: 'the array task ended FAILED (exit code 1:0)' },
+    ]);
+    assert.deepEqual([...fromRows.keys()], [0, 1, 3, 4]);
+    assert.deepEqual(fromRows.get(1), { state: 'pending', detail: '17_1 PENDING: pending (Resources)' });
+    assert.deepEqual(fromRows.get(3), { state: 'failed', detail: '17_3: Slurm no longer lists the array task and it left no log' });
+    assert.deepEqual(fromRows.get(4), { state: 'failed', detail: '18_4 FAILED: the array task ended FAILED (exit code 1:0)', log: '/s/slurm/18_4.log' });
+  });
+
+  test('a broken sweep.json is one node that says why; an index never points outside its folder', async () => {
+    const results = resultsDir();
+    const broken = join(results, '20251128-100000-broken-sweep');
+    mkdirSync(broken);
+    writeFileSync(join(broken, 'sweep.json'), '{"kind": "sweep", "formatVersion": 1, "runs": [');
+    const escaping = join(results, '20251128-110000-escaping-sweep');
+    mkdirSync(escaping);
+    writeFileSync(join(escaping, 'sweep.json'), JSON.stringify({ kind: 'sweep', formatVersion: 1, name: 'x', runs: [{ index: 0, folder: '../20251127-elsewhere', params: {}, seed: 0 }] }));
+    const nodes = await new RunIndex().scan([results]);
+    assert.equal(nodes.length, 2);
+    for (const n of nodes) {
+      assert.ok(n.kind === 'sweep');
+      assert.equal(n.index, null);
+      assert.deepEqual(n.runs, []);
+      assert.equal(sweepStatus(n), 'unreadable');
+    }
+    assert.match(describeSweep(nodes.find((n) => n.dir === broken) as SweepEntry), /^sweep · sweep\.json is not valid JSON/);
+    assert.match((nodes.find((n) => n.dir === escaping) as SweepEntry).problem ?? '', /inside the sweep/);
+    assert.equal(parseSweepIndex(JSON.stringify({ kind: 'sweep', formatVersion: 99, runs: [] })).ok, false);
+    assert.equal(parseSweepIndex('[]').ok, false);
+    assert.equal(sweepRunLabel({}, 3), 'run 3');
+    assert.equal(sweepRunLabel({ 'model.hidden': [64, 32], seed: 1 }, 0), 'model.hidden=[64,32] · seed 1');
   });
 });

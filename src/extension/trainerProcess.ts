@@ -17,6 +17,7 @@ import { applyRunEvent, type RunState } from '../protocol/runState';
 import type { FromTrainerMessage, RunRequest, ToTrainerMessage } from '../protocol/trainer';
 import { writeFileAtomic } from '../engine/atomicWrite';
 import { acquireRunLock, type RunLock } from '../engine/runLock';
+import { THREADS_ENV, threadsPerRun } from '../engine/cores';
 import { decideOutcome, formatGrace, type RunOutcome, type TrainerEnd } from './runOutcome';
 import { parseRunResult } from './resultFile';
 import { discardRunDir } from './runFolder';
@@ -125,6 +126,27 @@ export interface TrainerListener<R extends TrainerRun> {
   ended?(run: R): void;
 }
 
+/**
+ * The listener with every call guarded: a UI torn down first (the window closing: the output channel
+ * and emitters are gone while deactivate stops the trainers) must not stop a run from ending and
+ * its result from being written.
+ */
+export function guardListener<R extends TrainerRun>(l: TrainerListener<R>): TrainerListener<R> {
+  const guarded: TrainerListener<R> = {};
+  for (const key of ['log', 'event', 'changed', 'launched', 'ended'] as const) {
+    const f = l[key] as ((...args: unknown[]) => void) | undefined;
+    if (!f) continue;
+    (guarded as Record<string, unknown>)[key] = (...args: unknown[]) => {
+      try {
+        f.apply(l, args);
+      } catch (e) {
+        process.stderr.write(`continual-workbench: a run listener failed (${key}): ${e instanceof Error ? e.message : String(e)}\n`);
+      }
+    };
+  }
+  return guarded;
+}
+
 /** The settings part of a RunRequest, read when the run leaves the queue. */
 export type TrainerSettings = Omit<RunRequest, 'type' | 'experimentFile' | 'outDir'>;
 
@@ -181,7 +203,7 @@ export class TrainerProcess<R extends TrainerRun = TrainerRun> {
     this.entry = resolve(opts.entry);
     this.fork = opts.fork ?? nodeFork;
     this.timers = opts.timers ?? realTimers;
-    this.listener = opts.listener ?? {};
+    this.listener = guardListener(opts.listener ?? {});
   }
 
   get(id: string): R | undefined {
@@ -308,8 +330,12 @@ export class TrainerProcess<R extends TrainerRun = TrainerRun> {
 
     let child: ChildProcess;
     try {
+      // Its share of the cores while this many runs are in flight (engine/cores.ts): the landscape
+      // workers of N runs at once never add up to N x cores threads.
+      const inFlight = Math.min(this.maxConcurrentRuns(), this.active.length + this.queue.length);
       child = this.fork(this.entry, [], {
         cwd: dirname(run.trainerFile),
+        env: { ...process.env, [THREADS_ENV]: String(threadsPerRun(inFlight)) },
         execArgv: this.opts.execArgv ?? [],
         serialization: 'advanced',
         stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

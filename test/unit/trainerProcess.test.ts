@@ -214,6 +214,42 @@ describe('trainer processes (real trainer from source, tiny real data)', { concu
     assert.ok(existsSync(join(run.runDir, HOST_METRICS_FILE)));
   });
 
+  test('the UI torn down first (the output channel closed: every listener call throws): the run still ends and its result is written', async () => {
+    const dir = workspace();
+    let torn = false;
+    let killed: number | undefined;
+    const throwIfTorn = () => {
+      if (torn) throw new Error('Channel has been closed');
+    };
+    const tp: TrainerProcess = new TrainerProcess({
+      entry: TRAINER_SOURCE,
+      execArgv: ['--import', TSX],
+      timers: new ManualTimers(),
+      settings: () => ({ backend: 'wasm' }),
+      niceness: null,
+      listener: {
+        log: throwIfTorn,
+        changed: throwIfTorn,
+        ended: throwIfTorn,
+        event: (run, e) => {
+          throwIfTorn();
+          if (e.type === 'curvePoint' && killed === undefined) {
+            torn = true;
+            killed = tp.pidOf(run)!;
+            process.kill(killed, 'SIGKILL');
+          }
+        },
+      },
+    });
+    const run = tp.start(newRun(dir, writeExperiment(dir, LONG)));
+    await run.done;
+    assert.ok(killed);
+    assert.equal(run.outcome, 'failed');
+    const r = resultOnDisk(run);
+    assert.equal(r.status, 'failed', 'never left saying running');
+    assert.equal(r.error?.message, 'the trainer process was killed by SIGKILL');
+  });
+
   test('a trainer that ignores cancel is killed when the grace ends: cancelled, the host writes the result', async () => {
     const dir = workspace();
     const timers = new ManualTimers();

@@ -1,34 +1,14 @@
 // Where a run's files go: <resultsDir>/<YYYYMMDD-HHMMSS>-<slug of name>/. No vscode import.
 // Each run gets a folder of its own (created with mkdir, which fails if it exists: two runs, from
-// one window or two, never share one); the host holds its run.lock while the trainer runs (engine/atomicWrite.ts).
+// one window or two, never share one); the host holds its run.lock while the trainer runs (engine/runLock.ts).
 import { mkdirSync, rmSync, rmdirSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { runFolderName } from '../engine/runFolderName';
+
+// The folder names are the engine's, so the CLI's sweeps and the extension's runs are named alike.
+export { slugOf, timestampOf, runFolderName } from '../engine/runFolderName';
 
 export const DEFAULT_RESULTS_DIR = '.continual/runs';
-
-/** "MNIST then Fashion-MNIST" -> "mnist-then-fashion-mnist" (ASCII, at most 48 characters). */
-export function slugOf(name: string): string {
-  const slug = name
-    .normalize('NFKD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 48)
-    .replace(/-+$/, '');
-  return slug || 'run';
-}
-
-/** Local time, so folders sort by start time and match the user's clock. */
-export function timestampOf(d: Date): string {
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
-}
-
-export function runFolderName(name: string, startedAt: Date, attempt = 1): string {
-  const base = `${timestampOf(startedAt)}-${slugOf(name)}`;
-  return attempt > 1 ? `${base}-${attempt}` : base;
-}
 
 /** The results folder: the setting, relative to the experiment's workspace folder (or its own folder). */
 export function resolveResultsDir(setting: string | undefined, workspaceFolder: string | undefined, experimentDir: string): string {

@@ -1,6 +1,6 @@
 // The run folder lock: one run at a time writes into a folder (an exclusive run.lock holding the
 // owner's pid, host and start; a dead owner's lock is taken over).
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pidAlive } from './atomicWrite';
@@ -53,6 +53,19 @@ function lockIsStale(file: string, owner: RunLockOwner | null): boolean {
   }
   // A lock from another machine (a shared folder) cannot be checked: it holds.
   return owner.hostname === hostname() && !pidAlive(owner.pid);
+}
+
+/**
+ * Who holds `<dir>/run.lock` now: its owner while that process lives (a lock from another machine
+ * cannot be checked and counts as held), 'unreadable' while one is being written (or is garbage
+ * not yet stale), undefined when the folder is free.
+ */
+export function lockHolder(dir: string): RunLockOwner | 'unreadable' | undefined {
+  const file = join(dir, RUN_LOCK_FILE);
+  if (!existsSync(file)) return undefined;
+  const owner = readLock(file);
+  if (lockIsStale(file, owner)) return undefined;
+  return owner ?? 'unreadable';
 }
 
 /**

@@ -6,14 +6,13 @@
 // in the sweep's order, counted by state ("sweep · 6/9 completed · 1 failed").
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { hostname } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
-import { pidAlive } from '../engine/atomicWrite';
-import { RUN_LOCK_FILE } from '../engine/runLock';
+import { join, resolve } from 'node:path';
+import { lockHolder as runLockHolder } from '../engine/runLock';
+import { parseSweepIndexText } from '../engine/sweep/sweepIndex';
 import type { NormalisedExperiment } from '../protocol/experiment';
 import type { RunError, RunResult } from '../protocol/result';
 import type { RunState } from '../protocol/runState';
-import { SWEEP_FILE, SWEEP_FORMAT_VERSION, type SweepIndex, type SweepRunState, type SweepValue } from '../protocol/sweep';
+import { SWEEP_FILE, type SweepIndex, type SweepRunState, type SweepValue } from '../protocol/sweep';
 import { formatDuration, formatPercent, formatPoints, phaseLabels, phasesOf, runProgress, scenarioName, scenarioOf, strategyTitle, taskLabels } from '../protocol/format';
 import { parseRunResult } from './resultFile';
 
@@ -236,15 +235,10 @@ export class RunIndex {
   }
 }
 
-/** The live process holding `<dir>/run.lock` (engine/atomicWrite.ts), if any; a lock from another machine counts as held. */
+/** The live process holding `<dir>/run.lock` (engine/runLock.ts), if any; a lock from another machine counts as held. */
 export async function lockHolder(dir: string): Promise<{ pid: number; hostname: string } | undefined> {
-  try {
-    const v = JSON.parse(await readFile(join(dir, RUN_LOCK_FILE), 'utf8')) as { pid?: unknown; hostname?: unknown };
-    if (typeof v.pid !== 'number' || typeof v.hostname !== 'string') return undefined;
-    return v.hostname !== hostname() || pidAlive(v.pid) ? { pid: v.pid, hostname: v.hostname } : undefined;
-  } catch {
-    return undefined;
-  }
+  const holder = runLockHolder(dir);
+  return holder && holder !== 'unreadable' ? { pid: holder.pid, hostname: holder.hostname } : undefined;
 }
 
 const samePath = (a: string, b: string) => resolve(a) === resolve(b);
@@ -252,22 +246,11 @@ const samePath = (a: string, b: string) => resolve(a) === resolve(b);
 /** sweep.json's text as an index, checked as far as the view relies on it; never throws. */
 export function parseSweepIndex(text: string): { ok: true; index: SweepIndex } | { ok: false; error: string } {
   if (text.startsWith('\u0000')) return { ok: false, error: `sweep.json cannot be read: ${text.slice(1)}` };
-  let v: unknown;
   try {
-    v = JSON.parse(text);
+    return { ok: true, index: parseSweepIndexText(text, SWEEP_FILE) };
   } catch (e) {
-    return { ok: false, error: `sweep.json is not valid JSON (${(e as Error).message})` };
+    return { ok: false, error: (e as Error).message };
   }
-  if (!isObject(v) || v.kind !== 'sweep') return { ok: false, error: 'sweep.json is not a sweep index (no "kind": "sweep")' };
-  if (typeof v.formatVersion !== 'number' || v.formatVersion > SWEEP_FORMAT_VERSION)
-    return { ok: false, error: `sweep.json has format version ${String(v.formatVersion)}; this version reads ${SWEEP_FORMAT_VERSION}` };
-  if (!Array.isArray(v.runs)) return { ok: false, error: 'sweep.json lists no runs' };
-  for (const r of v.runs) {
-    // A run folder is relative and inside the sweep: an index never points the view elsewhere.
-    if (!isObject(r) || typeof r.index !== 'number' || typeof r.folder !== 'string' || !isObject(r.params) || isAbsolute(r.folder) || r.folder.split(/[\\/]/).includes('..'))
-      return { ok: false, error: 'sweep.json has a run entry without index, folder (inside the sweep) and params' };
-  }
-  return { ok: true, index: { ...(v as unknown as SweepIndex), axes: Array.isArray(v.axes) ? (v.axes as SweepIndex['axes']) : [], name: typeof v.name === 'string' ? v.name : '' } };
 }
 
 /** A sweep run's label: its swept values ("strategy.lambda=1000 · seed 2"), or "run <index>". */

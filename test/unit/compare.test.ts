@@ -387,8 +387,8 @@ test('unreadable paths are listed with their reason; what can be read is still c
     const reasons = c.unreadable.map((u) => `${u.path.slice(dir.length + 1)}: ${u.reason}`);
     assert.equal(reasons.length, 6, reasons.join('\n'));
     assert.match(reasons[0], /^torn\/result\.json: not valid JSON/);
-    assert.match(reasons[1], /^other\.json: not a Continual Workbench result: missing or malformed formatVersion, status/);
-    assert.match(reasons[2], /^newer\/result\.json: result format 99 is newer/);
+    assert.match(reasons[1], /^other\.json: not a Continual Workbench result: missing or malformed formatVersion, runId, status/);
+    assert.match(reasons[2], /^newer\/result\.json: This result has format version 99/);
     assert.match(reasons[3], /^empty: neither a run folder .* nor a sweep folder/);
     assert.match(reasons[4], /^bad-sweep: .*not a sweep index/);
     assert.match(reasons[5], /^missing: no such file or folder/);

@@ -442,7 +442,7 @@ describe('run index: sweeps', () => {
       assert.equal(sweepStatus(n), 'unreadable');
     }
     assert.match(describeSweep(nodes.find((n) => n.dir === broken) as SweepEntry), /^sweep · sweep\.json is not valid JSON/);
-    assert.match((nodes.find((n) => n.dir === escaping) as SweepEntry).problem ?? '', /inside the sweep/);
+    assert.match((nodes.find((n) => n.dir === escaping) as SweepEntry).problem ?? '', /is outside the sweep folder/);
     assert.equal(parseSweepIndex(JSON.stringify({ kind: 'sweep', formatVersion: 99, runs: [] })).ok, false);
     assert.equal(parseSweepIndex('[]').ok, false);
     assert.equal(sweepRunLabel({}, 3), 'run 3');

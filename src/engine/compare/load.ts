@@ -1,46 +1,22 @@
 // Reads what `compare` was given (run folders, result.json files, sweep folders) into a Comparison.
 // Never throws on a bad path: what cannot be read is listed with the reason; a sweep's runs without
 // a result yet are pending (a warning), not unreadable.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Comparison } from '../../protocol/compare';
-import { RESULT_FORMAT_VERSION, upgradeResult, type RunResult, type RunStatus } from '../../protocol/result';
+import type { RunResult } from '../../protocol/result';
+import { readRunResultFile } from '../resultFile';
 import { SWEEP_FILE, type SweepAxis } from '../../protocol/sweep';
 import { readSweepIndex, readSweepRun } from '../sweep/folder';
 import { buildComparison, type ComparisonInput } from './build';
 
 export const RESULT_FILE = 'result.json';
 
-const STATUSES: readonly RunStatus[] = ['running', 'completed', 'cancelled', 'failed'];
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** A result file read and checked; the reason when it is not one this version can compare. */
+/** A result file read and checked (engine/resultFile.ts); the reason when it is not one this version can compare. */
 export function readResultFile(file: string): { ok: true; result: RunResult } | { ok: false; reason: string } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    return { ok: false, reason: code === 'ENOENT' ? 'no such file' : `cannot read: ${(e as Error).message}` };
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (e) {
-    return { ok: false, reason: `not valid JSON (${(e as Error).message}): cut off while being written?` };
-  }
-  if (!isRecord(data)) return { ok: false, reason: 'not a Continual Workbench result: not a JSON object' };
-  const missing: string[] = [];
-  if (typeof data.formatVersion !== 'number') missing.push('formatVersion');
-  if (!STATUSES.includes(data.status as RunStatus)) missing.push('status');
-  if (!isRecord(data.experiment) || !Array.isArray(data.experiment.tasks)) missing.push('experiment');
-  for (const key of ['tasks', 'accuracyMatrix', 'curves'] as const) if (!Array.isArray(data[key])) missing.push(key);
-  if (!isRecord(data.metrics)) missing.push('metrics');
-  if (missing.length) return { ok: false, reason: `not a Continual Workbench result: missing or malformed ${missing.join(', ')}` };
-  if ((data.formatVersion as number) > RESULT_FORMAT_VERSION) {
-    return { ok: false, reason: `result format ${data.formatVersion} is newer than this version reads (${RESULT_FORMAT_VERSION}): update the workbench` };
-  }
-  return { ok: true, result: upgradeResult(data as unknown as RunResult) };
+  const read = readRunResultFile(file);
+  // "This file is not valid JSON (…)." reads as "torn/result.json: not valid JSON (…)" in a list of paths.
+  return read.ok ? read : { ok: false, reason: read.error.replace(/^This file is /, '').replace(/\.$/, '') };
 }
 
 interface Source {

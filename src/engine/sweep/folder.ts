@@ -3,13 +3,15 @@
 // expanded experiment as a complete standalone file (experiment.cl.json): running it alone with
 // `--out` that folder reproduces the run. Each run's state is read from its result.json.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ExperimentSpec } from '../../protocol/experiment';
 import { upgradeResult, type RunResult } from '../../protocol/result';
 import { SWEEP_FILE, SWEEP_FORMAT_VERSION, SWEEP_RUN_EXPERIMENT, type SweepExecutor, type SweepIndex, type SweepRunEntry, type SweepRunState } from '../../protocol/sweep';
-import { pidAlive, writeFileAtomic } from '../atomicWrite';
-import { RUN_LOCK_FILE } from '../runLock';
+import { writeFileAtomic } from '../atomicWrite';
+import { lockHolder } from '../runLock';
+import { parseSweepIndexText } from './sweepIndex';
+
+export { parseSweepIndexText } from './sweepIndex';
 import { slugOf, timestampOf } from '../runFolderName';
 import { sweepRunLabel, type SweepExpansion } from '../config/sweep';
 
@@ -113,28 +115,9 @@ export function readSweepIndex(dir: string): SweepIndex {
     const code = (e as NodeJS.ErrnoException).code;
     throw new Error(code === 'ENOENT' ? `${dir} is not a sweep folder: it has no ${SWEEP_FILE}` : `cannot read ${file}: ${(e as Error).message}`);
   }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${file} is not valid JSON: ${(e as Error).message}`);
-  }
-  const index = v as Partial<SweepIndex> | null;
-  const bad = (what: string) => new Error(`${file} is not a sweep index: ${what}`);
-  if (!index || typeof index !== 'object' || index.kind !== 'sweep') throw bad(`its "kind" is not "sweep"`);
-  if (typeof index.formatVersion !== 'number') throw bad('it has no formatVersion');
-  if (index.formatVersion > SWEEP_FORMAT_VERSION) {
-    throw new Error(`${file} has format ${index.formatVersion}, newer than this version reads (${SWEEP_FORMAT_VERSION}): update continual-workbench`);
-  }
-  if (!Array.isArray(index.runs) || !Array.isArray(index.axes)) throw bad('it has no "runs" or "axes" list');
-  for (const [i, r] of index.runs.entries()) {
-    if (!r || typeof r !== 'object' || typeof r.folder !== 'string' || typeof r.index !== 'number') throw bad(`runs[${i}] has no folder or index`);
-    // A folder outside the sweep folder is refused: the index is data, not a list of places to write.
-    if (isAbsolute(r.folder) || r.folder.split(/[\\/]/).includes('..')) throw bad(`runs[${i}].folder ${JSON.stringify(r.folder)} is outside the sweep folder`);
-  }
-  if (typeof index.name !== 'string' || !index.executor || typeof index.executor !== 'object') throw bad('it has no name or executor');
-  return index as SweepIndex;
+  return parseSweepIndexText(text, file);
 }
+
 
 /** Changes sweep.json: reads it, applies `fn` (which may mutate or return a new index), writes it atomically. */
 export function updateSweepIndex(dir: string, fn: (index: SweepIndex) => SweepIndex | void): SweepIndex {
@@ -152,17 +135,8 @@ export interface SweepRunStatus {
   error?: string;
 }
 
-/** Whether a run.lock is held by a live process (one on another machine cannot be checked: it counts as live). */
-function lockHeld(runDir: string): boolean {
-  try {
-    const owner = JSON.parse(readFileSync(join(runDir, RUN_LOCK_FILE), 'utf8')) as { pid?: number; hostname?: string };
-    if (typeof owner.pid !== 'number') return true;
-    return owner.hostname !== hostname() || pidAlive(owner.pid);
-  } catch (e) {
-    // Present but unreadable: its owner is writing it.
-    return (e as NodeJS.ErrnoException).code !== 'ENOENT';
-  }
-}
+/** Whether a run.lock is held by a live process (engine/runLock.ts). */
+const lockHeld = (runDir: string): boolean => lockHolder(runDir) !== undefined;
 
 /**
  * One run's state from its folder: missing (folder gone), pending (no result yet), running (its

@@ -112,7 +112,7 @@ test('sweepRunStates: pending, running (lock held), completed, cancelled, failed
     const { dir, index } = makeSweep(root, new Date(2026, 0, 2, 3, 4, 5));
     const more = makeSweep(root, new Date(2026, 0, 2, 3, 4, 6));
     const runDir = (i: number) => join(dir, index.runs[i].folder);
-    const result = (status: string, extra: object = {}) => JSON.stringify({ formatVersion: 2, runId: 'x', status, experiment: {}, tasks: [], phases: [], head: {}, metrics: { acc: 0.5 }, ...extra });
+    const result = (status: string, extra: object = {}) => JSON.stringify({ formatVersion: 2, runId: 'x', status, experiment: { tasks: [] }, tasks: [], phases: [], head: {}, accuracyMatrix: [], lossMatrix: [], curves: [], timing: {}, metrics: { acc: 0.5 }, ...extra });
     assert.deepEqual(sweepRunStates(dir, index), ['pending', 'pending', 'pending', 'pending']);
     writeFileSync(join(runDir(0), 'result.json'), result('completed'));
     writeFileSync(join(runDir(1), 'result.json'), result('running'));

@@ -5,10 +5,11 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ExperimentSpec } from '../../protocol/experiment';
-import { upgradeResult, type RunResult } from '../../protocol/result';
+import type { RunResult } from '../../protocol/result';
 import { SWEEP_FILE, SWEEP_FORMAT_VERSION, SWEEP_RUN_EXPERIMENT, type SweepExecutor, type SweepIndex, type SweepRunEntry, type SweepRunState } from '../../protocol/sweep';
 import { writeFileAtomic } from '../atomicWrite';
 import { lockHolder } from '../runLock';
+import { readRunResultFile } from '../resultFile';
 import { parseSweepIndexText } from './sweepIndex';
 
 export { parseSweepIndexText } from './sweepIndex';
@@ -147,19 +148,10 @@ export function readSweepRun(sweepDir: string, entry: SweepRunEntry): SweepRunSt
   const runDir = join(sweepDir, entry.folder);
   if (!existsSync(runDir)) return { state: 'missing', error: `its folder ${runDir} is gone` };
   const file = join(runDir, 'result.json');
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return { state: lockHeld(runDir) ? 'running' : 'pending' };
-  }
-  let result: RunResult;
-  try {
-    result = upgradeResult(JSON.parse(text) as RunResult);
-    if (!result || typeof result !== 'object' || typeof result.status !== 'string') throw new Error('it has no status');
-  } catch (e) {
-    return { state: 'failed', error: `${file} cannot be read: ${(e as Error).message}` };
-  }
+  const read = readRunResultFile(file);
+  if (!read.ok && 'missing' in read) return { state: lockHeld(runDir) ? 'running' : 'pending' };
+  if (!read.ok) return { state: 'failed', error: `${file} cannot be read: ${read.error}` };
+  const result = read.result;
   if (result.status === 'running') {
     return lockHeld(runDir) ? { state: 'running', result } : { state: 'failed', result, error: 'interrupted: its process ended without finishing the result' };
   }

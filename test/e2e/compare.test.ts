@@ -5,137 +5,29 @@
 // becomes one sweep node with its 2 runs completed. Screenshots in test-artifacts/e2e/.
 // Run: npm run build && node --import tsx --test test/e2e/compare.test.ts
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { FrameLocator, Locator } from 'playwright-core';
+import { describe, test } from 'node:test';
+import type { FrameLocator } from 'playwright-core';
 import type { RunResult } from '../../src/protocol/result';
 import type { SweepIndex } from '../../src/protocol/sweep';
 import { formatPercent } from '../../src/protocol/format';
 import { meanSem } from '../../src/engine/metrics/aggregate';
-import { ARTIFACTS_DIR, REPO_ROOT, Workbench, checkInstalled, sleep, waitFor } from './harness';
+import { Workbench, readResult, runDirs, runsDir, sleep, waitFor, workbenchSuite } from './harness';
+import { rowAction, rowStates, runRow, runsPane, screenshotExplorer, showRunsPane, waitForRow, widenSideBar } from './runsPane';
 
 const A = { file: 'cmp-a.cl.json', name: 'Compare A' };
 const B = { file: 'cmp-b.cl.json', name: 'Compare B' };
 const SEEDS = { file: 'cmp-seeds.cl.json', name: 'Seeds sweep' };
-const RUNS_REL = '.continual/runs';
-
-function checkBuilt(): void {
-  const missing = ['dist/extension.js', 'dist/trainer.js', 'dist/webview.js'].filter((f) => !existsSync(join(REPO_ROOT, f)));
-  if (missing.length) throw new Error(`Extension not built (missing ${missing.join(', ')}): run \`npm run build\` first.`);
-}
-
-const runsDir = (wb: Workbench) => join(wb.workspace, RUNS_REL);
-
-function readResult(dir: string): RunResult | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as RunResult;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The completed run folder (not a sweep) whose result names this experiment. */
 function completedRun(wb: Workbench, name: string): { dir: string; result: RunResult } | undefined {
-  if (!existsSync(runsDir(wb))) return undefined;
-  for (const f of readdirSync(runsDir(wb))) {
+  for (const f of runDirs(wb)) {
     const dir = join(runsDir(wb), f);
     const r = readResult(dir);
     if (r?.experiment.name === name && r.status === 'completed') return { dir, result: r };
   }
   return undefined;
-}
-
-// ---- the Runs view (as in runsView.test.ts) ---------------------------------------------------
-
-function runsPane(wb: Workbench): Locator {
-  return wb.page.locator('.pane').filter({ has: wb.page.locator('.pane-header h3.title', { hasText: /^\s*Runs\s*$/i }) }).first();
-}
-
-function runRows(wb: Workbench): Locator {
-  return runsPane(wb).locator('.monaco-list-row');
-}
-
-function runRow(wb: Workbench, ...patterns: (string | RegExp)[]): Locator {
-  let rows = runRows(wb);
-  for (const p of patterns) rows = rows.filter({ hasText: p });
-  return rows.first();
-}
-
-async function showRunsPane(wb: Workbench): Promise<Locator> {
-  const pane = runsPane(wb);
-  if (!(await pane.isVisible().catch(() => false))) await wb.runCommandFromPalette('View: Show Explorer').catch(() => undefined);
-  await pane.waitFor({ state: 'visible', timeout: 60_000 });
-  const header = pane.locator('.pane-header').first();
-  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
-  await waitFor(async () => (await header.getAttribute('aria-expanded')) !== 'false', { timeout: 10_000, message: 'the Runs pane to expand' });
-  return pane;
-}
-
-interface RowState {
-  text: string;
-  icon: string;
-  level: string;
-  selected: boolean;
-}
-
-async function rowStates(wb: Workbench): Promise<RowState[]> {
-  return runRows(wb).evaluateAll((els) =>
-    els.map((el) => {
-      const icon = el.querySelector('.custom-view-tree-node-item-icon');
-      const m = /codicon-(?!modifier)([\w-]+)/.exec(icon?.getAttribute('class') ?? '');
-      return { text: (el.textContent ?? '').replace(/\s+/g, ' ').trim(), icon: m ? m[1] : '', level: el.getAttribute('aria-level') ?? '', selected: el.getAttribute('aria-selected') === 'true' };
-    }),
-  );
-}
-
-const matches = (text: string, patterns: (string | RegExp)[]) => patterns.every((p) => (typeof p === 'string' ? text.includes(p) : p.test(text)));
-
-async function waitForRow(wb: Workbench, patterns: (string | RegExp)[], timeout: number, what: string): Promise<RowState> {
-  let last: RowState[] = [];
-  return waitFor(
-    async () => {
-      last = await rowStates(wb);
-      return last.find((r) => matches(r.text, patterns));
-    },
-    { timeout, interval: 250, message: what },
-  ).catch(async (e: Error) => {
-    const shot = await wb.screenshot(`compare-timeout-${what}`).catch(() => '');
-    throw new Error(`${e.message}; rows: ${JSON.stringify(last)}; screenshot ${shot}`);
-  });
-}
-
-/** Right-click a row and click a menu item (re-opening the menu if the click was lost). */
-async function rowAction(wb: Workbench, row: Locator, item: string): Promise<void> {
-  const menu = wb.page.locator('.context-view .monaco-menu').first();
-  for (let attempt = 0; attempt < 4; attempt++) {
-    await row.click({ button: 'right' });
-    await menu.waitFor({ state: 'visible', timeout: 5_000 }).catch(() => undefined);
-    const entry = wb.page.getByRole('menuitem', { name: item, exact: true }).first();
-    if (await entry.isVisible().catch(() => false)) {
-      await entry.hover();
-      await sleep(200);
-      await entry.click({ timeout: 5_000 }).catch(() => undefined);
-      if (!(await menu.isVisible().catch(() => false))) return;
-    }
-    const items = await wb.page.getByRole('menuitem').allInnerTexts().catch(() => []);
-    await wb.page.keyboard.press('Escape');
-    if (attempt === 3) throw new Error(`menu item "${item}" not found; the menu had ${JSON.stringify(items.map((s) => s.trim()).filter(Boolean))}`);
-    await sleep(500);
-  }
-}
-
-async function widenSideBar(wb: Workbench, width: number): Promise<number> {
-  const bar = wb.page.locator('.part.sidebar').first();
-  const box = await bar.boundingBox();
-  if (!box || box.width >= width) return box?.width ?? 0;
-  const y = box.y + box.height / 2;
-  await wb.page.mouse.move(box.x + box.width + 1, y);
-  await wb.page.mouse.down();
-  await wb.page.mouse.move(box.x + width, y, { steps: 12 });
-  await wb.page.mouse.up();
-  await sleep(300);
-  return (await bar.boundingBox())?.width ?? 0;
 }
 
 // ---- the compare panel --------------------------------------------------------------------------
@@ -164,44 +56,12 @@ async function matrixCells(frame: FrameLocator): Promise<Cell[]> {
 const cellIndex = (testid: string) => testid.replace('cmp-cell-', '').split('-').map(Number) as [number, number, number];
 
 describe('Compare and sweeps in VS Code (code-server + Chromium)', () => {
-  let wb: Workbench | undefined;
-
-  before(
-    async () => {
-      checkInstalled();
-      checkBuilt();
-      wb = await Workbench.start({
-        theme: 'dark',
-        viewport: { width: 1600, height: 1000 },
-        fixtures: [A.file, B.file, SEEDS.file],
-        settings: { 'continualWorkbench.maxConcurrentRuns': 2 },
-      });
-    },
-    { timeout: 120_000 },
-  );
-
-  after(
-    async () => {
-      if (!wb) return;
-      await wb.saveLogs('compare').catch(() => undefined);
-      await wb.close();
-    },
-    { timeout: 60_000 },
-  );
-
-  async function step(name: string, fn: (wb: Workbench) => Promise<void>): Promise<void> {
-    assert.ok(wb, 'the workbench did not start (see the before hook error)');
-    try {
-      await fn(wb);
-    } catch (e) {
-      const shot = await wb.screenshot(`FAILED-compare-${name}`).catch(() => 'none');
-      for (let k = 0; k < 2; k++) await wb.page.keyboard.press('Escape').catch(() => undefined);
-      const logs = await wb.saveLogs(`FAILED-compare-${name}`).catch(() => 'none');
-      const extErrors = await wb.extensionErrors().catch(() => []);
-      const msg = [(e as Error).message, `screenshot: ${shot}`, `logs: ${logs}`, ...(extErrors.length ? ['extension host errors:', ...extErrors] : [])].join('\n  ');
-      throw Object.assign(new Error(msg, { cause: e }), { stack: `${msg}\n${(e as Error).stack ?? ''}` });
-    }
-  }
+  const { step } = workbenchSuite('compare', {
+    theme: 'dark',
+    viewport: { width: 1600, height: 1000 },
+    fixtures: [A.file, B.file, SEEDS.file],
+    settings: { 'continualWorkbench.maxConcurrentRuns': 2 },
+  });
 
   test('two runs multi-selected in the Runs view, Compare: every cell of R in the compare panel matches the result files', { timeout: 480_000 }, () =>
     step('compare', async (wb) => {
@@ -298,7 +158,7 @@ describe('Compare and sweeps in VS Code (code-server + Chromium)', () => {
       const done = await waitForRow(wb, [SEEDS.name, 'sweep · 2/2 completed'], 420_000, 'the sweep with 2 completed runs');
       console.log(`sweep done: ${done.text} (${done.icon})`);
       // On disk: one sweep folder, its index, both runs completed in their folders.
-      const sweeps = readdirSync(runsDir(wb)).filter((f) => existsSync(join(runsDir(wb), f, 'sweep.json')));
+      const sweeps = runDirs(wb).filter((f) => existsSync(join(runsDir(wb), f, 'sweep.json')));
       assert.equal(sweeps.length, 1, 'one sweep folder');
       const dir = join(runsDir(wb), sweeps[0]);
       const index = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8')) as SweepIndex;
@@ -318,12 +178,7 @@ describe('Compare and sweeps in VS Code (code-server + Chromium)', () => {
       const children = (await rowStates(wb)).filter((r) => r.level === '2');
       console.log(`sweep children:\n  ${children.map((r) => `${r.icon}: ${r.text}`).join('\n  ')}`);
       console.log(`side bar widened to ${await widenSideBar(wb, 640)} px for the picture`);
-      await wb.page.mouse.move(1500, 950);
-      await sleep(800);
-      const path = join(ARTIFACTS_DIR, 'compare-sweep-node.png');
-      await wb.page.locator('.part.sidebar').first().screenshot({ path });
-      await wb.screenshot('compare-sweep-window');
-      console.log(`screenshot: ${path}`);
+      console.log(`screenshot: ${await screenshotExplorer(wb, 'compare-sweep-node')}`);
       // The sweep's compare panel opened when it started and filled in as its runs finished.
       assert.ok(await wb.tab('Compare: Seeds sweep').isVisible(), 'the sweep\'s compare panel');
 
@@ -337,6 +192,6 @@ describe('Compare and sweeps in VS Code (code-server + Chromium)', () => {
       const resumed = readResult(join(dir, index.runs[1].folder));
       assert.equal(resumed?.status, 'completed');
       assert.equal(resumed?.experiment.seed, 1);
-      assert.equal(readdirSync(runsDir(wb)).filter((f) => existsSync(join(runsDir(wb), f, 'sweep.json'))).length, 1, 'resumed in place: no new sweep folder');
+      assert.equal(runDirs(wb).filter((f) => existsSync(join(runsDir(wb), f, 'sweep.json'))).length, 1, 'resumed in place: no new sweep folder');
     }));
 });

@@ -7,27 +7,16 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { RunResult, RunStatus } from '../../src/protocol/result';
 import { RUN_LOCK_FILE } from '../../src/engine/runLock';
-import { REPO_ROOT, Workbench, checkInstalled, waitFor } from './harness';
+import { Workbench, runDirs, runsDir, waitFor, workbenchSuite } from './harness';
 
 const LONG = { file: 'long.cl.json', name: 'Long MNIST then Fashion-MNIST' };
 const RUN_ITEM = 'Run Continual Experiment';
-const RUNS_REL = '.continual/runs';
 
-function checkBuilt(): void {
-  const missing = ['dist/extension.js', 'dist/trainer.js', 'dist/webview.js'].filter((f) => !existsSync(join(REPO_ROOT, f)));
-  if (missing.length) throw new Error(`Extension not built (missing ${missing.join(', ')}): run \`npm run build\` first.`);
-}
-
-const runDirs = (wb: Workbench): string[] => {
-  const d = join(wb.workspace, RUNS_REL);
-  return existsSync(d) ? readdirSync(d).sort() : [];
-};
-
-/** JSON.parse of the file, or why not (missing / torn). */
-function readResult(file: string): { result?: RunResult; error?: string } {
+/** JSON.parse of the file, or why not (missing / torn): a fault must never leave torn JSON. */
+function parseResultFile(file: string): { result?: RunResult; error?: string } {
   if (!existsSync(file)) return { error: 'missing' };
   try {
     return { result: JSON.parse(readFileSync(file, 'utf8')) as RunResult };
@@ -60,8 +49,8 @@ async function startLongRun(wb: Workbench): Promise<{ dir: string; pid: number }
     () => {
       const fresh = runDirs(wb).filter((n) => !known.includes(n));
       if (fresh.length !== 1) return undefined;
-      const dir = join(wb.workspace, RUNS_REL, fresh[0]);
-      const { result } = readResult(join(dir, 'result.json'));
+      const dir = join(runsDir(wb), fresh[0]);
+      const { result } = parseResultFile(join(dir, 'result.json'));
       if (result && result.status !== 'running') throw Object.assign(new Error(`the run ended before the fault: ${result.status}`), { fatal: true });
       // Training under way: the first row is not there yet, the result is being written.
       if (!result || result.accuracyMatrix.length > 0) return undefined;
@@ -78,7 +67,7 @@ async function finalResult(dir: string, want: RunStatus): Promise<RunResult> {
   let last = '';
   const result = await waitFor(
     () => {
-      const { result, error } = readResult(file);
+      const { result, error } = parseResultFile(file);
       last = error ?? result!.status;
       return result && result.status !== 'running' ? result : undefined;
     },
@@ -91,47 +80,29 @@ async function finalResult(dir: string, want: RunStatus): Promise<RunResult> {
 }
 
 describe('Faults in VS Code (code-server + Chromium)', () => {
-  let wb: Workbench | undefined;
+  const { step } = workbenchSuite('faults', { theme: 'dark', fixtures: [LONG.file] });
 
-  before(
-    async () => {
-      checkInstalled();
-      checkBuilt();
-      wb = await Workbench.start({ theme: 'dark', fixtures: [LONG.file] });
-    },
-    { timeout: 120_000 },
-  );
+  test('kill -9 of the trainer mid-training: result.json is complete and says failed, with the signal', { timeout: 240_000 }, () =>
+    step('kill-9', async (wb) => {
+      const { dir, pid } = await startLongRun(wb);
+      process.kill(pid, 'SIGKILL');
+      const result = await finalResult(dir, 'failed');
+      assert.match(result.error?.message ?? '', /SIGKILL/, 'the error names the signal');
+      assert.equal(result.error?.phase, 'trainer');
+      await wb.screenshot('fault-kill-9');
+    }));
 
-  after(
-    async () => {
-      if (!wb) return;
-      await wb.saveLogs('faults').catch(() => undefined);
-      await wb.close();
-    },
-    { timeout: 60_000 },
-  );
-
-  test('kill -9 of the trainer mid-training: result.json is complete and says failed, with the signal', { timeout: 240_000 }, async () => {
-    assert.ok(wb);
-    const { dir, pid } = await startLongRun(wb);
-    process.kill(pid, 'SIGKILL');
-    const result = await finalResult(dir, 'failed');
-    assert.match(result.error?.message ?? '', /SIGKILL/, 'the error names the signal');
-    assert.equal(result.error?.phase, 'trainer');
-    await wb.screenshot('fault-kill-9');
-  });
-
-  test('the window reloaded mid-run: the host stops the trainer and the result says cancelled', { timeout: 240_000 }, async () => {
-    assert.ok(wb);
-    await wb.closeAllEditors();
-    const { dir, pid } = await startLongRun(wb);
-    await wb.runCommandFromPalette('Developer: Reload Window');
-    const result = await finalResult(dir, 'cancelled');
-    // The trainer is gone: nothing keeps training for a window that no longer exists.
-    await waitFor(() => !existsSync(`/proc/${pid}`), { timeout: 30_000, message: `trainer ${pid} to exit` });
-    assert.ok(result.accuracyMatrix.length < 2, 'a cancelled run did not finish every task');
-    // The reloaded window is usable again.
-    await wb.page.locator('.explorer-folders-view, .monaco-workbench').first().waitFor({ state: 'visible', timeout: 60_000 });
-    await wb.screenshot('fault-window-reloaded');
-  });
+  test('the window reloaded mid-run: the host stops the trainer and the result says cancelled', { timeout: 240_000 }, () =>
+    step('window-reloaded', async (wb) => {
+      await wb.closeAllEditors();
+      const { dir, pid } = await startLongRun(wb);
+      await wb.runCommandFromPalette('Developer: Reload Window');
+      const result = await finalResult(dir, 'cancelled');
+      // The trainer is gone: nothing keeps training for a window that no longer exists.
+      await waitFor(() => !existsSync(`/proc/${pid}`), { timeout: 30_000, message: `trainer ${pid} to exit` });
+      assert.ok(result.accuracyMatrix.length < 2, 'a cancelled run did not finish every task');
+      // The reloaded window is usable again.
+      await wb.page.locator('.explorer-folders-view, .monaco-workbench').first().waitFor({ state: 'visible', timeout: 60_000 });
+      await wb.screenshot('fault-window-reloaded');
+    }));
 });

@@ -4,13 +4,16 @@
 // One Workbench = one code-server process (own process group), one Chromium, one fresh temp
 // root holding user-data, extensions, XDG dirs, the Chromium profile and the workspace folder.
 // close() always kills both, even after a failed test; a process 'exit' hook is the last resort.
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, rm, symlink, writeFile, readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { after, before } from 'node:test';
 import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import type { RunResult } from '../../src/protocol/result';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const FIXTURES_DIR = join(__dirname, 'fixtures');
@@ -20,6 +23,10 @@ const E2E_HOME = process.env.CLW_E2E_HOME ?? '/opt/clw-e2e';
 const CODE_SERVER_ENTRY = join(E2E_HOME, 'node_modules', 'code-server', 'out', 'node', 'entry.js');
 const CHROMIUM = process.env.CLW_CHROMIUM ?? '/usr/bin/chromium';
 const INSTALL_HINT = 'run `.ci/install-e2e.sh` (as root) to install the end-to-end test tools';
+/** The bundles the e2e tests run: they test the built extension (dist/), not src/. */
+const BUILT = ['dist/extension.js', 'dist/trainer.js', 'dist/webview.js'];
+/** Where run folders go in the test workspace (the continualWorkbench.resultsDir every Workbench sets). */
+export const RUNS_REL = '.continual/runs';
 
 export type Theme = 'dark' | 'light';
 export const THEMES: Record<Theme, string> = { dark: 'Default Dark Modern', light: 'Default Light Modern' };
@@ -80,6 +87,12 @@ export function checkInstalled(): void {
     problems.push(`code-server@${CODE_SERVER_VERSION} install marker ${marker} missing or different (incomplete install?)`);
   if (!existsSync(CHROMIUM)) problems.push(`Chromium not found at ${CHROMIUM}`);
   if (problems.length) throw new Error(`End-to-end tools missing: ${problems.join('; ')}. Please ${INSTALL_HINT}.`);
+}
+
+/** Throws when the extension is not built. */
+export function checkBuilt(): void {
+  const missing = BUILT.filter((f) => !existsSync(join(REPO_ROOT, f)));
+  if (missing.length) throw new Error(`Extension not built (missing ${missing.join(', ')}): run \`npm run build\` first.`);
 }
 
 function extensionFolderName(extensionPath: string): string {
@@ -247,7 +260,7 @@ export class Workbench {
       'git.enabled': false,
       'git.openRepositoryInParentFolders': 'never',
       'window.restoreWindows': 'none',
-      'continualWorkbench.resultsDir': '.continual/runs',
+      'continualWorkbench.resultsDir': RUNS_REL,
       ...opts.settings,
     };
     await this.writeSettings();
@@ -543,32 +556,29 @@ export class Workbench {
 
   /** Extension host log text (all sessions), for assertions and error messages. */
   async extensionHostLog(): Promise<string> {
-    const out: string[] = [];
-    const walk = async (d: string) => {
-      for (const e of readdirSync(d, { withFileTypes: true })) {
-        const p = join(d, e.name);
-        if (e.isDirectory()) await walk(p);
-        else if (/exthost|Continual/i.test(p) && p.endsWith('.log')) out.push(`== ${p}\n${await readFile(p, 'utf8')}`);
-      }
-    };
-    const logs = join(this.userDataDir, 'logs');
-    if (existsSync(logs)) await walk(logs);
-    return out.join('\n');
+    const logs = await this.readLogs((p) => /exthost|Continual/i.test(p) && p.endsWith('.log'));
+    return logs.map((l) => `== ${l.path}\n${l.text}`).join('\n');
   }
 
   /** The extension's output channel ("Continual Workbench"), as VS Code wrote it to its log file. */
   async outputChannel(): Promise<string> {
-    const out: string[] = [];
+    const logs = await this.readLogs((p) => /-Continual Workbench\.log$/.test(p));
+    return logs.map((l) => l.text).join('\n');
+  }
+
+  /** VS Code's log files (every session) whose path matches, with their text. */
+  private async readLogs(match: (path: string) => boolean): Promise<{ path: string; text: string }[]> {
+    const out: { path: string; text: string }[] = [];
     const walk = async (d: string) => {
       for (const e of readdirSync(d, { withFileTypes: true })) {
         const p = join(d, e.name);
         if (e.isDirectory()) await walk(p);
-        else if (/-Continual Workbench\.log$/.test(e.name)) out.push(await readFile(p, 'utf8'));
+        else if (match(p)) out.push({ path: p, text: await readFile(p, 'utf8') });
       }
     };
     const logs = join(this.userDataDir, 'logs');
     if (existsSync(logs)) await walk(logs);
-    return out.join('\n');
+    return out;
   }
 
   /** CSP violations so far: reported by our webviews to the extension (its log), and in Chromium's console. */
@@ -637,6 +647,92 @@ export class Workbench {
     }
     live.delete(this);
     if (!opts.keep && !process.env.CLW_E2E_KEEP) await rm(this.root, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+// ---- test suites on one Workbench -------------------------------------------------------------
+
+/** Runs a test body on the suite's Workbench. */
+export type Step = (name: string, fn: (wb: Workbench) => Promise<void>) => Promise<void>;
+
+/**
+ * step(name, fn) for the tests of a suite: fn gets the Workbench; on failure a screenshot and the
+ * logs go to test-artifacts/e2e/FAILED-<label>-<name> and the extension host's errors into the message.
+ */
+export function stepper(workbench: () => Workbench | undefined, label: string): Step {
+  return async (name, fn) => {
+    const wb = workbench();
+    assert.ok(wb, 'the workbench did not start (see the before hook error)');
+    try {
+      await fn(wb);
+    } catch (e) {
+      const failed = `FAILED-${label}-${name}`;
+      const shot = await wb.screenshot(failed).catch(() => 'none');
+      // A dialog or quick pick left open would swallow the next test's keystrokes.
+      for (let k = 0; k < 2; k++) await wb.page.keyboard.press('Escape').catch(() => undefined);
+      const logs = await wb.saveLogs(failed).catch(() => 'none');
+      const extErrors = await wb.extensionErrors().catch(() => []);
+      const msg = [
+        (e as Error).message,
+        `screenshot: ${shot}`,
+        `logs: ${logs}`,
+        ...(extErrors.length && !/failed to activate/.test((e as Error).message) ? ['extension host errors:', ...extErrors] : []),
+      ].join('\n  ');
+      throw Object.assign(new Error(msg, { cause: e }), { stack: `${msg}\n${(e as Error).stack ?? ''}` });
+    }
+  };
+}
+
+/**
+ * One Workbench for the enclosing describe(): its before() checks the tools and the build (both
+ * problems in one message) and starts it with `options`; its after() saves the logs as `label` and
+ * closes it. Returns the Workbench (undefined until started) and the suite's step (see stepper).
+ */
+export function workbenchSuite(label: string, options: WorkbenchOptions = {}): { workbench: () => Workbench | undefined; step: Step } {
+  let wb: Workbench | undefined;
+  before(
+    async () => {
+      const problems: string[] = [];
+      for (const check of [checkInstalled, checkBuilt]) {
+        try {
+          check();
+        } catch (e) {
+          problems.push((e as Error).message);
+        }
+      }
+      if (problems.length) throw new Error(problems.join('\n'));
+      wb = await Workbench.start(options);
+    },
+    { timeout: 120_000 },
+  );
+  after(
+    async () => {
+      if (!wb) return;
+      await wb.saveLogs(label).catch(() => undefined);
+      await wb.close();
+    },
+    { timeout: 60_000 },
+  );
+  return { workbench: () => wb, step: stepper(() => wb, label) };
+}
+
+// ---- run folders in the workspace ----------------------------------------------------------------
+
+/** The workspace's results folder. */
+export const runsDir = (wb: Workbench): string => join(wb.workspace, RUNS_REL);
+
+/** The run folders there so far, sorted (none before the first run). */
+export function runDirs(wb: Workbench): string[] {
+  const d = runsDir(wb);
+  return existsSync(d) ? readdirSync(d).sort() : [];
+}
+
+/** A run folder's result.json, or undefined while it is missing or being written. */
+export function readResult(dir: string): RunResult | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as RunResult;
+  } catch {
+    return undefined;
   }
 }
 

@@ -3,10 +3,10 @@
 // Run: node --import tsx --test test/e2e/problems.test.ts
 // Screenshots and logs: test-artifacts/e2e/.
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS_DIR, REPO_ROOT, Workbench, checkInstalled, sleep, waitFor } from './harness';
+import { describe, test } from 'node:test';
+import { ARTIFACTS_DIR, Workbench, sleep, waitFor, workbenchSuite } from './harness';
 
 const FILE = 'problems.cl.json';
 const BROKEN = [
@@ -63,31 +63,11 @@ const CLAMPED_NOTES = [
 ];
 
 describe('Problems for an experiment file in VS Code (code-server + Chromium)', () => {
-  let wb: Workbench | undefined;
+  const { step } = workbenchSuite('problems', { theme: 'dark', fixtures: ['tiny.cl.json'] });
 
-  before(
-    async () => {
-      checkInstalled();
-      const missing = ['dist/extension.js', 'dist/trainer.js'].filter((f) => !existsSync(join(REPO_ROOT, f)));
-      if (missing.length) throw new Error(`Extension not built (missing ${missing.join(', ')}): run \`node scripts/build.mjs\`.`);
-      wb = await Workbench.start({ theme: 'dark', fixtures: ['tiny.cl.json'] });
-    },
-    { timeout: 120_000 },
-  );
-
-  after(
-    async () => {
-      if (!wb) return;
-      await wb.saveLogs('problems').catch(() => undefined);
-      await wb.close();
-    },
-    { timeout: 60_000 },
-  );
-
-  test('Problems lists a negative learning rate and a misspelled key once each, as errors in the engine\'s words; Run names the first problem; a cut subset is a warning', { timeout: 180_000 }, async () => {
-    assert.ok(wb, 'the workbench did not start (see the before hook error)');
-    const file = join(wb.workspace, FILE);
-    try {
+  test('Problems lists a negative learning rate and a misspelled key once each, as errors in the engine\'s words; Run names the first problem; a cut subset is a warning', { timeout: 180_000 }, () =>
+    step('broken-file', async (wb) => {
+      const file = join(wb.workspace, FILE);
       writeFileSync(file, BROKEN);
       await wb.openFromExplorer(FILE);
       await wb.tab(FILE).waitFor({ state: 'visible', timeout: 20_000 });
@@ -98,7 +78,7 @@ describe('Problems for an experiment file in VS Code (code-server + Chromium)', 
       let rows: Problem[] = [];
       await waitFor(
         async () => {
-          rows = await problems(wb!);
+          rows = await problems(wb);
           return rows.some((p) => p.message === LR) && rows.some((p) => /Duplicate object key/.test(p.message));
         },
         { timeout: 60_000, interval: 500, message: 'our learning-rate error and the JSON service\'s duplicate-key warning in Problems' },
@@ -134,7 +114,7 @@ describe('Problems for an experiment file in VS Code (code-server + Chromium)', 
       let position = '';
       await waitFor(
         async () => {
-          position = (await wb!.page.locator('[id="status.editor.selection"]').first().textContent().catch(() => '')) ?? '';
+          position = (await wb.page.locator('[id="status.editor.selection"]').first().textContent().catch(() => '')) ?? '';
           return /Ln 6, Col 3[35] \(2 selected\)/.test(position);
         },
         { timeout: 10_000, message: 'the -1 selected (status bar "Ln 6, Col 35 (2 selected)")' },
@@ -146,7 +126,7 @@ describe('Problems for an experiment file in VS Code (code-server + Chromium)', 
       writeFileSync(file, FIXED);
       await waitFor(
         async () => {
-          rows = await problems(wb!);
+          rows = await problems(wb);
           return !rows.some((p) => p.severity === 'Error') && rows.some((p) => p.message === TRAIN);
         },
         { timeout: 30_000, interval: 500, message: 'the errors gone and the subset warning shown' },
@@ -162,16 +142,11 @@ describe('Problems for an experiment file in VS Code (code-server + Chromium)', 
       const hover = wb.page.locator('.monaco-hover:not(.hidden)', { hasText: 'Step size' }).first();
       await hover.waitFor({ state: 'visible', timeout: 15_000 });
       await wb.screenshot('problems-hover');
-    } catch (e) {
-      const shot = await wb.screenshot('FAILED-problems').catch(() => 'none');
-      throw new Error(`${(e as Error).message}\n  screenshot: ${shot}`, { cause: e });
-    }
-  });
+    }));
 
-  test('a run that cut what the file asked for says so under the run card, as the editor warned', { timeout: 180_000 }, async () => {
-    assert.ok(wb, 'the workbench did not start (see the before hook error)');
-    const name = 'clamped.cl.json';
-    try {
+  test('a run that cut what the file asked for says so under the run card, as the editor warned', { timeout: 180_000 }, () =>
+    step('run-notes', async (wb) => {
+      const name = 'clamped.cl.json';
       writeFileSync(join(wb.workspace, name), JSON.stringify(CLAMPED, null, 2) + '\n');
       await wb.explorerContextAction(name, 'Run Continual Experiment');
       const tab = wb.tab(`${CLAMPED.name} · seed 0 · `);
@@ -191,9 +166,5 @@ describe('Problems for an experiment file in VS Code (code-server + Chromium)', 
       await frame.locator('[data-testid="run-notes"]').first().screenshot({ path: join(ARTIFACTS_DIR, 'run-notes.png') });
       await wb.screenshot('run-notes-panel');
       await wb.expectNoCspViolations('while the clamped run streamed (run notes)');
-    } catch (e) {
-      const shot = await wb.screenshot('FAILED-run-notes').catch(() => 'none');
-      throw new Error(`${(e as Error).message}\n  screenshot: ${shot}`, { cause: e });
-    }
-  });
+    }));
 });

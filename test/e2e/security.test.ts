@@ -6,20 +6,14 @@
 // Needs `.ci/install-e2e.sh` and a build (`node scripts/build.mjs`).
 // Run: node --import tsx --test test/e2e/security.test.ts
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { REPO_ROOT, Workbench, checkInstalled, postAsWebview, sleep, waitFor } from './harness';
+import { describe, test } from 'node:test';
+import { REPO_ROOT, RUNS_REL, Workbench, postAsWebview, runDirs, runsDir, sleep, waitFor, workbenchSuite } from './harness';
 
 const TINY = 'tiny.cl.json';
-const RUNS_REL = '.continual/runs';
 const RESTRICTED = /cannot run experiments in Restricted Mode/;
 const SAVED_RUN = '20250101-000000-sample';
-
-function runDirs(workspace: string): string[] {
-  const d = join(workspace, RUNS_REL);
-  return existsSync(d) ? readdirSync(d).sort() : [];
-}
 
 /**
  * Messages the webview's code never sends, as JSON text (parsed in the page, so an own "__proto__"
@@ -41,38 +35,7 @@ const MALFORMED: [string, string][] = [
 ];
 
 describe('Restricted Mode and webview messages in VS Code (code-server + Chromium)', () => {
-  let wb: Workbench | undefined;
-
-  before(
-    async () => {
-      checkInstalled();
-      const missing = ['dist/extension.js', 'dist/trainer.js', 'dist/webview.js'].filter((f) => !existsSync(join(REPO_ROOT, f)));
-      if (missing.length) throw new Error(`Extension not built (missing ${missing.join(', ')}): run \`node scripts/build.mjs\`.`);
-      wb = await Workbench.start({ theme: 'dark', fixtures: [TINY], trusted: false });
-    },
-    { timeout: 120_000 },
-  );
-
-  after(
-    async () => {
-      if (!wb) return;
-      await wb.saveLogs('security').catch(() => undefined);
-      await wb.close();
-    },
-    { timeout: 60_000 },
-  );
-
-  async function step(name: string, fn: (wb: Workbench) => Promise<void>): Promise<void> {
-    assert.ok(wb, 'the workbench did not start (see the before hook error)');
-    try {
-      await fn(wb);
-    } catch (e) {
-      const shot = await wb.screenshot(`FAILED-security-${name}`).catch(() => 'none');
-      for (let k = 0; k < 2; k++) await wb.page.keyboard.press('Escape').catch(() => undefined);
-      const logs = await wb.saveLogs(`FAILED-security-${name}`).catch(() => 'none');
-      throw new Error(`${(e as Error).message}\n  screenshot: ${shot}\n  logs: ${logs}`, { cause: e });
-    }
-  }
+  const { step } = workbenchSuite('security', { theme: 'dark', fixtures: [TINY], trusted: false });
 
   const toast = (wb: Workbench, text: RegExp) => wb.page.locator('.notifications-toasts .notification-toast').filter({ hasText: text }).first();
 
@@ -87,7 +50,7 @@ describe('Restricted Mode and webview messages in VS Code (code-server + Chromiu
       throw new Error(`${how}: no Restricted-Mode message (${e.message.split('\n')[0]})`);
     });
     await sleep(3_000); // time for a run folder or a trainer to appear if the refusal were only a message
-    assert.deepEqual(runDirs(wb.workspace).filter((n) => !known.includes(n)), [], `${how}: no run folder`);
+    assert.deepEqual(runDirs(wb).filter((n) => !known.includes(n)), [], `${how}: no run folder`);
     assert.doesNotMatch(await wb.outputChannel(), /starting trainer/, `${how}: no trainer started`);
   }
 
@@ -107,10 +70,10 @@ describe('Restricted Mode and webview messages in VS Code (code-server + Chromiu
     step('rerun-refused', async (wb) => {
       const result = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'sample-result.json'), 'utf8')) as { experimentFile: string };
       result.experimentFile = join(wb.workspace, TINY);
-      const dir = join(wb.workspace, RUNS_REL, SAVED_RUN);
+      const dir = join(runsDir(wb), SAVED_RUN);
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, 'result.json'), JSON.stringify(result, null, 2));
-      const known = runDirs(wb.workspace);
+      const known = runDirs(wb);
       await wb.openFromExplorer(`${RUNS_REL}/${SAVED_RUN}/result.json`);
       const frame = wb.webviewFrame();
       await waitFor(async () => ((await frame.locator('[data-testid="run-status"]').first().textContent({ timeout: 2_000 })) ?? '').trim() === 'completed', { timeout: 30_000, message: 'the result editor' });
@@ -131,7 +94,7 @@ describe('Restricted Mode and webview messages in VS Code (code-server + Chromiu
 
   test(`${MALFORMED.length} malformed webview messages (${new Set(MALFORMED.map(([, k]) => k)).size} kinds), each sent twice, are dropped and logged once per kind`, { timeout: 90_000 }, () =>
     step('malformed', async (wb) => {
-      const known = runDirs(wb.workspace);
+      const known = runDirs(wb);
       const texts = MALFORMED.map(([json]) => json);
       await wb.webviewFrame().locator('body').waitFor({ state: 'attached', timeout: 10_000 });
       for (let round = 0; round < 2; round++) await postAsWebview(wb.page, texts, { json: true });
@@ -153,7 +116,7 @@ describe('Restricted Mode and webview messages in VS Code (code-server + Chromiu
       // None of them did anything: no save dialog (export), no run, no error, and the view still works.
       assert.equal(await wb.page.locator('.quick-input-widget .quick-input-box input').isVisible(), false, 'no save dialog opened');
       assert.equal(await toast(wb, /Continual Workbench|Restricted Mode/).count(), 0, 'no notification');
-      assert.deepEqual(runDirs(wb.workspace).filter((n) => !known.includes(n)), [], 'no run folder');
+      assert.deepEqual(runDirs(wb).filter((n) => !known.includes(n)), [], 'no run folder');
       assert.equal(await wb.page.evaluate(() => ({} as Record<string, unknown>).polluted), undefined);
       assert.equal(((await wb.webviewFrame().locator('[data-testid="run-status"]').first().textContent()) ?? '').trim(), 'completed');
     }));

@@ -10,35 +10,16 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FrameLocator } from 'playwright-core';
 import type { RunResult, RunStatus } from '../../src/protocol/result';
-import { ARTIFACTS_DIR, REPO_ROOT, Workbench, checkInstalled, sleep, waitFor } from './harness';
+import { ARTIFACTS_DIR, REPO_ROOT, RUNS_REL, Workbench, checkBuilt, checkInstalled, readResult, runDirs, runsDir, sleep, waitFor, workbenchSuite } from './harness';
 
 const TINY = { file: 'tiny.cl.json', name: 'Tiny MNIST then Fashion-MNIST' };
 const LONG = { file: 'long.cl.json', name: 'Long MNIST then Fashion-MNIST' };
 const RUN_ITEM = 'Run Continual Experiment';
-const RUNS_REL = '.continual/runs';
 
 interface RunOnDisk {
   name: string;
   dir: string;
   result: RunResult;
-}
-
-function checkBuilt(): void {
-  const missing = ['dist/extension.js', 'dist/trainer.js', 'dist/webview.js'].filter((f) => !existsSync(join(REPO_ROOT, f)));
-  if (missing.length) throw new Error(`Extension not built (missing ${missing.join(', ')}): run \`node scripts/build.mjs\` (or \`npm run test:e2e\`, which builds first).`);
-}
-
-function runDirs(workspace: string): string[] {
-  const d = join(workspace, RUNS_REL);
-  return existsSync(d) ? readdirSync(d).filter((n) => existsSync(join(d, n))).sort() : [];
-}
-
-function readResult(file: string): RunResult | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as RunResult;
-  } catch {
-    return undefined; // not there yet, or being written
-  }
 }
 
 /** The run folder created since `known`, once its result.json has a final status. */
@@ -48,12 +29,12 @@ async function newRun(wb: Workbench, known: string[], statuses: RunStatus[], tim
   try {
     return await waitFor(
       () => {
-        const fresh = runDirs(wb.workspace).filter((n) => !known.includes(n));
+        const fresh = runDirs(wb).filter((n) => !known.includes(n));
         if (fresh.length > 1) throw new Error(`expected one new run folder, got ${fresh.join(', ')}`);
         name = fresh[0];
         if (!name) return undefined;
-        const dir = join(wb.workspace, RUNS_REL, name);
-        last = readResult(join(dir, 'result.json'));
+        const dir = join(runsDir(wb), name);
+        last = readResult(dir);
         return last && statuses.includes(last.status) ? { name, dir, result: last } : undefined;
       },
       { timeout, message: `a new run folder under ${RUNS_REL} with result.json status ${statuses.join('|')}` },
@@ -143,58 +124,12 @@ async function progressPercent(frame: FrameLocator): Promise<number | null> {
 }
 
 describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
-  let wb: Workbench | undefined;
+  const { step } = workbenchSuite('workbench', { theme: 'dark' });
   let tinyRun: RunOnDisk | undefined;
-
-  before(
-    async () => {
-      const problems: string[] = [];
-      for (const check of [checkInstalled, checkBuilt]) {
-        try {
-          check();
-        } catch (e) {
-          problems.push((e as Error).message);
-        }
-      }
-      if (problems.length) throw new Error(problems.join('\n'));
-      wb = await Workbench.start({ theme: 'dark' });
-    },
-    { timeout: 120_000 },
-  );
-
-  after(
-    async () => {
-      if (!wb) return;
-      await wb.saveLogs('workbench').catch(() => undefined);
-      await wb.close();
-    },
-    { timeout: 60_000 },
-  );
-
-  /** Runs a test body; on failure leaves a screenshot and the logs in test-artifacts/e2e. */
-  async function step(name: string, fn: (wb: Workbench) => Promise<void>): Promise<void> {
-    assert.ok(wb, 'the workbench did not start (see the before hook error)');
-    try {
-      await fn(wb);
-    } catch (e) {
-      const shot = await wb.screenshot(`FAILED-${name}`).catch(() => 'none');
-      // A dialog or quick pick left open would swallow the next test's keystrokes.
-      for (let k = 0; k < 2; k++) await wb.page.keyboard.press('Escape').catch(() => undefined);
-      const logs = await wb.saveLogs(`FAILED-${name}`).catch(() => 'none');
-      const extErrors = await wb.extensionErrors().catch(() => []);
-      const msg = [
-        (e as Error).message,
-        `screenshot: ${shot}`,
-        `logs: ${logs}`,
-        ...(extErrors.length && !/failed to activate/.test((e as Error).message) ? ['extension host errors:', ...extErrors] : []),
-      ].join('\n  ');
-      throw Object.assign(new Error(msg, { cause: e }), { stack: `${msg}\n${(e as Error).stack ?? ''}` });
-    }
-  }
 
   test('runs tiny.cl.json from the Explorer context menu to completion', { timeout: 240_000 }, () =>
     step('tiny-run', async (wb) => {
-      const known = runDirs(wb.workspace);
+      const known = runDirs(wb);
       await wb.explorerContextAction(TINY.file, RUN_ITEM);
       await waitForPanel(wb, `${TINY.name} · seed 0 · `);
       const frame = wb.webviewFrame();
@@ -275,7 +210,7 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
   test('cancels a long run; result.json says cancelled', { timeout: 150_000 }, () =>
     step('cancel', async (wb) => {
       await wb.closeAllEditors();
-      const known = runDirs(wb.workspace);
+      const known = runDirs(wb);
       await wb.explorerContextAction(LONG.file, RUN_ITEM);
       await waitForPanel(wb, `${LONG.name} · seed 0 · `);
       const frame = wb.webviewFrame();
@@ -441,7 +376,7 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
         await wb.screenshot('rerun-file-changed');
 
         // Rerun: the recorded experiment (seed 0). Its panel opens (nothing was queued).
-        const known = runDirs(wb.workspace);
+        const known = runDirs(wb);
         await frame.locator('[data-testid="rerun"]').click();
         await waitForPanel(wb, `${TINY.name} · seed 0 · `);
         // Back to the result, and Run File Again while the rerun trains: it waits in the queue (one run at a time).
@@ -460,8 +395,8 @@ describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
         // Both runs on disk: the rerun as recorded, the file as it is now.
         const runs = await waitFor(
           () => {
-            const fresh = runDirs(wb.workspace).filter((n) => !known.includes(n));
-            const results = fresh.map((n) => ({ name: n, dir: join(wb.workspace, RUNS_REL, n), result: readResult(join(wb.workspace, RUNS_REL, n, 'result.json')) }));
+            const fresh = runDirs(wb).filter((n) => !known.includes(n));
+            const results = fresh.map((n) => ({ name: n, dir: join(runsDir(wb), n), result: readResult(join(runsDir(wb), n)) }));
             return results.length === 2 && results.every((r) => r.result?.status === 'completed') ? results : undefined;
           },
           { timeout: 240_000, interval: 1_000, message: 'two new completed runs' },
@@ -557,7 +492,7 @@ describe('the packaged VSIX in VS Code', () => {
     assert.ok(!existsSync(join(dir, 'node_modules')), 'the VSIX carries no node_modules');
     assert.ok(existsSync(join(dir, 'dist', 'tfjs-backend-wasm-simd.wasm')), 'the wasm backend binaries are in the VSIX');
 
-    const known = runDirs(wb.workspace);
+    const known = runDirs(wb);
     await wb.explorerContextAction(TINY.file, RUN_ITEM);
     await waitForPanel(wb, `${TINY.name} · seed 0 · `);
     await waitForStatus(wb, ['completed'], 180_000);

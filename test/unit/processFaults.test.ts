@@ -7,54 +7,22 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { loadBackend } from '../../src/engine/backend';
 import { runExperiment } from '../../src/engine/runner';
-import { parseExperiment, formatDiagnostic } from '../../src/engine/config/load';
 import { AtomicWriteError } from '../../src/engine/atomicWrite';
 import { RUN_LOCK_FILE } from '../../src/engine/runLock';
-import type { ExperimentSpec, NormalisedExperiment } from '../../src/protocol/experiment';
-import type { RunResult } from '../../src/protocol/result';
-import { parseRunResult } from '../../src/extension/resultFile';
 import { reserveRunDir, runFolderName } from '../../src/extension/runFolder';
 import { TrainerProcess, TrainerRun, type ForkFn } from '../../src/extension/trainerProcess';
+import { ROOT, TINY, TRAINER_SOURCE, TSX, leftovers, readResultFile, trainerOptions, twoTaskSpec, workspace, writeExperiment } from '../helpers/trainer';
 
-const ROOT = resolve(__dirname, '..', '..');
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 const CLI = join(ROOT, 'src', 'cli', 'main.ts');
-const TRAINER = join(ROOT, 'src', 'trainer', 'main.ts');
-const { mkdtempSync, readdirSync, readFileSync, writeFileSync, existsSync } = fs;
+const { readdirSync, readFileSync, writeFileSync, existsSync } = fs;
 
-const folder = () => mkdtempSync(join(tmpdir(), 'clw-faults-'));
-const leftovers = (dir: string) => readdirSync(dir).filter((f) => f.endsWith('.tmp') || f === RUN_LOCK_FILE);
+const folder = () => workspace('clw-faults-');
 
-const base = { seed: 0, model: { type: 'mlp' as const, hidden: [16] }, landscape: false as const };
-const TINY: ExperimentSpec = {
-  ...base,
-  name: 'tiny',
-  tasks: [
-    { dataset: 'mnist', train: 200, test: 100 },
-    { dataset: 'fashion-mnist', train: 200, test: 100 },
-  ],
-  training: { epochs: 1, batchSize: 32, evalEvery: 2, evalSamples: 50 },
-};
-const LONG: ExperimentSpec = { ...TINY, name: 'long', training: { ...TINY.training, epochs: 200 } };
-
-function writeExperiment(dir: string, spec: ExperimentSpec): { file: string; experiment: NormalisedExperiment } {
-  const file = join(dir, `${spec.name}.cl.json`);
-  writeFileSync(file, JSON.stringify(spec, null, 2));
-  const parsed = parseExperiment(readFileSync(file, 'utf8'), file);
-  assert.ok(parsed.experiment, parsed.diagnostics.map(formatDiagnostic).join('\n'));
-  return { file, experiment: parsed.experiment };
-}
-
-function readResult(file: string): RunResult {
-  const parsed = parseRunResult(readFileSync(file, 'utf8'));
-  assert.ok(parsed.ok, parsed.ok ? '' : `${file}: ${parsed.error}`);
-  return parsed.result;
-}
+/** TINY for minutes: the first run still trains when the second one comes. */
+const LONG = twoTaskSpec('long', [200, 200], 200);
 
 const children: ChildProcess[] = [];
 const mounts: string[] = [];
@@ -153,12 +121,12 @@ describe('two runs, one folder', { concurrency: false }, () => {
     a.child.kill('SIGKILL');
     assert.equal((await a.exit).signal, 'SIGKILL');
     assert.ok(existsSync(join(out, RUN_LOCK_FILE)), 'kill -9 leaves its lock behind');
-    assert.equal(readResult(join(out, 'result.json')).status, 'running', 'and its result says it never ended');
+    assert.equal(readResultFile(join(out, 'result.json')).status, 'running', 'and its result says it never ended');
 
     const c = cli(writeExperiment(dir, TINY).file, out);
     const cEnd = await c.exit;
     assert.equal(cEnd.code, 0, c.stderr());
-    const r = readResult(join(out, 'result.json'));
+    const r = readResultFile(join(out, 'result.json'));
     assert.equal(r.status, 'completed');
     assert.equal(r.experiment.name, 'tiny');
     assert.deepEqual(leftovers(out), [], 'lock released, no temp file');
@@ -185,7 +153,7 @@ describe('two runs, one folder', { concurrency: false }, () => {
       forks++;
       return fork(...args);
     };
-    const tp = new TrainerProcess({ entry: TRAINER, execArgv: ['--import', TSX], fork: counting, settings: () => ({ backend: 'wasm' }), niceness: null });
+    const tp = new TrainerProcess({ ...trainerOptions(), fork: counting });
     const run = tp.start(new TrainerRun(x.file, x.experiment, runDir));
     await run.done;
     other.kill('SIGKILL');
@@ -204,7 +172,7 @@ describe('two runs, one folder', { concurrency: false }, () => {
     const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     children.push(other);
     writeFileSync(join(out, RUN_LOCK_FILE), JSON.stringify({ pid: other.pid, hostname: require('node:os').hostname(), startedAt: 'earlier' }));
-    const trainer = fork(TRAINER, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const trainer = fork(TRAINER_SOURCE, [], { execArgv: ['--import', TSX], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     children.push(trainer);
     let stderr = '';
     trainer.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -242,7 +210,7 @@ describe(canMount ? 'the disk fills up during a run (a real 64 KiB tmpfs)' : 'th
     restore?.();
     assert.ok(error instanceof AtomicWriteError, `expected an AtomicWriteError, got ${error}`);
     assert.equal(error.message, `cannot write ${join(dir, 'result.json')}: the disk is full (ENOSPC); the previous file, if any, is unchanged`);
-    const r = readResult(join(dir, 'result.json'));
+    const r = readResultFile(join(dir, 'result.json'));
     assert.equal(r.status, 'running', 'the result written before the disk filled, complete');
     assert.equal(r.experiment.name, 'tiny');
     assert.deepEqual(leftovers(dir), []);
@@ -254,10 +222,8 @@ describe(canMount ? 'the disk fills up during a run (a real 64 KiB tmpfs)' : 'th
     const x = writeExperiment(folder(), TINY);
     const logs: string[] = [];
     const tp = new TrainerProcess({
-      entry: TRAINER,
+      ...trainerOptions(),
       execArgv: canMount ? ['--import', TSX] : ['--import', TSX, '--import', TRAINER_FULL_DISK_PRELOAD],
-      settings: () => ({ backend: 'wasm' }),
-      niceness: null,
       listener: {
         log: (_r, m) => logs.push(m),
         event: (_r, e) => {
@@ -273,7 +239,7 @@ describe(canMount ? 'the disk fills up during a run (a real 64 KiB tmpfs)' : 'th
     assert.match(run.endMessage!, new RegExp(`^the trainer process exited with code 1 before reporting an end\\. Last error: AtomicWriteError: cannot write ${join(runDir, 'result.json')}: the disk is full \\(ENOSPC\\)`));
     if (canMount) assert.ok(logs.some((l) => /could not write the failed result: .*the disk is full/.test(l)), 'the host tried, and said why it could not');
     // On the full disk the host cannot write its failed result either: the last complete one stays.
-    assert.equal(readResult(run.resultFile).status, canMount ? 'running' : 'failed', 'a complete result, never a torn one');
+    assert.equal(readResultFile(run.resultFile).status, canMount ? 'running' : 'failed', 'a complete result, never a torn one');
     assert.deepEqual(leftovers(runDir), []);
   });
 });

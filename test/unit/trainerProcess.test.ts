@@ -4,48 +4,21 @@
 // timers are injected so a grace period only ends when the test says so.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { RunEvent } from '../../src/protocol/events';
-import type { ExperimentSpec, NormalisedExperiment } from '../../src/protocol/experiment';
+import type { NormalisedExperiment } from '../../src/protocol/experiment';
 import type { RunResult } from '../../src/protocol/result';
-import { parseExperiment, formatDiagnostic } from '../../src/engine/config/load';
-import { RUN_LOCK_FILE } from '../../src/engine/runLock';
-import { parseRunResult } from '../../src/extension/resultFile';
 import { reserveRunDir } from '../../src/extension/runFolder';
 import { HOST_METRICS_FILE, TrainerProcess, TrainerRun, type ForkFn, type TrainerProcessOptions } from '../../src/extension/trainerProcess';
 import type { Timers } from '../../src/extension/throttle';
+import { ROOT, TINY, leftovers, readResultFile, trainerOptions, twoTaskSpec, workspace, writeExperiment } from '../helpers/trainer';
 
-const ROOT = resolve(__dirname, '..', '..');
-const TRAINER_SOURCE = join(ROOT, 'src', 'trainer', 'main.ts');
-// Absolute: the trainer runs in the experiment's folder, where `--import tsx` would not resolve.
-const TSX = pathToFileURL(require.resolve('tsx')).href;
 const IGNORES_CANCEL = join(ROOT, 'test', 'fixtures', 'trainerIgnoresCancel.mjs');
 
-const base = { seed: 0, model: { type: 'mlp' as const, hidden: [16] }, landscape: false as const };
-/** About a second of training: two tasks of 200 images, one epoch. */
-const TINY: ExperimentSpec = {
-  ...base,
-  name: 'tiny',
-  tasks: [
-    { dataset: 'mnist', train: 200, test: 100 },
-    { dataset: 'fashion-mnist', train: 200, test: 100 },
-  ],
-  training: { epochs: 1, batchSize: 32, evalEvery: 2, evalSamples: 50 },
-};
 /** A short first task, then minutes of training: faults land in the second task. */
-const LONG: ExperimentSpec = {
-  ...base,
-  name: 'long',
-  tasks: [
-    { dataset: 'mnist', train: 64, test: 100 },
-    { dataset: 'fashion-mnist', train: 2000, test: 100 },
-  ],
-  training: { epochs: 50, batchSize: 32, evalEvery: 2, evalSamples: 50 },
-};
+const LONG = twoTaskSpec('long', [64, 2000], 50);
 
 /** Timers that only fire when the test fires them. */
 class ManualTimers implements Timers {
@@ -67,18 +40,6 @@ class ManualTimers implements Timers {
   }
 }
 
-function workspace(): string {
-  return mkdtempSync(join(tmpdir(), 'clw-trainer-'));
-}
-
-function writeExperiment(dir: string, spec: ExperimentSpec): { file: string; experiment: NormalisedExperiment } {
-  const file = join(dir, `${spec.name}.cl.json`);
-  writeFileSync(file, JSON.stringify(spec, null, 2));
-  const parsed = parseExperiment(readFileSync(file, 'utf8'), file);
-  assert.ok(parsed.experiment, parsed.diagnostics.map(formatDiagnostic).join('\n'));
-  return { file, experiment: parsed.experiment };
-}
-
 interface Recorder {
   events: Map<TrainerRun, RunEvent[]>;
   launched: TrainerRun[];
@@ -90,11 +51,8 @@ function host(overrides: Partial<TrainerProcessOptions<TrainerRun>> & { onEvent?
   const rec: Recorder = { events: new Map(), launched: [], ended: [], logs: [] };
   const { onEvent, onLaunch, ...opts } = overrides;
   const tp: TrainerProcess = new TrainerProcess({
-    entry: TRAINER_SOURCE,
-    execArgv: ['--import', TSX],
+    ...trainerOptions(),
     timers: new ManualTimers(),
-    settings: () => ({ backend: 'wasm' }),
-    niceness: null,
     ...opts,
     listener: {
       log: (run, m) => rec.logs.push(`[${run.name}] ${m}`),
@@ -119,12 +77,9 @@ function newRun(dir: string, x: { file: string; experiment: NormalisedExperiment
 
 /** The result on disk: complete JSON, a Continual Workbench result; the folder has no temp file or lock left. */
 function resultOnDisk(run: TrainerRun): RunResult {
-  const text = readFileSync(run.resultFile, 'utf8');
-  const parsed = parseRunResult(text);
-  assert.ok(parsed.ok, `${run.resultFile}: ${parsed.ok ? '' : parsed.error}`);
-  const left = readdirSync(run.runDir).filter((f) => f.endsWith('.tmp') || f === RUN_LOCK_FILE);
-  assert.deepEqual(left, [], `left in ${run.runDir}`);
-  return parsed.result;
+  const result = readResultFile(run.resultFile);
+  assert.deepEqual(leftovers(run.runDir), [], `left in ${run.runDir}`);
+  return result;
 }
 
 const types = (rec: Recorder, run: TrainerRun) => (rec.events.get(run) ?? []).map((e) => e.type);
@@ -222,11 +177,8 @@ describe('trainer processes (real trainer from source, tiny real data)', { concu
       if (torn) throw new Error('Channel has been closed');
     };
     const tp: TrainerProcess = new TrainerProcess({
-      entry: TRAINER_SOURCE,
-      execArgv: ['--import', TSX],
+      ...trainerOptions(),
       timers: new ManualTimers(),
-      settings: () => ({ backend: 'wasm' }),
-      niceness: null,
       listener: {
         log: throwIfTorn,
         changed: throwIfTorn,

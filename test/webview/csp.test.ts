@@ -5,29 +5,12 @@
 // inline style attribute; test/e2e/security.test.ts makes Chromium block a real one.
 import test, { describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { build } from 'esbuild';
-import { JSDOM, VirtualConsole } from 'jsdom';
+import { JSDOM } from 'jsdom';
 import { contentSecurityPolicy, createNonce, errorHtml, WEBVIEW_SECURITY, workbenchHtml } from '../../src/extension/html';
 import { describeCspViolation, parseFromWebviewMessage, WebviewMessageGate, type CspViolationMessage } from '../../src/protocol/webview';
+import { bootWebview, webviewBundle } from './bundle';
 
 const CSP_SOURCE = 'https://*.vscode-cdn.net';
-
-let bundle: Promise<string> | null = null;
-function webviewJs(): Promise<string> {
-  bundle ??= build({
-    entryPoints: [join(__dirname, '..', '..', 'src', 'webview', 'main.ts')],
-    bundle: true,
-    write: false,
-    outdir: '/virtual',
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    loader: { '.css': 'css' },
-    logLevel: 'silent',
-  }).then((r) => r.outputFiles.find((f) => f.path.endsWith('.js'))!.text);
-  return bundle;
-}
 
 /** The directives of a policy: name -> sources. */
 function directives(csp: string): Map<string, string[]> {
@@ -55,11 +38,6 @@ function styleAttributeViolation(w: JSDOM['window'], line: number): Event {
     sample: '',
     disposition: 'enforce',
   });
-}
-
-function patchJsdom(w: unknown) {
-  const EI = (w as { ElementInternals?: { prototype: Record<string, unknown> } }).ElementInternals;
-  if (EI && typeof EI.prototype.setFormValue !== 'function') EI.prototype.setFormValue = () => {};
 }
 
 describe('the policy', () => {
@@ -101,21 +79,9 @@ describe('the policy', () => {
 
 describe('a violation reaches the host', () => {
   test('the workbench bundle reports an inline style violation as a validated message, once per cause', async () => {
-    const js = await webviewJs();
-    const posted: unknown[] = [];
+    const { js } = await webviewBundle();
     const errors: string[] = [];
-    const vc = new VirtualConsole();
-    vc.on('error', (m) => errors.push(String(m)));
-    vc.on('jsdomError', (e) => errors.push(e.message));
-    const dom = new JSDOM(`<!DOCTYPE html><html><head></head><body><main id="app"></main><script nonce="n1">${js}</script></body></html>`, {
-      runScripts: 'dangerously',
-      pretendToBeVisual: true,
-      virtualConsole: vc,
-      beforeParse(w) {
-        patchJsdom(w);
-        (w as unknown as { acquireVsCodeApi: unknown }).acquireVsCodeApi = () => ({ postMessage: (m: unknown) => posted.push(m), getState: () => undefined, setState: () => undefined });
-      },
-    });
+    const { dom, posted } = bootWebview(`<!DOCTYPE html><html><head></head><body><main id="app"></main><script nonce="n1">${js}</script></body></html>`, errors);
     const w = dom.window;
     const doc = w.document;
     assert.deepEqual(JSON.parse(JSON.stringify(posted)), [{ type: 'ready' }]);
@@ -147,17 +113,8 @@ describe('a violation reaches the host', () => {
   });
 
   test('a flood of distinct violations is capped per page', async () => {
-    const js = await webviewJs();
-    const posted: unknown[] = [];
-    const dom = new JSDOM(`<!DOCTYPE html><html><body><main id="app"></main><script>${js}</script></body></html>`, {
-      runScripts: 'dangerously',
-      pretendToBeVisual: true,
-      virtualConsole: new VirtualConsole(),
-      beforeParse(w) {
-        patchJsdom(w);
-        (w as unknown as { acquireVsCodeApi: unknown }).acquireVsCodeApi = () => ({ postMessage: (m: unknown) => posted.push(m), getState: () => undefined, setState: () => undefined });
-      },
-    });
+    const { js } = await webviewBundle();
+    const { dom, posted } = bootWebview(`<!DOCTYPE html><html><body><main id="app"></main><script>${js}</script></body></html>`);
     for (let line = 1; line <= 500; line++) dom.window.document.body.dispatchEvent(styleAttributeViolation(dom.window, line));
     const reports = posted.filter((m) => (m as { type?: string }).type === 'cspViolation');
     assert.equal(reports.length, 50);

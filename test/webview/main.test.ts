@@ -4,43 +4,11 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import { JSDOM, VirtualConsole } from 'jsdom';
+import { JSDOM } from 'jsdom';
 import { renderReportHtml } from '../../src/engine/report';
 import type { RunResult } from '../../src/protocol/result';
 import { sampleResult, splitResult } from './dom';
-
-let bundle: Promise<{ js: string; css: string }> | null = null;
-function assets() {
-  bundle ??= build({
-    entryPoints: [join(__dirname, '..', '..', 'src', 'webview', 'main.ts')],
-    bundle: true,
-    write: false,
-    outdir: '/virtual',
-    platform: 'browser',
-    format: 'iife',
-    target: 'es2022',
-    loader: { '.css': 'css' },
-    logLevel: 'silent',
-  }).then((r) => ({
-    js: r.outputFiles.find((f) => f.path.endsWith('.js'))!.text,
-    css: r.outputFiles.find((f) => f.path.endsWith('.css'))!.text,
-  }));
-  return bundle;
-}
-
-function quietConsole(errors: string[]) {
-  const vc = new VirtualConsole();
-  vc.on('error', (m) => errors.push(String(m)));
-  vc.on('jsdomError', (e) => errors.push(e.message));
-  return vc;
-}
-
-/** jsdom has ElementInternals without form values; vscode-button (form-associated) calls them. */
-function patchJsdom(w: unknown) {
-  const EI = (w as { ElementInternals?: { prototype: Record<string, unknown> } }).ElementInternals;
-  if (EI && typeof EI.prototype.setFormValue !== 'function') EI.prototype.setFormValue = () => {};
-}
+import { bootWebview, patchJsdom, quietConsole, webviewBundle } from './bundle';
 
 /** Messages from the page's realm, as plain data (deepEqual checks prototypes). */
 const plain = (x: unknown) => JSON.parse(JSON.stringify(x));
@@ -48,7 +16,7 @@ const plain = (x: unknown) => JSON.parse(JSON.stringify(x));
 const frame = (w: Window) => new Promise((r) => w.requestAnimationFrame(() => r(null)));
 
 test('report.html renders from its embedded result', async () => {
-  const a = await assets();
+  const a = await webviewBundle();
   assert.doesNotMatch(a.js, /<\/script|<!--/i, 'the bundle inlines without escaping surprises');
   const errors: string[] = [];
   const dom = new JSDOM(renderReportHtml(sampleResult(), a), { runScripts: 'dangerously', pretendToBeVisual: true, virtualConsole: quietConsole(errors), beforeParse: patchJsdom });
@@ -63,7 +31,7 @@ test('report.html renders from its embedded result', async () => {
 });
 
 test('report.html from an older (format-1) result and from a class-IL run render without errors', async () => {
-  const a = await assets();
+  const a = await webviewBundle();
   const old = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'sample-result.json'), 'utf8')) as RunResult;
   assert.equal(old.formatVersion, 1);
   for (const [result, cells, setup] of [
@@ -82,20 +50,10 @@ test('report.html from an older (format-1) result and from a class-IL run render
 });
 
 test('panel: posts ready, renders the snapshot, applies events, keeps state for restore', async () => {
-  const a = await assets();
+  const a = await webviewBundle();
   const errors: string[] = [];
   const html = `<!DOCTYPE html><html><head><style>${a.css}</style></head><body class="vscode-dark"><div id="app"></div><script nonce="abc">${a.js}</script></body></html>`;
-  const posted: unknown[] = [];
-  let saved: unknown;
-  const dom = new JSDOM(html, {
-    runScripts: 'dangerously',
-    pretendToBeVisual: true,
-    virtualConsole: quietConsole(errors),
-    beforeParse(w) {
-      patchJsdom(w);
-      (w as unknown as { acquireVsCodeApi: unknown }).acquireVsCodeApi = () => ({ postMessage: (m: unknown) => posted.push(m), getState: () => saved, setState: (s: unknown) => (saved = s) });
-    },
-  });
+  const { dom, posted, saved } = bootWebview(html, errors);
   const w = dom.window as unknown as Window & { litNonce?: string };
   const doc = dom.window.document;
   assert.deepEqual(plain(posted), [{ type: 'ready' }]);
@@ -116,7 +74,7 @@ test('panel: posts ready, renders the snapshot, applies events, keeps state for 
   await frame(w);
   assert.equal(doc.querySelectorAll('[data-testid="heatmap-cell"]').length, 4);
   assert.match(doc.querySelector('[data-testid="metric-bwt"]')!.textContent!, /-74\.5/);
-  assert.ok(saved, 'view saved with setState');
+  assert.ok(saved(), 'view saved with setState');
   assert.deepEqual(errors, []);
   dom.window.close();
 });

@@ -8,8 +8,10 @@ export interface TrainerEnd {
   exit?: { status: RunOutcome };
   code: number | null;
   signal: string | null;
-  /** The host sent SIGKILL because the trainer outlived the cancel grace period. */
+  /** The host sent SIGKILL because the trainer outlived the cancel grace period (or the host is going away). */
   killedByHost: boolean;
+  /** Why the host killed it when that was not an expired grace period ("the window closed …"). */
+  hostKillReason?: string;
   /** The process could not be started (fork threw, or 'error' before it had a pid). */
   spawnError?: string;
   /** The last lines the trainer wrote to stderr (oldest first). */
@@ -59,6 +61,7 @@ export function decideOutcome(end: TrainerEnd): OutcomeDecision {
     if (outcome === 'failed') return { outcome, message: end.written.error ?? end.runError ?? 'the run failed (see the output)', hostWritesResult: false };
     return { outcome, hostWritesResult: false };
   }
+  if (end.killedByHost && end.hostKillReason) return { outcome: 'cancelled', message: `the trainer was stopped: ${end.hostKillReason}`, hostWritesResult: true };
   if (end.killedByHost) {
     return { outcome: 'cancelled', message: `the trainer did not stop within ${formatGrace(end.graceMs)} of the cancel request and was killed`, hostWritesResult: true };
   }

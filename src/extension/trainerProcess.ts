@@ -184,6 +184,7 @@ interface Slot {
   killDeadline: number;
   killGraceMs: number;
   killedByHost: boolean;
+  hostKillReason?: string;
   histogram?: IntervalHistogram;
   /** The run folder's lock: the host writes into the folder only while it holds it. */
   lock?: RunLock;
@@ -303,6 +304,10 @@ export class TrainerProcess<R extends TrainerRun = TrainerRun> {
     for (const run of this.active) {
       const slot = this.slots.get(run)!;
       if (slot.killTimer !== undefined) this.timers.clear(slot.killTimer);
+      // The window is going away (VS Code may dispose before deactivate's shutdown has finished):
+      // the run was stopped by its user's window, not crashed.
+      slot.killedByHost = true;
+      slot.hostKillReason = 'the window closed (the extension host shut down)';
       slot.child?.kill('SIGKILL');
     }
   }
@@ -420,6 +425,7 @@ export class TrainerProcess<R extends TrainerRun = TrainerRun> {
       code,
       signal,
       killedByHost: slot.killedByHost,
+      hostKillReason: slot.hostKillReason,
       spawnError: slot.spawnError,
       stderrTail: slot.stderrTail,
       invalidErrors: slot.invalidErrors,

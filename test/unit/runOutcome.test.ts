@@ -68,6 +68,11 @@ describe('the trainer died without reporting an end (the host writes the result)
     assert.deepEqual(d, { outcome: 'cancelled', message: 'the trainer did not stop within 10 s of the cancel request and was killed', hostWritesResult: true });
   });
 
+  test('killed because the window closed (dispose before shutdown ended): cancelled, saying so', () => {
+    const d = decideOutcome(end({ killedByHost: true, hostKillReason: 'the window closed (the extension host shut down)', signal: 'SIGKILL', code: null }));
+    assert.deepEqual(d, { outcome: 'cancelled', message: 'the trainer was stopped: the window closed (the extension host shut down)', hostWritesResult: true });
+  });
+
   test('a sub-second grace is said in ms', () => {
     assert.match(decideOutcome(end({ killedByHost: true, signal: 'SIGKILL', code: null, graceMs: 50 })).message!, /within 50 ms of the cancel/);
   });

@@ -202,6 +202,26 @@ describe('trainer processes (real trainer from source, tiny real data)', { concu
     assert.equal(r.error?.message, 'the trainer process was killed by SIGKILL');
   });
 
+  test('disposed mid-run (VS Code disposes before the shutdown in deactivate ends): cancelled because the window closed, result on disk', async () => {
+    const dir = workspace();
+    let disposed = false;
+    const { tp } = host({
+      onEvent: (tp, _run, e) => {
+        if (e.type === 'curvePoint' && !disposed) {
+          disposed = true;
+          tp.dispose();
+        }
+      },
+    });
+    const run = tp.start(newRun(dir, writeExperiment(dir, LONG)));
+    await run.done;
+    assert.ok(disposed);
+    assert.equal(run.outcome, 'cancelled');
+    const r = resultOnDisk(run);
+    assert.equal(r.status, 'cancelled');
+    assert.equal(r.error?.message, 'the trainer was stopped: the window closed (the extension host shut down)');
+  });
+
   test('a trainer that ignores cancel is killed when the grace ends: cancelled, the host writes the result', async () => {
     const dir = workspace();
     const timers = new ManualTimers();

@@ -78,8 +78,12 @@ export async function rowAction(wb: Workbench, row: Locator, item: string): Prom
     if (await entry.isVisible().catch(() => false)) {
       await entry.hover();
       await sleep(200);
-      await entry.click({ timeout: 5_000 }).catch(() => undefined);
-      if (!(await menu.isVisible().catch(() => false))) return;
+      // A click that landed has run the command (which may open a modal dialog): never retry it,
+      // or the Escape below would dismiss what the command opened.
+      if (await entry.click({ timeout: 5_000 }).then(() => true, () => false)) {
+        await menu.waitFor({ state: 'hidden', timeout: 3_000 }).catch(() => undefined);
+        return;
+      }
     }
     const items = await wb.page.getByRole('menuitem').allInnerTexts().catch(() => []);
     await wb.page.keyboard.press('Escape');

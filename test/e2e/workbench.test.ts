@@ -124,7 +124,7 @@ async function progressPercent(frame: FrameLocator): Promise<number | null> {
 }
 
 describe('Continual Workbench in VS Code (code-server + Chromium)', () => {
-  const { step } = workbenchSuite('workbench', { theme: 'dark' });
+  const { step } = workbenchSuite('workbench', { theme: 'dark', settings: { 'continualWorkbench.maxConcurrentRuns': 1 } }); // one at a time: the queued-panel test needs a queue
   let tinyRun: RunOnDisk | undefined;
 
   test('runs tiny.cl.json from the Explorer context menu to completion', { timeout: 240_000 }, () =>

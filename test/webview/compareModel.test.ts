@@ -9,6 +9,7 @@ import { nextSort } from '../../src/webview/cards/compare/metrics';
 import { fallbackPalette } from '../../src/webview/theme';
 import { formatPercent, formatPoints } from '../../src/protocol/format';
 import { stat, sweepSeries, twoGroups } from './comparison';
+import { compareSubject } from '../../src/webview/compare/subject';
 
 const close = (a: number, b: number, eps = 1e-9) => Math.abs(a - b) <= eps * Math.max(1, Math.abs(a), Math.abs(b));
 
@@ -152,4 +153,17 @@ test('sweep chart data: numeric x (sorted) or categories; log only for numbers',
   assert.ok(close(x(0), 25) && close(x(1), 75), 'categories centred in equal slots');
   assert.equal(formatPercent(0.5), '50.0');
   assert.equal(formatPoints(-0.5, true), '-50.0');
+});
+
+test('a comparison that grows (a sweep running) keeps A and B apart once there are two to compare', () => {
+  const full = twoGroups();
+  const one = { ...full, groups: full.groups.slice(0, 1), runs: full.runs.filter((r) => r.group === 0) };
+  const first = compareSubject(one, { level: 'group' });
+  assert.equal(first.a, 0);
+  assert.equal(first.b, 0, 'one group: A and B are the same');
+  const grown = compareSubject(full, first);
+  assert.equal(grown.a, 0);
+  assert.equal(grown.b, 1, 'two groups: B is the other one');
+  // A choice the user made survives an update that still fits it.
+  assert.deepEqual([compareSubject(full, { ...grown, a: 1, b: 0 }).a, compareSubject(full, { ...grown, a: 1, b: 0 }).b], [1, 0]);
 });

@@ -18,7 +18,10 @@ export function compareSubject(comparison: Comparison, previous?: Partial<Compar
   const level = previous?.level ?? defaultLevel(comparison);
   const n = matrixEntities(comparison, level).length;
   const a = previous?.a !== undefined && previous.a < n ? previous.a : 0;
-  const b = previous?.b !== undefined && previous.b < n ? previous.b : Math.min(1, n - 1);
+  let b = previous?.b !== undefined && previous.b < n ? previous.b : Math.min(1, n - 1);
+  // A comparison that grew (a sweep's runs finishing after the panel opened): A and B were the one
+  // entity there was; now there are two to tell apart.
+  if (b === a && n > 1) b = a === 0 ? 1 : 0;
   return { comparison, level, a, b, sort: previous?.sort ?? null, sweepMetric: previous?.sweepMetric ?? 'acc' };
 }
 

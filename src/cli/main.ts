@@ -15,6 +15,8 @@ import { formatResultTable } from './format';
 import { runBenchmarks } from './bench';
 import { runSweepLocally } from './sweep';
 import { compareCommand } from './compare';
+import { landscapeCommand } from './landscape';
+import { pathsCommand } from './paths';
 import { submitSweepToSlurm } from './slurm';
 
 const EXIT_INVALID = 2;
@@ -294,6 +296,29 @@ program
   .description('compare runs and sweeps: mean ± SEM over seeds, the accuracy matrices, metrics per run; writes compare.html')
   .action(async (paths: string[], o: { out?: string; json?: boolean; csv?: boolean }) => {
     process.exitCode = await compareCommand(paths, { out: o.out, json: o.json, csv: o.csv });
+  });
+program
+  .command('landscape')
+  .argument('<runDir>', 'a finished run folder (result.json and its stored weights)')
+  .requiredOption('--pair <i,j>', 'the two phases whose optima sit at (0,0) and (1,0), e.g. 0,2')
+  .option('--axis <axis>', 'second axis: pca (trajectory PCA), random (filter-normalised), or run:OTHER_RUN_DIR[@PHASE] (through that run\'s end weights)', 'pca')
+  .option('--grid <n>', "points per axis (default: the run's)")
+  .option('--force', 'recompute even when the landscape file exists')
+  .addOption(new Option('-b, --backend <name>', "tfjs backend (default: the run's)").choices(['auto', 'tensorflow', 'wasm', 'cpu']))
+  .option('--data-dir <dir>', 'extra folder searched for datasets (also CLW_DATA_DIR)')
+  .description('recompute the loss landscape of a finished run for another pair of optima or second axis, without retraining; writes landscape-<i>-<j>-<axis>.json beside result.json')
+  .action(async (runDir: string, o: { pair: string; axis?: string; grid?: string; force?: boolean; backend?: 'auto' | 'tensorflow' | 'wasm' | 'cpu'; dataDir?: string }) => {
+    process.exitCode = await landscapeCommand(runDir, o);
+  });
+program
+  .command('paths')
+  .description('paths between solutions from the weights runs kept: lines, a trained Bézier curve, loss barriers; the plane through three models (continual-workbench paths --help)')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .argument('[args...]')
+  .action(async (args: string[]) => {
+    process.exitCode = await pathsCommand(args);
   });
 program.command('validate').argument('<file>').description('check an experiment file; errors as file:line:column').action(cmdValidate);
 program

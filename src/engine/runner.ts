@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { LandscapeSpec, NormalisedExperiment } from '../protocol/experiment';
 import type { RunEvent } from '../protocol/events';
-import type { CurvePoint, EnvironmentInfo, LandscapeResult, RunError, RunResult, TaskInfo } from '../protocol/result';
+import type { CurvePoint, EnvironmentInfo, LandscapeResult, RunError, RunResult, TaskInfo, WeightsInfo } from '../protocol/result';
 import { applyRunEvent, type RunState } from '../protocol/runState';
 import { landscapePlan } from '../protocol/format';
 import { writeFileAtomic } from './atomicWrite';
@@ -26,8 +26,9 @@ import { evaluateModel } from './train/evaluate';
 import { alternateScenario, buildHead, maskVector, scoringUnits, type HeadLayout } from './train/head';
 import { createOptimizer, createStrategyEnv, planPhases, runPhases, throwIfAborted, totalSteps, type LoopObserver } from './train/loop';
 import { computeLandscape, modelEvaluator, type LandscapeCheckpoint, type PointEvaluator } from './landscape/compute';
-import { createEvaluatorPool, poolSetsFromTensors, type EvaluatorPool } from './landscape/pool';
-import { readParameters, layoutOf, writeParameters } from './landscape/vector';
+import { createEvaluatorPool, poolSetsFromTensors, type EvaluatorPool, type PoolEvalSet } from './landscape/pool';
+import { roundTo, writeWeightStore, type WeightDtype, type WeightStore } from './landscape/store';
+import { readParameters, layoutOf, writeParameters, type ParameterLayout } from './landscape/vector';
 
 export interface RunOptions {
   tf: TF;
@@ -48,7 +49,17 @@ export interface RunOptions {
   resolve?: Pick<ResolveOptions, 'mirrors' | 'allowedOrigins' | 'systemDirs' | 'resolvePackage' | 'env' | 'downloadTimeoutMs' | 'download'>;
   /** Called at points inside a phase that no event marks, so tests can cancel exactly there. */
   onCheckpoint?: (at: RunCheckpoint) => void;
+  /** Encoding of the stored trajectory checkpoints between phase ends (default CHECKPOINT_DTYPE). */
+  weightsDtype?: WeightDtype;
 }
+
+/**
+ * Trajectory checkpoints are kept as float16 (phase ends and the initial weights as float32): on
+ * the default run this halves the stored weights (see landscape/store.ts), and the run's own
+ * landscape is computed from the same rounded checkpoints, so recomputing it from the store gives
+ * the same grid bitwise.
+ */
+export const CHECKPOINT_DTYPE: WeightDtype = 'float16';
 
 /** Points inside a phase that no event marks: a task's data about to load, a task of a row of R about to be scored. */
 export type RunCheckpoint = { phase: 'data'; task: number } | { phase: 'evaluate'; row: number; task: number };
@@ -90,9 +101,19 @@ function evalSet(tf: TF, images: Float32Array, labels: Int32Array, shape: [numbe
   return set;
 }
 
-/** Loads every task, builds the head over them, and turns the data into training and evaluation sets. */
-async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Promise<{ tasks: PreparedTask[]; head: HeadLayout }> {
-  const { tf, experiment: ex } = opts;
+/** Where task data comes from: the runner's options, and the landscape job's (engine/landscape/job.ts). */
+export interface TaskLoadOptions {
+  dataDir?: string;
+  cacheDir?: string;
+  allowDownload?: boolean;
+  signal?: AbortSignal;
+  resolve?: RunOptions['resolve'];
+  onCheckpoint?: RunOptions['onCheckpoint'];
+  log?: (message: string) => void;
+}
+
+/** Loads every task of the experiment (one input shape for all) and builds the head over them. */
+export async function loadExperimentTasks(ex: NormalisedExperiment, opts: TaskLoadOptions): Promise<{ raw: TaskData[]; head: HeadLayout }> {
   const raw: TaskData[] = [];
   for (let i = 0; i < ex.tasks.length; i++) {
     opts.onCheckpoint?.({ phase: 'data', task: i });
@@ -103,8 +124,7 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
       cacheDir: opts.cacheDir,
       allowDownload: opts.allowDownload,
       signal: opts.signal,
-      onProgress: (p) =>
-        emit({ type: 'log', level: 'info', message: `downloading ${p.file}: ${(p.receivedBytes / 1e6).toFixed(1)} MB${p.totalBytes ? ` of ${(p.totalBytes / 1e6).toFixed(1)} MB` : ''}` }),
+      onProgress: (p) => opts.log?.(`downloading ${p.file}: ${(p.receivedBytes / 1e6).toFixed(1)} MB${p.totalBytes ? ` of ${(p.totalBytes / 1e6).toFixed(1)} MB` : ''}`),
     });
     const first = raw[0];
     if (first && (first.shape[0] !== data.shape[0] || first.shape[1] !== data.shape[1])) {
@@ -114,24 +134,43 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
   }
   // Loading itself cannot be interrupted: a cancel that came in during the last load stops here.
   throwIfAborted(opts.signal);
-  const head = buildHead(ex.scenario, raw);
-  const allTasks = raw.map((_, i) => i);
+  return { raw, head: buildHead(ex.scenario, raw) };
+}
+
+/** Task i's normalised test set with its targets (output units), and seeded stratified subsets of it. */
+export function taskTestData(ex: NormalisedExperiment, data: TaskData, i: number, head: HeadLayout) {
+  const pixels = data.shape[0] * data.shape[1];
+  const unitOf = new Map(data.classIds.map((c, k) => [c, head.units[i][k]]));
+  const units = (labels: Uint8Array) => Int32Array.from(labels, (l) => unitOf.get(l)!);
+  const images = normalisedImages(data.test.images, null, pixels, data.mean, data.std);
+  const labels = units(data.test.labels);
+  /** `n` examples drawn with the seed stream `${stream}/${i}` ('curve', 'landscape'); the whole set when n covers it. */
+  const subset = (n: number, stream: string) => {
+    if (n >= data.test.n) return { images, labels };
+    const idx = stratifiedSubset(data.test.labels, n, deriveSeed(ex.seed, `${stream}/${i}`));
+    const imgs = new Float32Array(idx.length * pixels);
+    for (let k = 0; k < idx.length; k++) imgs.set(images.subarray(idx[k] * pixels, (idx[k] + 1) * pixels), k * pixels);
+    return { images: imgs, labels: Int32Array.from(idx, (j) => labels[j]) };
+  };
+  return { images, labels, units, pixels, subset };
+}
+
+/** The landscape's evaluation set of task i: its seeded subset, scored with the task's final mask (every task seen). */
+export function landscapeSubset(ex: NormalisedExperiment & { landscape: LandscapeSpec }, test: ReturnType<typeof taskTestData>, i: number, head: HeadLayout, taskCount: number): PoolEvalSet {
+  const { images, labels } = test.subset(ex.landscape.samples, 'landscape');
+  const mask = maskVector(head.outputs, scoringUnits(head, i, Array.from({ length: taskCount }, (_, k) => k)));
+  return { images, labels, ...(mask ? { mask } : {}) };
+}
+
+/** Loads every task, builds the head over them, and turns the data into training and evaluation sets. */
+async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Promise<{ tasks: PreparedTask[]; head: HeadLayout }> {
+  const { tf, experiment: ex } = opts;
+  const { raw, head } = await loadExperimentTasks(ex, { ...opts, log: (message) => emit({ type: 'log', level: 'info', message }) });
   const prepared = raw.map((data, i): PreparedTask => {
-    const pixels = data.shape[0] * data.shape[1];
-    const unitOf = new Map(data.classIds.map((c, k) => [c, head.units[i][k]]));
-    const units = (labels: Uint8Array) => Int32Array.from(labels, (l) => unitOf.get(l)!);
-    const testImages = normalisedImages(data.test.images, null, pixels, data.mean, data.std);
-    const testLabels = units(data.test.labels);
-    const subsetOf = (n: number, stream: string) => {
-      if (n >= data.test.n) return { images: testImages, labels: testLabels };
-      const idx = stratifiedSubset(data.test.labels, n, deriveSeed(ex.seed, `${stream}/${i}`));
-      const imgs = new Float32Array(idx.length * pixels);
-      for (let k = 0; k < idx.length; k++) imgs.set(testImages.subarray(idx[k] * pixels, (idx[k] + 1) * pixels), k * pixels);
-      return { images: imgs, labels: Int32Array.from(idx, (j) => testLabels[j]) };
-    };
-    const curve = subsetOf(ex.training.evalSamples, 'curve');
-    const land = ex.landscape ? subsetOf(ex.landscape.samples, 'landscape') : null;
-    const trainLabels = units(data.train.labels);
+    const test = taskTestData(ex, data, i, head);
+    const curve = test.subset(ex.training.evalSamples, 'curve');
+    const land = ex.landscape ? landscapeSubset({ ...ex, landscape: ex.landscape }, test, i, head, raw.length) : null;
+    const trainLabels = test.units(data.train.labels);
     const info: TaskInfo = {
       index: i,
       label: data.label,
@@ -149,15 +188,15 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
     return {
       info,
       train: {
-        images: normalisedImages(data.train.images, null, pixels, data.mean, data.std),
+        images: normalisedImages(data.train.images, null, test.pixels, data.mean, data.std),
         labels: trainLabels,
         tasks: new Int32Array(trainLabels.length).fill(i),
         n: trainLabels.length,
         shape: data.shape,
       },
-      test: evalSet(tf, testImages, testLabels, data.shape),
+      test: evalSet(tf, test.images, test.labels, data.shape),
       curve: evalSet(tf, curve.images, curve.labels, data.shape),
-      landscape: land ? evalSet(tf, land.images, land.labels, data.shape, maskVector(head.outputs, scoringUnits(head, i, allTasks))) : null,
+      landscape: land ? evalSet(tf, land.images, land.labels, data.shape, land.mask ?? null) : null,
     };
   });
   return { tasks: prepared, head };
@@ -265,7 +304,9 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     const optima = plan.optima;
     const wantLandscape = !!land && optima !== null;
     if (land && !optima) emit({ type: 'log', level: 'info', message: `no loss landscape: ${plan.reason}` });
-    const checkpoints = wantLandscape ? landscapeCheckpoints(tf, m, land, optima) : null;
+    // The weights are kept whenever the experiment has a landscape, even with one optimum (a joint
+    // run's end weights are another run's third point).
+    const checkpoints = land ? landscapeCheckpoints(tf, m, land, opts.weightsDtype ?? CHECKPOINT_DTYPE) : null;
 
     let lastProgress = 0;
     let phaseStart = 0;
@@ -324,18 +365,30 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       runPhases({ tf, env, strategy: strat, optimizer, phases, training: ex.training, seed: ex.seed, observers: checkpoints ? [checkpoints.observer, rows] : [rows], signal }),
     );
 
+    if (checkpoints) {
+      // Not keeping them costs later landscapes, not this run: a failed write is a warning.
+      try {
+        const info = writeWeightStore(opts.outDir, checkpoints.store(layoutOf(m)));
+        state!.result.weights = info;
+        emit({ type: 'log', level: 'info', message: `kept the weights for later landscapes: ${info.checkpoints} checkpoints (${info.dtype}), ${(info.bytes / 1e6).toFixed(1)} MB` });
+      } catch (e) {
+        emit({ type: 'log', level: 'warn', message: `the weights were not kept (no landscape can be recomputed after this run): ${e instanceof Error ? e.message : String(e)}` });
+      }
+    }
     if (wantLandscape && checkpoints) {
       const landSets = tasks.map((t) => t.landscape!);
       const thetaA = checkpoints.optimum(optima![0]);
       const thetaB = checkpoints.optimum(optima![1]);
-      const { evaluateAt, concurrency, pool } = await landscapeEvaluator(tf, m, ex.model, landSets, emit);
+      const lastOptimum = Math.max(optima![0], optima![1]);
+      const { evaluateAt, concurrency, pool } = await landscapeEvaluator(tf, m, ex.model, landSets, (level, message) => emit({ type: 'log', level, message }));
       let landscape: LandscapeResult;
       try {
         landscape = await phase('landscape', () =>
           computeLandscape({
             thetaA,
             thetaB,
-            checkpoints: checkpoints.list,
+            // The trajectory up to the later optimum (either order is valid).
+            checkpoints: checkpoints.list.filter((c) => c.task <= lastOptimum),
             layout: layoutOf(m),
             spec: land,
             optima: optima!,
@@ -359,14 +412,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     // The last chance for a cancel that arrived after the final evaluation or landscape point.
     await tick();
     throwIfAborted(signal);
-    emit(finishedEvent('completed', t0, trainImages, trainMs, resultFile));
+    emit(finishedEvent('completed', t0, trainImages, trainMs, resultFile, undefined, state!.result.weights));
   } catch (e) {
     if (isAbort(e)) {
-      emit(finishedEvent('cancelled', t0, trainImages, trainMs, resultFile));
+      emit(finishedEvent('cancelled', t0, trainImages, trainMs, resultFile, undefined, state!.result.weights));
     } else {
       const err: RunError = { message: e instanceof Error ? e.message : String(e), phase: e instanceof PhaseError ? e.phase : 'train' };
       emit({ type: 'log', level: 'error', message: `${err.phase}: ${err.message}` });
-      emit(finishedEvent('failed', t0, trainImages, trainMs, resultFile, err));
+      emit(finishedEvent('failed', t0, trainImages, trainMs, resultFile, err, state!.result.weights));
     }
   } finally {
     strategy?.dispose?.();
@@ -378,30 +431,35 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
 }
 
 /**
- * The landscape's observer of the loop: the trajectory from initialisation to the later of the two
- * optima (either order is valid), one checkpoint every `checkpointEvery` steps and at each phase's
- * end; a phase's last checkpoint is its optimum.
+ * The landscape's observer of the loop: the weights before training, one checkpoint every
+ * `checkpointEvery` steps and at each phase's end, over the whole run; a phase's last checkpoint is
+ * its end weights (its optimum), kept exact. The others are rounded to the store's dtype as they
+ * are taken, so the landscape computed now and one recomputed from the store see the same values.
  */
-function landscapeCheckpoints(tf: TF, model: ClassifierModel, land: LandscapeSpec, optima: [number, number]) {
-  const lastOptimum = Math.max(optima[0], optima[1]);
-  const list: LandscapeCheckpoint[] = [{ step: 0, task: -1, theta: readParameters(tf, model) }];
-  const optimum = new Map<number, Float32Array>();
+function landscapeCheckpoints(tf: TF, model: ClassifierModel, land: LandscapeSpec, dtype: WeightDtype) {
+  const init = readParameters(tf, model);
+  const list: LandscapeCheckpoint[] = [{ step: 0, task: -1, theta: init }];
+  const ends: Float32Array[] = [];
   const observer: LoopObserver = {
     stepDone(info) {
-      if (info.phase <= lastOptimum && (info.step % land.checkpointEvery === 0 || info.lastOfPhase)) {
-        list.push({ step: info.step, task: info.phase, theta: readParameters(tf, model) });
+      if (info.lastOfPhase) {
+        const theta = readParameters(tf, model);
+        ends[info.phase] = theta;
+        list.push({ step: info.step, task: info.phase, theta });
+      } else if (info.step % land.checkpointEvery === 0) {
+        list.push({ step: info.step, task: info.phase, theta: roundTo(dtype, readParameters(tf, model)) });
       }
-      if (info.lastOfPhase && (info.phase === optima[0] || info.phase === optima[1])) optimum.set(info.phase, list[list.length - 1].theta);
     },
   };
   return {
     list,
     observer,
     optimum(p: number): Float32Array {
-      const theta = optimum.get(p);
+      const theta = ends[p];
       if (!theta) throw new Error(`landscape: no weights were kept for the optimum of phase ${p}`);
       return theta;
     },
+    store: (layout: ParameterLayout[]): WeightStore => ({ layout, init, taskEnd: ends, trajectory: list.map((c) => ({ step: c.step, phase: c.task, theta: c.theta })), dtype, bytes: 0 }),
   };
 }
 
@@ -410,22 +468,22 @@ function landscapeCheckpoints(tf: TF, model: ClassifierModel, land: LandscapeSpe
  * evaluate them on every core; falls back to this thread when workers cannot start. Not for
  * tfjs-node, which is multi-threaded already.
  */
-async function landscapeEvaluator(tf: TF, model: ClassifierModel, spec: NormalisedExperiment['model'], sets: EvalSet[], emit: (e: RunEvent) => void) {
+export async function landscapeEvaluator(tf: TF, model: ClassifierModel, spec: NormalisedExperiment['model'], sets: EvalSet[], log: (level: 'info' | 'warn', message: string) => void) {
   const local = { evaluateAt: modelEvaluator(tf, model, sets, 1000) as PointEvaluator, concurrency: 1, pool: null as EvaluatorPool | null };
   const backend = tf.getBackend();
   if ((backend !== 'wasm' && backend !== 'cpu') || runCores() < 2) return local;
   try {
     const pool = await createEvaluatorPool({ spec, inputShape: model.inputShape, outputs: model.outputs, sets: poolSetsFromTensors(sets), batchSize: 1000, backend });
-    emit({ type: 'log', level: 'info', message: `landscape: ${pool.size} worker threads` });
+    log('info', `landscape: ${pool.size} worker threads`);
     return { evaluateAt: pool.evaluateAt, concurrency: pool.size, pool };
   } catch (e) {
-    emit({ type: 'log', level: 'warn', message: `landscape: evaluating in-process (${e instanceof Error ? e.message : String(e)})` });
+    log('warn', `landscape: evaluating in-process (${e instanceof Error ? e.message : String(e)})`);
     return local;
   }
 }
 
 /** Direct evaluations of theta_A and theta_B beside the grid's values at (0,0) and (1,0). */
-function landscapeAnchors(tf: TF, model: ClassifierModel, sets: EvalSet[], land: LandscapeResult, thetaA: Float32Array, thetaB: Float32Array) {
+export function landscapeAnchors(tf: TF, model: ClassifierModel, sets: EvalSet[], land: LandscapeResult, thetaA: Float32Array, thetaB: Float32Array) {
   const b0 = land.betas.findIndex((b) => Math.abs(b) < 1e-9);
   return ([['A', 0, thetaA], ['B', 1, thetaB]] as const).map(([which, alpha, theta]) => {
     writeParameters(tf, model, theta);
@@ -436,8 +494,9 @@ function landscapeAnchors(tf: TF, model: ClassifierModel, sets: EvalSet[], land:
   });
 }
 
-function finishedEvent(status: 'completed' | 'cancelled' | 'failed', t0: number, images: number, trainMs: number, resultFile: string, error?: RunError): RunEvent {
+function finishedEvent(status: 'completed' | 'cancelled' | 'failed', t0: number, images: number, trainMs: number, resultFile: string, error?: RunError, weights?: WeightsInfo): RunEvent {
   return {
+    ...(weights ? { weights } : {}),
     type: 'finished',
     status,
     finishedAt: new Date().toISOString(),

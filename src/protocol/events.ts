@@ -1,5 +1,5 @@
 import type { NormalisedExperiment } from './experiment';
-import type { CurvePoint, EnvironmentInfo, HeadInfo, LandscapeResult, Metrics, RunError, RunStatus, TaskInfo } from './result';
+import type { CurvePoint, EnvironmentInfo, HeadInfo, LandscapeResult, Metrics, RunError, RunStatus, TaskInfo, WeightsInfo } from './result';
 
 /** Everything a run reports, in order. A RunResult is the fold of these (see runState.ts). */
 export type RunEvent =
@@ -47,6 +47,31 @@ export type RunEvent =
       trainImagesPerSecond: number;
       error?: RunError;
       resultFile?: string;
+      /** The weights the run kept (RunResult.weights), when it kept them. */
+      weights?: WeightsInfo;
     };
 
 export type RunEventType = RunEvent['type'];
+
+/** The second axis of a plane recomputed after the run: as in the experiment, or through a third model. */
+export type LandscapeAxisChoice =
+  | 'trajectory-pca'
+  | 'random'
+  /** Through another run's weights (its folder) after `phase` (default: its last phase); `run` may be this run. */
+  | { run: string; phase?: number };
+
+/** What a landscape-only job (engine/landscape/job.ts) reports, in order; it ends with landscapeJobFinished. */
+export type LandscapeJobEvent =
+  | Extract<RunEvent, { type: 'landscapeProgress' }>
+  | Extract<RunEvent, { type: 'log' }>
+  | {
+      type: 'landscapeJobFinished';
+      status: 'completed' | 'cancelled' | 'failed';
+      /** The saved landscape (absolute path), when completed. */
+      file?: string;
+      /** True when the file existed and was reopened instead of recomputed. */
+      reopened?: boolean;
+      landscape?: LandscapeResult;
+      error?: string;
+      totalMs: number;
+    };

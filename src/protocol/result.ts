@@ -102,7 +102,13 @@ export interface LandscapeResult {
   betas: number[];
   /** |theta_B - theta_A| (L2, over all trainable parameters). */
   distance: number;
-  secondAxis: 'trajectory-pca' | 'random';
+  /** 'point': axis 2 runs through a third model's weights (LandscapeResult.thirdPoint). */
+  secondAxis: 'trajectory-pca' | 'random' | 'point';
+  /**
+   * The third model the plane runs through when secondAxis is 'point' (another run's end weights,
+   * or this run's), at its plane coordinates: it lies in the plane (off-plane distance ~0).
+   */
+  thirdPoint?: { run: string; phase: number; alpha: number; beta: number };
   /** Fraction of the trajectory's variance (about its mean) that the plane explains. */
   explainedVariance: number;
   grids: LandscapeGrid[];
@@ -118,6 +124,21 @@ export interface LandscapeResult {
    * to the grid's values at (0,0) and (1,0) (null when those coordinates are not grid points).
    */
   anchors?: { which: 'A' | 'B'; alpha: number; direct: { loss: number[]; accuracy: number[] }; grid: { loss: number[]; accuracy: number[] } | null }[];
+}
+
+/** The weights a run kept for recomputing its landscape (engine/landscape/store.ts), beside result.json. */
+export interface WeightsInfo {
+  /** Index file, relative to the run folder; its data file is weights.bin beside it. */
+  file: string;
+  /** Size of the data file. */
+  bytes: number;
+  /** Trajectory checkpoints kept over the whole run (initial and phase-end weights included). */
+  checkpoints: number;
+  /** Encoding of the checkpoints between phase ends (initial and phase-end weights are float32). */
+  dtype: 'float16' | 'float32';
+  parameterCount: number;
+  /** Phases whose end weights are kept (every phase of a completed run). */
+  phases: number;
 }
 
 export interface RunError {
@@ -157,6 +178,8 @@ export interface RunResult {
   taskBoundaries: number[];
   totalSteps: number;
   landscape: LandscapeResult | null;
+  /** Stored weights: present when the run kept them, so any plane can be recomputed after it. */
+  weights?: WeightsInfo;
   environment: EnvironmentInfo | null;
   timing: Timing;
   /**

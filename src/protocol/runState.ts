@@ -113,6 +113,7 @@ export function applyRunEvent(state: RunState | null, e: RunEvent): RunState {
       r.timing.trainImagesPerSecond = e.trainImagesPerSecond;
       if (e.error) r.error = e.error;
       if (e.resultFile) state.resultFile = e.resultFile;
+      if (e.weights) r.weights = e.weights;
       state.progress = null;
       state.landscapeProgress = null;
       break;

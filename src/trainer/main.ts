@@ -1,11 +1,14 @@
-// Entry of the forked trainer process: one run per process. Receives a RunRequest over IPC,
-// streams run events back, exits when the run ends. Training never touches the extension host.
-import type { FromTrainerMessage, ToTrainerMessage } from '../protocol/trainer';
+// Entry of the forked trainer process: one run (or one landscape job) per process. Receives a
+// RunRequest or LandscapeRequest over IPC, streams events back, exits when it ends. Training and
+// landscape evaluation never touch the extension host.
+import type { LandscapeJobEvent } from '../protocol/events';
+import type { FromLandscapeJobMessage, FromTrainerMessage, LandscapeRequest, ToTrainerMessage } from '../protocol/trainer';
+import { computeLandscapeForRun } from '../engine/landscape/job';
 import { runExperimentFile } from '../engine/runFile';
 import { acquireRunLock, type RunLock } from '../engine/runLock';
 
 // After the host has gone (disconnect), sends are dropped: the run still ends and writes its result.
-const send = (m: FromTrainerMessage) =>
+const send = (m: FromTrainerMessage | FromLandscapeJobMessage) =>
   new Promise<void>((res) => {
     if (!process.send || !process.connected) return res();
     try {
@@ -28,6 +31,11 @@ process.on('message', async (raw: unknown) => {
   const m = raw as ToTrainerMessage;
   if (m?.type === 'cancel') {
     controller.abort();
+    return;
+  }
+  if (m?.type === 'landscape' && !started) {
+    started = true;
+    await landscapeJob(m);
     return;
   }
   if (m?.type !== 'run' || started) return;
@@ -64,6 +72,46 @@ process.on('message', async (raw: unknown) => {
     process.exit(1);
   }
 });
+
+/** A landscape job: no run lock (it only adds its own landscape file, atomically, to a finished run). */
+async function landscapeJob(m: LandscapeRequest): Promise<never> {
+  const t0 = performance.now();
+  const event = (e: LandscapeJobEvent) => send({ type: 'landscapeEvent', event: e });
+  let lastProgress = 0;
+  let file: string | undefined;
+  let reopened = false;
+  try {
+    const landscape = await computeLandscapeForRun(m.runDir, {
+      optima: m.optima,
+      secondAxis: m.secondAxis,
+      grid: m.grid,
+      force: m.force,
+      backend: m.backend,
+      dataDir: m.dataDir ?? process.env.CLW_DATA_DIR,
+      cacheDir: m.cacheDir,
+      signal: controller.signal,
+      onSaved: (saved, again) => {
+        file = saved;
+        reopened = again;
+      },
+      onLog: (level, message) => void event({ type: 'log', level, message }),
+      onProgress: (done, total, phase) => {
+        const t = performance.now();
+        if (t - lastProgress < 100 && done < total && done > 0) return; // at most ~10 a second
+        lastProgress = t;
+        void event({ type: 'landscapeProgress', done, total, phase });
+      },
+    });
+    await event({ type: 'landscapeJobFinished', status: 'completed', file, reopened, landscape, totalMs: performance.now() - t0 });
+    await send({ type: 'exit', status: 'completed', resultFile: file });
+  } catch (e) {
+    const cancelled = e instanceof Error && e.name === 'AbortError';
+    const error = e instanceof Error ? e.message : String(e);
+    await event({ type: 'landscapeJobFinished', status: cancelled ? 'cancelled' : 'failed', ...(cancelled ? {} : { error }), totalMs: performance.now() - t0 });
+    await send({ type: 'exit', status: cancelled ? 'cancelled' : 'failed' });
+  }
+  process.exit(0);
+}
 
 // The host going away (window closed, extension host crash) must not leave a trainer behind.
 process.on('disconnect', () => {

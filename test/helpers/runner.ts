@@ -70,7 +70,7 @@ export async function run(ex: NormalisedExperiment, extra: RunExtra = {}): Promi
 
 /** result.json as on disk; fails on a torn file or a temp file left beside it. */
 export function resultOnDisk(outDir: string): RunResult {
-  const leftovers = readdirSync(outDir).filter((f) => f !== 'result.json');
+  const leftovers = readdirSync(outDir).filter((f) => !['result.json', 'weights.json', 'weights.bin'].includes(f));
   assert.deepEqual(leftovers, [], 'nothing but result.json in the run folder');
   return JSON.parse(readFileSync(join(outDir, 'result.json'), 'utf8')) as RunResult;
 }

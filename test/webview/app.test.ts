@@ -225,13 +225,13 @@ test('the sample fixture is a format-1 result that upgrades to a complete RunRes
   assert.equal(old.formatVersion, 1, 'kept as a format-1 file: it proves older results still open');
   const fixture = upgradeResult(old);
   assert.equal(fixture.formatVersion, 2);
-  const resultKeys = { formatVersion: 1, runId: 1, status: 1, error: 1, experiment: 1, experimentFile: 1, tasks: 1, phases: 1, head: 1, accuracyMatrix: 1, alternateAccuracy: 1, lossMatrix: 1, randomInitAccuracy: 1, metrics: 1, curves: 1, taskBoundaries: 1, totalSteps: 1, landscape: 1, environment: 1, timing: 1, notes: 1 } satisfies Record<keyof RunResult, 1>;
-  const landKeys = { optima: 1, alphas: 1, betas: 1, distance: 1, secondAxis: 1, explainedVariance: 1, grids: 1, line: 1, trajectory: 1, samples: 1, parameterCount: 1, timeMs: 1, anchors: 1 } satisfies Record<keyof NonNullable<RunResult['landscape']>, 1>;
-  const optional = new Set(['error', 'alternateAccuracy', 'notes']);
+  const resultKeys = { formatVersion: 1, runId: 1, status: 1, error: 1, experiment: 1, experimentFile: 1, tasks: 1, phases: 1, head: 1, accuracyMatrix: 1, alternateAccuracy: 1, lossMatrix: 1, randomInitAccuracy: 1, metrics: 1, curves: 1, taskBoundaries: 1, totalSteps: 1, landscape: 1, environment: 1, timing: 1, notes: 1, weights: 1 } satisfies Record<keyof RunResult, 1>;
+  const landKeys = { optima: 1, alphas: 1, betas: 1, distance: 1, secondAxis: 1, explainedVariance: 1, grids: 1, line: 1, trajectory: 1, samples: 1, parameterCount: 1, timeMs: 1, anchors: 1, thirdPoint: 1 } satisfies Record<keyof NonNullable<RunResult['landscape']>, 1>;
+  const optional = new Set(['error', 'alternateAccuracy', 'notes', 'weights']);
   assert.deepEqual(Object.keys(fixture).sort(), Object.keys(resultKeys).filter((k) => !optional.has(k)).sort());
   assert.deepEqual(fixture.phases, [[0], [1]]);
   assert.equal(fixture.head.scenario, 'domain-il');
-  assert.deepEqual(Object.keys(fixture.landscape!).sort(), Object.keys(landKeys).filter((k) => k !== 'anchors').sort()); // anchors: optional self-check
+  assert.deepEqual(Object.keys(fixture.landscape!).sort(), Object.keys(landKeys).filter((k) => k !== 'anchors' && k !== 'thirdPoint').sort()); // anchors: optional self-check; thirdPoint: planes through a third point only
   // The upgrade keeps the measurements as they were.
   for (const key of ['accuracyMatrix', 'lossMatrix', 'randomInitAccuracy', 'metrics', 'curves', 'taskBoundaries', 'landscape'] as const) assert.deepEqual(fixture[key], old[key], key);
   assert.equal(fixture.accuracyMatrix.length, 2);

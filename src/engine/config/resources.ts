@@ -234,9 +234,7 @@ export function estimateRun(ex: NormalisedExperiment, shape: RunShape): RunEstim
   const seen = new Set<number>();
   let steps = 0;
   let trainImages = 0;
-  let stepsToLastOptimum = 0;
-  const lastOptimum = land ? Math.max(...land.optima) : -1;
-  shape.phases.forEach((tasks, p) => {
+  shape.phases.forEach((tasks) => {
     const fresh = tasks.filter((t) => !seen.has(t)).length;
     tasks.forEach((t) => seen.add(t));
     const n = tasks.reduce((sum, t) => sum + size(t).train, 0);
@@ -244,13 +242,15 @@ export function estimateRun(ex: NormalisedExperiment, shape: RunShape): RunEstim
     const phaseSteps = ex.training.iterations !== undefined ? ex.training.iterations * Math.max(1, fresh) : known ? Math.ceil(n / batch) * ex.training.epochs : 0;
     steps += phaseSteps;
     trainImages += phaseSteps * (known ? Math.min(batch, n) : batch);
-    if (p <= lastOptimum) stepsToLastOptimum += phaseSteps;
   });
   const curvePoints = Math.floor(steps / ex.training.evalEvery) + shape.phases.length + 1;
   add(`${formatLargeCount(curvePoints)} accuracy-curve points`, curvePoints * (ex.tasks.length * 2 * 8 + CURVE_POINT_OVERHEAD), '/training/evalEvery');
-  if (land && shape.phases.length >= 2) {
-    const checkpoints = Math.floor(stepsToLastOptimum / land.checkpointEvery) + shape.phases.length + 1;
+  if (land) {
+    // Kept over the whole run, whatever the optima (engine/landscape/store.ts): the plane can be chosen afterwards.
+    const checkpoints = Math.floor(steps / land.checkpointEvery) + shape.phases.length + 1;
     add(`${formatLargeCount(checkpoints)} trajectory checkpoints of the weights`, checkpoints * P * FLOAT + checkpoints * checkpoints * 8, '/landscape/checkpointEvery');
+  }
+  if (land && shape.phases.length >= 2) {
     // Two float64 directions, the grid point buffers, a model in each landscape worker.
     add('the landscape directions and workers', P * (2 * 8 + (1 + LANDSCAPE_WORKERS) * FLOAT * 2), '/landscape');
   }

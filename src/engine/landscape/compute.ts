@@ -52,6 +52,11 @@ export interface ComputeLandscapeOptions {
    * worker processes) and must not keep the theta buffer after its promise settles.
    */
   concurrency?: number;
+  /**
+   * A plane built by the caller (e.g. through a third model's weights) instead of buildPlane from
+   * `spec.secondAxis`; d1 must be theta_B - theta_A (float64) for the anchors to be exact.
+   */
+  plane?: { d1: Float64Array; d2: Float64Array; distance: number; secondAxis: LandscapeResult['secondAxis']; fallbackReason?: string };
   /** Notes worth a log line (e.g. why trajectory-pca fell back to a random direction). */
   onNote?(message: string): void;
   /** done/total count evaluated points over the whole computation (grid, then line). */
@@ -152,7 +157,7 @@ export async function computeLandscape(opts: ComputeLandscapeOptions): Promise<L
   opts.onProgress?.(done, total, 'plane');
   await yieldToLoop();
   checkAbort();
-  const plane = buildPlane({
+  const plane = opts.plane ?? buildPlane({
     thetaA,
     thetaB,
     checkpoints: opts.checkpoints,

@@ -455,7 +455,12 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
   }
 
   function renderInfo(land: LandscapeResult) {
-    const axis2 = land.secondAxis === 'trajectory-pca' ? 'dominant PCA direction of the trajectory' : 'filter-normalised random direction';
+    const axis2 =
+      land.secondAxis === 'trajectory-pca'
+        ? 'dominant PCA direction of the trajectory'
+        : land.secondAxis === 'point' && land.thirdPoint
+          ? `towards ${land.thirdPoint.run} after phase ${land.thirdPoint.phase}`
+          : 'filter-normalised random direction';
     const parts = [
       `|θ_B − θ_A| = ${formatValue(land.distance)}`,
       `axis 2: ${axis2}`,

@@ -5,8 +5,8 @@ import type { RunResult } from '../protocol/result';
 import { experimentName } from '../protocol/format';
 import { createHeader, type ViewModel } from './header';
 import { createExporter, createFigureExporter, figureSubtitle, type ExportStyle } from './exporting';
-import { h, measuredWidth, setChildren } from './dom';
-import { RUN_CARDS } from './cards/registry';
+import { h, measuredWidth } from './dom';
+import { RUN_CARDS, mountCards } from './cards/registry';
 import type { CardContext, CardInstance } from './cards/types';
 import type { RunSubject } from './cards/run/subject';
 import { createCompareView, type CompareView } from './compareView';
@@ -115,18 +115,7 @@ export function createWorkbench(root: HTMLElement, post: Post, options: Workbenc
       const r = state.result;
       const subject: RunSubject = { view: next, state };
       // Attach the cards first so the charts measure their real width.
-      const active = RUN_CARDS.filter((d) => d.applies(subject)).map((d) => {
-        let card = cards.get(d.id);
-        if (!card) {
-          card = d.create(doc);
-          cards.set(d.id, card);
-        }
-        return card;
-      });
-      setChildren(
-        content,
-        active.map((c) => c.el),
-      );
+      const active = mountCards(doc, content, RUN_CARDS, cards, subject);
       const ctx: CardContext<RunSubject> = { doc, subject, palette, width: measuredWidth(content, fallbackWidth), figures, epoch, change: () => {} };
       for (const card of active) card.render(ctx);
       styleBar.hidden = !r.curves.length && !r.accuracyMatrix.length;

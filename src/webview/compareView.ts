@@ -3,8 +3,8 @@
 // excluded seeds, warnings); a switch shows groups or single runs; the export style applies to
 // every chart.
 import type { Comparison } from '../protocol/compare';
-import { h, measuredWidth, setChildren } from './dom';
-import { COMPARE_CARDS } from './cards/registry';
+import { h, measuredWidth } from './dom';
+import { COMPARE_CARDS, mountCards } from './cards/registry';
 import type { CardContext, CardInstance } from './cards/types';
 import { compareSubject, withLevel, type CompareSubject } from './compare/subject';
 import { createFigureExporter, type ExportStyle, type ExportSubject } from './exporting';
@@ -97,19 +97,7 @@ export function createCompareView(parent: HTMLElement, post: Post, options: { fa
     notes.hidden = !lines.length;
     levelGroup.hidden = !c.groups.some((g) => g.members.length > 1);
     syncButtons();
-    const active = COMPARE_CARDS.filter((d) => d.applies(subject!));
-    const els = active.map((d) => {
-      let card = cards.get(d.id);
-      if (!card) {
-        card = d.create(doc);
-        cards.set(d.id, card);
-      }
-      return card;
-    });
-    setChildren(
-      content,
-      els.map((c) => c.el),
-    );
+    const els = mountCards(doc, content, COMPARE_CARDS, cards, subject);
     const width = measuredWidth(content, options.fallbackWidth ?? 960);
     const ctx: CardContext<CompareSubject> = { doc, subject, palette, width, figures, epoch: 0, change };
     for (const card of els) card.render(ctx);

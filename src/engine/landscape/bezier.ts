@@ -5,6 +5,7 @@
 // training data: one t per batch, the model's weights set to phi(t), the gradient w.r.t. the
 // weights chained to theta by d phi / d theta = 2t(1-t), Adam on theta (float64, in JS).
 
+import { abortError as cancelled, yieldToLoop } from '../cancel';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { ClassifierModel, TF } from '../models/types';
 import { createRng, deriveSeed, shuffleInPlace } from '../random';
@@ -60,13 +61,7 @@ export interface TrainedBezier {
   ts: number[];
 }
 
-function abortError(): Error {
-  const e = new Error('Bezier training cancelled');
-  e.name = 'AbortError';
-  return e;
-}
-
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const abortError = (): Error => cancelled('Bezier training');
 
 /** Adam (Kingma & Ba 2015; epsilon 1e-8 as PyTorch's) on the control point, t ~ U(0,1) per step, seeded. */
 export async function trainBezier(opts: TrainBezierOptions): Promise<TrainedBezier> {

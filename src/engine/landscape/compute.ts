@@ -10,6 +10,7 @@
 // The evaluation itself is abstracted as `evaluateAt(theta)` (modelEvaluator adapts a tfjs
 // ClassifierModel), so closed-form models test the geometry exactly.
 
+import { abortError as cancelled, yieldToLoop } from '../cancel';
 import type { LandscapeSpec } from '../../protocol/experiment';
 import type { LandscapeGrid, LandscapeResult } from '../../protocol/result';
 import type { ClassifierModel, EvalSet, TF } from '../models/types';
@@ -80,13 +81,7 @@ export function formPoint(out: Float32Array, thetaA: Float32Array, d1: Float64Ar
   return out;
 }
 
-function abortError(): Error {
-  const e = new Error('landscape cancelled');
-  e.name = 'AbortError';
-  return e;
-}
-
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const abortError = (): Error => cancelled('landscape');
 
 export async function computeLandscape(opts: ComputeLandscapeOptions): Promise<LandscapeResult> {
   const t0 = performance.now();

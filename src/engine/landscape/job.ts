@@ -5,6 +5,7 @@
 // seeded subsets and masks), so recomputing the run's own pair gives the run's own grid.
 // Saved beside result.json as landscape-<i>-<j>-<axis>.json (atomically) and reopened when it exists.
 
+import { abortError as cancelled } from '../cancel';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
@@ -70,7 +71,7 @@ function readResult(runDir: string): RunResult {
   return upgradeResult(JSON.parse(readFileSync(file, 'utf8')) as RunResult);
 }
 
-const abortError = () => Object.assign(new Error('landscape cancelled'), { name: 'AbortError' });
+const abortError = (): Error => cancelled('landscape');
 
 /**
  * Recomputes (or reopens) the plane of `opts.optima` for the run in runDir; returns the landscape,

@@ -5,19 +5,14 @@
 // Hypothesis"; Mirzadeh et al. 2021, "Linear Mode Connectivity in Multitask and Continual
 // Learning"): max over t of loss(t) - [(1-t) loss(0) + t loss(1)].
 
+import { abortError as cancelled, yieldToLoop } from '../cancel';
 import type { PathEvaluation, SolutionRef, BezierTraining } from '../../protocol/landscape';
 import type { PointEvaluator, TaskOutcome } from './compute';
 import { linspace } from './compute';
 import { bezierPoint } from './bezier';
 import { norm, sub } from './vector';
 
-function abortError(): Error {
-  const e = new Error('landscape cancelled');
-  e.name = 'AbortError';
-  return e;
-}
-
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+const abortError = (): Error => cancelled('landscape');
 
 export interface EvaluateManyOptions {
   /** Evaluations in flight (a pool's size); above 1 evaluateAt must be async and copy theta. */

@@ -2,6 +2,7 @@
 // strategy trains jointly or cumulatively), seeded batches, one step = gradients of the
 // cross-entropy plus the strategy's penalty, the strategy's gradient surgery, the optimizer.
 // Everything else (curves, progress, landscape checkpoints, rows of R) observes the loop.
+import { throwIfAborted, yieldToLoop } from '../cancel';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { NormalisedExperiment, TrainingSpec } from '../../protocol/experiment';
 import type { ClassifierModel, TF } from '../models/types';
@@ -174,17 +175,8 @@ export interface LoopOptions {
   signal?: AbortSignal;
 }
 
-export function abortError(): Error {
-  const e = new Error('run cancelled');
-  e.name = 'AbortError';
-  return e;
-}
-
-export function throwIfAborted(signal?: AbortSignal): void {
-  if (signal?.aborted) throw abortError();
-}
-
-const tick = () => new Promise<void>((r) => setImmediate(r));
+export { abortError, throwIfAborted } from '../cancel';
+const tick = yieldToLoop;
 
 /** Total optimizer steps of a plan (for progress and ETA). */
 export function totalSteps(phases: number[][], sets: TrainSet[], training: TrainingSpec): number {

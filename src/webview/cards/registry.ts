@@ -1,7 +1,8 @@
 // The registry of cards: a layout is the list of its cards, in order. Adding a card is one file
 // and one line here.
 import type { CompareSubject } from '../compare/subject';
-import type { CardDefinition } from './types';
+import type { CardDefinition, CardInstance } from './types';
+import { setChildren } from '../dom';
 import { matricesCard } from './compare/matrices';
 import { differenceCard } from './compare/difference';
 import { curvesCard } from './compare/curves';
@@ -19,3 +20,24 @@ export const RUN_CARDS: readonly CardDefinition<RunSubject>[] = [runMatrixCard, 
 
 /** The compare layout: several runs or groups of seeds. */
 export const COMPARE_CARDS: readonly CardDefinition<CompareSubject>[] = [metricsTableCard, matricesCard, differenceCard, curvesCard, sweepCard];
+
+/**
+ * Puts a layout's cards that apply to `subject` into `content`, in order, creating each card once
+ * (kept in `cards` by id) and returning them to be rendered: the run panel and the compare panel
+ * are two layouts of the same mechanism.
+ */
+export function mountCards<S>(doc: Document, content: HTMLElement, layout: readonly CardDefinition<S>[], cards: Map<string, CardInstance<S>>, subject: S): CardInstance<S>[] {
+  const active = layout.filter((d) => d.applies(subject)).map((d) => {
+    let card = cards.get(d.id);
+    if (!card) {
+      card = d.create(doc);
+      cards.set(d.id, card);
+    }
+    return card;
+  });
+  setChildren(
+    content,
+    active.map((c) => c.el),
+  );
+  return active;
+}

@@ -94,6 +94,15 @@ test('an MLP of two 100,000-unit layers is refused at model.hidden, with the est
   assert.equal(parse(text, 1e15).diagnostics.filter((x) => /needs about/.test(x.message)).length, 0);
 });
 
+test('the same MLP over two tasks (its weight checkpoints now the biggest part) is still refused at the model, which causes it', () => {
+  const text = '{\n  "tasks": [{"dataset": "mnist"}, {"dataset": "fashion-mnist"}],\n  "model": {"type": "mlp", "hidden": [100000, 100000]}\n}';
+  const { diagnostics } = parse(text, 23 * GB);
+  const [d] = diagnostics.filter((x) => x.severity === 'error' && /needs about/.test(x.message));
+  assert.ok(d, 'refused for memory');
+  assert.equal(d.pointer, '/model/hidden');
+  assert.match(d.message, /most of it for \d+ trajectory checkpoints of the weights, [\d.]+ TB; weights, gradients and optimizer state alone need 20\d GB\) but this machine has 23 GB: use a smaller model$/);
+});
+
 test('the memory limit comes from the injected machine', () => {
   const text = '{"tasks": [{"dataset": "mnist"}], "landscape": false}';
   assert.deepEqual(parse(text, 16 * GB).diagnostics, []);

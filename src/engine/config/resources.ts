@@ -113,6 +113,9 @@ const STRATEGY_WEIGHT_COPIES: Readonly<Record<string, number>> = {
   der: 0,
 };
 
+/** The part of the memory that is the model itself (weights, gradients, optimizer moments). */
+export const MODEL_STATE = 'weights, gradients and optimizer state';
+
 /** One part of the memory a run needs: what it is, its bytes, and the field that drives it (JSON pointer). */
 export interface MemoryPart {
   what: string;
@@ -202,7 +205,7 @@ export function estimateRun(ex: NormalisedExperiment, shape: RunShape): RunEstim
   };
   const mp = modelPointer(ex);
   // Weights, gradients (raw and adjusted), Adam's two moments; the strategy's copies.
-  add('weights, gradients and optimizer state', P * FLOAT * (3 + (ex.training.optimizer === 'adam' ? 2 : 0)), mp);
+  add(MODEL_STATE, P * FLOAT * (3 + (ex.training.optimizer === 'adam' ? 2 : 0)), mp);
   add(`${ex.strategy.name}'s copies of the weights`, P * FLOAT * (STRATEGY_WEIGHT_COPIES[ex.strategy.name] ?? 0), mp);
   const memorySize = Number(ex.strategy.memorySize);
   if (Number.isFinite(memorySize) && memorySize > 0) add(`${ex.strategy.name}'s memory of ${formatLargeCount(memorySize)} examples`, memorySize * ((pixels + outputs) * FLOAT + 12), '/strategy/memorySize');

@@ -14,6 +14,7 @@ import {
   HARD_CAP_SECONDS,
   LONG_RUN_SECONDS,
   MEASURED_SMALL_CNN_IMAGES_PER_SECOND,
+  MODEL_STATE,
   estimateRun,
   formatBytes,
   formatLargeCount,
@@ -298,13 +299,17 @@ export function resourceFindings(ctx: Context, ex: NormalisedExperiment, shape: 
   const unknown = est.unknown.length ? `; not counting the data of ${est.unknown.join(', ')}, sized only at run time` : '';
   if (!(est.memoryBytes <= env.totalMemoryBytes)) {
     const biggest = est.parts.reduce((a, b) => (b.bytes > a.bytes ? b : a), est.parts[0] ?? { what: 'the model', bytes: est.memoryBytes, pointer: '/model' });
-    const fix = MEMORY_FIXES.find(([re]) => re.test(biggest.pointer))?.[1] ?? 'make the run smaller';
+    // A model whose own state cannot fit is the cause, whatever scales with it (checkpoints of its weights).
+    const model = est.parts.find((p) => p.what === MODEL_STATE && p.bytes > env.totalMemoryBytes);
+    const culprit = model ?? biggest;
+    const fix = MEMORY_FIXES.find(([re]) => re.test(culprit.pointer))?.[1] ?? 'make the run smaller';
     const stepField = ex.training.iterations !== undefined ? '/training/iterations' : '/training/epochs';
     // Checkpoints and curve points grow with the steps: point at the steps when the file sets them and not the rate.
-    const perStep = /^\/(landscape\/checkpointEvery|training\/evalEvery)/.test(biggest.pointer);
-    const pointer = perStep && givenPointer(ctx, biggest.pointer) !== biggest.pointer && givenPointer(ctx, stepField) === stepField ? stepField : givenPointer(ctx, biggest.pointer);
+    const perStep = /^\/(landscape\/checkpointEvery|training\/evalEvery)/.test(culprit.pointer);
+    const pointer = perStep && givenPointer(ctx, culprit.pointer) !== culprit.pointer && givenPointer(ctx, stepField) === stepField ? stepField : givenPointer(ctx, culprit.pointer);
+    const alone = model && model !== biggest ? `; ${model.what} alone need ${formatBytes(model.bytes)}` : '';
     const message =
-      `the run needs ${Number.isFinite(est.memoryBytes) ? `about ${formatBytes(est.memoryBytes)} of memory` : 'more memory than can be counted'} (${formatLargeCount(est.parameters)} parameters; most of it for ${biggest.what}, ${formatBytes(biggest.bytes)}${unknown})` +
+      `the run needs ${Number.isFinite(est.memoryBytes) ? `about ${formatBytes(est.memoryBytes)} of memory` : 'more memory than can be counted'} (${formatLargeCount(est.parameters)} parameters; most of it for ${biggest.what}, ${formatBytes(biggest.bytes)}${alone}${unknown})` +
       ` but this machine has ${formatBytes(env.totalMemoryBytes)}: ${fix}`;
     findings.push(atValue(ctx, pointer, 'error', message));
   }
@@ -313,7 +318,9 @@ export function resourceFindings(ctx: Context, ex: NormalisedExperiment, shape: 
     const stepField = ex.training.iterations !== undefined ? '/training/iterations' : '/training/epochs';
     const given = (p: string) => givenPointer(ctx, p) === p;
     const trainingAt = given(stepField) ? stepField : given('/model') ? '/model' : stepField;
-    const pointer = givenPointer(ctx, training ? trainingAt : ex.landscape && given('/landscape/grid') ? '/landscape/grid' : '/training/evalEvery');
+    const chosen = training ? trainingAt : ex.landscape && given('/landscape/grid') ? '/landscape/grid' : '/training/evalEvery';
+    // A default drives it (nothing in the file says so): the model, which every image's cost scales with.
+    const pointer = given(chosen) || !given('/model') ? givenPointer(ctx, chosen) : '/model';
     const rate = `at the measured ~${(EFFECTIVE_FLOPS_PER_SECOND / 1e9).toFixed(0)} GFLOP/s, ~${formatLargeCount(MEASURED_SMALL_CNN_IMAGES_PER_SECOND)} small-CNN images/s`;
     const what = `${formatLargeCount(est.steps)} steps, ${formatLargeCount(est.trainImages)} training and ${formatLargeCount(est.evalImages)} evaluation images`;
     if (est.seconds > HARD_CAP_SECONDS) {

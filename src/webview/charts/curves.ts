@@ -5,8 +5,8 @@ import type { CurvePoint } from '../../protocol/result';
 import { formatPercentTick, formatStepTick } from '../format';
 import { formatPercent } from '../../protocol/format';
 import { taskColor, type Palette } from '../theme';
-import { createTooltip, type LegendLayout } from './axes';
-import { MIN_LINE_CHART_WIDTH, lineChart, lineChartLayout, type LineChartData } from './lineChart';
+import { createTooltip } from './axes';
+import { MIN_LINE_CHART_WIDTH, lineChart, lineChartLayout, type LineChartData, type LineChartLayout } from './lineChart';
 
 export interface CurveSeries {
   task: number;
@@ -65,18 +65,8 @@ export function trainingSpans(boundaries: readonly (number | undefined)[], endSt
   return known.map((s, k) => ({ task: s.task, start: s.start, end: k + 1 < known.length ? known[k + 1].start : Math.max(endStep, s.start) }));
 }
 
-export interface CurvesLayout {
-  width: number;
-  height: number;
-  margin: { top: number; right: number; bottom: number; left: number };
-  innerWidth: number;
-  innerHeight: number;
-  /** The task legend above the plot (wraps onto rows in narrow panels). */
-  legend: LegendLayout;
-  /** Top of the legend and baseline of the phase labels just above the plot. */
-  legendTop: number;
-  phaseLabelY: number;
-}
+/** The shared line chart's layout, plus the baseline of the phase labels just above the plot. */
+export type CurvesLayout = Pick<LineChartLayout, 'width' | 'height' | 'margin' | 'innerWidth' | 'innerHeight' | 'legend' | 'legendTop'> & { phaseLabelY: number };
 
 /** The narrowest chart drawn; narrower panels are rare (< 200 px) and scroll. */
 export const MIN_CHART_WIDTH = MIN_LINE_CHART_WIDTH;

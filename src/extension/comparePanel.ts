@@ -2,10 +2,18 @@
 // nonce as every panel, html.ts), showing the Comparison of run folders and sweep folders that
 // engine/compare builds. It reloads when any compared result.json (or a sweep's index) changes, so
 // a sweep fills in as its runs finish. Exports go through the same validated path as the run panel.
+// The landscape cards ask for a paths job (several runs on one plane, paths between solutions):
+// validated (protocol/planeMessages.ts, runs named by id), refused in Restricted Mode, run in a
+// forked trainer (trainerJob.ts) with its progress forwarded and its result sent to the webview.
 import * as vscode from 'vscode';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Comparison } from '../protocol/compare';
 import type { ToWebviewMessage } from '../protocol/webview';
+import type { BackendName } from '../protocol/result';
+import type { FromPathsJobMessage } from '../protocol/trainer';
+import { pathsJobFields, readPlaneRequest, runFolderOf, type PlaneComputeMessage, type PlaneJobOutcome, type ToPlaneWebviewMessage } from '../protocol/planeMessages';
+import { startTrainerJob, type TrainerJob } from './trainerJob';
+import { canRunExperiments, ensureTrustedForRun, UNTRUSTED_RUN_MESSAGE } from './trust';
 import { SWEEP_FILE } from '../protocol/sweep';
 import { createNonce, errorHtml, workbenchHtml } from './html';
 import { panelIcon } from './panel';
@@ -18,6 +26,10 @@ const RELOAD_DEBOUNCE_MS = 500;
 export interface CompareDeps {
   extensionUri: vscode.Uri;
   output: vscode.OutputChannel;
+  /** Where datasets are cached (the run manager's: <globalStorage>/datasets); absent, the trainer's default. */
+  globalStorageUri?: vscode.Uri;
+  /** The trainer entry of paths jobs (default dist/trainer.js; tests). */
+  trainerEntry?: string;
 }
 
 type CompareModule = typeof import('../engine/compare/build');
@@ -44,6 +56,9 @@ export class ComparePanel implements vscode.Disposable {
   private loading: Promise<void> | undefined;
   private reloadAgain = false;
   private disposed = false;
+  /** The paths job in flight (one per panel), and the last one's end (re-sent to a re-created webview). */
+  private planeJob: TrainerJob | undefined;
+  private planeOutcome: PlaneJobOutcome | undefined;
 
   private constructor(
     readonly panel: vscode.WebviewPanel,
@@ -166,7 +181,78 @@ export class ComparePanel implements vscode.Disposable {
     }, ms);
   }
 
+  private postPlane(m: ToPlaneWebviewMessage): void {
+    if (m.type === 'planeFinished') this.planeOutcome = m;
+    if (this.ready) void this.panel.webview.postMessage(m);
+  }
+
+  /** The folder of a compared run, by its id in the comparison. */
+  private folderOf(id: string): string | undefined {
+    const run = this.comparison?.runs.find((r) => r.id === id);
+    return run ? runFolderOf(run.resultFile) : undefined;
+  }
+
+  /** A paths job for the landscape cards: refused in Restricted Mode or while one runs. */
+  startPlaneJob(m: PlaneComputeMessage): TrainerJob | undefined {
+    const refuse = (error: string) => this.postPlane({ type: 'planeFinished', status: 'refused', request: m, error });
+    if (!canRunExperiments()) {
+      refuse(UNTRUSTED_RUN_MESSAGE);
+      void ensureTrustedForRun();
+      return undefined;
+    }
+    if (this.planeJob) return void refuse('A landscape job is already running in this panel: cancel it first.');
+    let fields: ReturnType<typeof pathsJobFields>;
+    try {
+      fields = pathsJobFields(m, (id) => this.folderOf(id));
+    } catch (e) {
+      return void refuse((e as Error).message);
+    }
+    const cfg = vscode.workspace.getConfiguration('continualWorkbench', vscode.Uri.file(fields.reference));
+    const output = this.deps.output;
+    output.appendLine(`compare: paths job on ${fields.reference}${fields.planeWith ? `, plane with ${fields.planeWith}` : ''}`);
+    let finished = false;
+    const job = startTrainerJob<FromPathsJobMessage>({
+      request: {
+        type: 'paths',
+        ...fields,
+        backend: cfg.get<BackendName | 'auto'>('backend', 'auto'),
+        dataDir: cfg.get<string>('dataDir')?.trim() || undefined,
+        ...(this.deps.globalStorageUri ? { cacheDir: join(this.deps.globalStorageUri.fsPath, 'datasets') } : {}),
+      },
+      entry: this.deps.trainerEntry ?? vscode.Uri.joinPath(this.deps.extensionUri, 'dist', 'trainer.js').fsPath,
+      onMessage: (msg) => {
+        if (msg.type !== 'pathsEvent') return;
+        const e = msg.event;
+        if (e.type === 'progress') this.postPlane({ type: 'planeProgress', stage: e.stage, done: e.done, total: e.total });
+        else if (e.type === 'log') {
+          output.appendLine(`paths job: ${e.message}`);
+          this.postPlane({ type: 'planeLog', message: e.message });
+        } else {
+          finished = true;
+          if (e.error) output.appendLine(`paths job ${e.status}: ${e.error}`);
+          const { type: _type, ...outcome } = e;
+          this.postPlane({ type: 'planeFinished', ...outcome, request: m });
+        }
+      },
+      onStderr: (line) => line.trim() && output.appendLine(`paths job: ${line}`),
+    });
+    this.planeJob = job;
+    void job.done.then((o) => {
+      if (this.planeJob === job) this.planeJob = undefined;
+      // A trainer that died without its 'finished' report: say how it ended.
+      if (!finished && !this.disposed) this.postPlane({ type: 'planeFinished', status: o.status, request: m, ...(o.error ? { error: o.error } : {}) });
+    });
+    return job;
+  }
+
   private async onMessage(raw: unknown): Promise<void> {
+    // The landscape cards' requests (validated: runs by id, sizes bounded) before the panels' gate.
+    const plane = readPlaneRequest(raw);
+    if (plane) {
+      if (plane.type === 'planeCancel') this.planeJob?.cancel();
+      else this.startPlaneJob(plane);
+      return;
+    }
     // Untrusted input, as from every webview: the run panel's gate (shapes, types, sizes).
     const m = gateFor(this.deps.output).accept(raw);
     if (!m) return;
@@ -175,6 +261,7 @@ export class ComparePanel implements vscode.Disposable {
         case 'ready':
           this.ready = true;
           this.postComparison();
+          if (this.planeOutcome) void this.panel.webview.postMessage({ type: 'planeFinished', ...this.planeOutcome } satisfies ToPlaneWebviewMessage);
           break;
         case 'export':
           await exportContent(m, this.exportFolder());
@@ -208,6 +295,7 @@ export class ComparePanel implements vscode.Disposable {
     if (this.disposed) return;
     this.disposed = true;
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
+    this.planeJob?.dispose();
     if (ComparePanel.panels.get(keyOf(this.paths)) === this) ComparePanel.panels.delete(keyOf(this.paths));
     for (const d of this.disposables.splice(0)) d.dispose();
     this.panel.dispose();

@@ -44,7 +44,7 @@ export function activate(context: vscode.ExtensionContext): void {
   /** Runs that had to wait for a free slot: their panels open behind what the user is looking at. */
   const waited = new Set<string>();
   // The Runs view follows every run started here, queued ones too (onDidLaunch waits for a slot).
-  const compare = (paths: string[]) => ComparePanel.show({ extensionUri: context.extensionUri, output }, paths);
+  const compare = (paths: string[]) => ComparePanel.show({ extensionUri: context.extensionUri, output, globalStorageUri: context.globalStorageUri }, paths);
   const sweepDeps: SweepDeps = { runs, output, extensionUri: context.extensionUri, compare };
   const runsView = new RunsView({
     runs,

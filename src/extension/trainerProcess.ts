@@ -32,7 +32,7 @@ export const CANCEL_GRACE_MS = 10_000;
 export const SHUTDOWN_GRACE_MS = 2_000;
 /** Shutdown waits this much longer than the grace for the killed trainers' results. */
 const SHUTDOWN_SLACK_MS = 1_500;
-const TRAINER_NICENESS = 10;
+export const TRAINER_NICENESS = 10;
 const EVENT_LOOP_RESOLUTION_MS = 10;
 const STDERR_TAIL_LINES = 20;
 const KEEP_ENDED_RUNS = 20;
@@ -151,6 +151,30 @@ export function guardListener<R extends TrainerRun>(l: TrainerListener<R>): Trai
 export type TrainerSettings = Omit<RunRequest, 'type' | 'experimentFile' | 'outDir'>;
 
 export type ForkFn = (modulePath: string, args: readonly string[], options: ForkOptions) => ChildProcess;
+
+/**
+ * How every trainer is forked (a run, or a landscape-only job in trainerJob.ts): its share of the
+ * cores in CLW_THREADS, IPC with structured clone, stdout/stderr piped to the host.
+ */
+export function trainerForkOptions(o: { cwd?: string; threads: number; execArgv?: string[]; env?: NodeJS.ProcessEnv }): ForkOptions {
+  return {
+    ...(o.cwd ? { cwd: o.cwd } : {}),
+    env: { ...process.env, [THREADS_ENV]: String(o.threads), ...o.env },
+    execArgv: o.execArgv ?? [],
+    serialization: 'advanced',
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  };
+}
+
+/** Training saturates a core; below-normal priority keeps the editor (and the host) responsive. */
+export function lowerTrainerPriority(pid: number | undefined, niceness: number | null = TRAINER_NICENESS): void {
+  if (pid === undefined || niceness === null) return;
+  try {
+    setPriority(pid, niceness);
+  } catch {
+    // not permitted on this platform/user: run at normal priority
+  }
+}
 
 export interface TrainerProcessOptions<R extends TrainerRun> {
   /** The trainer's entry script: dist/trainer.js in the extension; src/trainer/main.ts with tsx in tests. */
@@ -338,13 +362,7 @@ export class TrainerProcess<R extends TrainerRun = TrainerRun> {
       // Its share of the cores while this many runs are in flight (engine/cores.ts): the landscape
       // workers of N runs at once never add up to N x cores threads.
       const inFlight = Math.min(this.maxConcurrentRuns(), this.active.length + this.queue.length);
-      child = this.fork(this.entry, [], {
-        cwd: dirname(run.trainerFile),
-        env: { ...process.env, [THREADS_ENV]: String(threadsPerRun(inFlight)) },
-        execArgv: this.opts.execArgv ?? [],
-        serialization: 'advanced',
-        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-      });
+      child = this.fork(this.entry, [], trainerForkOptions({ cwd: dirname(run.trainerFile), threads: threadsPerRun(inFlight), execArgv: this.opts.execArgv }));
     } catch (e) {
       slot.spawnError = (e as Error).message;
       this.finish(run, null, null);
@@ -352,15 +370,7 @@ export class TrainerProcess<R extends TrainerRun = TrainerRun> {
     }
     slot.child = child;
     slot.trainerPid = child.pid ?? null;
-    // Training saturates a core; below-normal priority keeps the editor (and the host) responsive.
-    const niceness = this.opts.niceness === undefined ? TRAINER_NICENESS : this.opts.niceness;
-    if (child.pid !== undefined && niceness !== null) {
-      try {
-        setPriority(child.pid, niceness);
-      } catch {
-        // not permitted on this platform/user: run at normal priority
-      }
-    }
+    lowerTrainerPriority(child.pid, this.opts.niceness === undefined ? TRAINER_NICENESS : this.opts.niceness);
     this.pipeLines(run, slot, child.stdout, false);
     this.pipeLines(run, slot, child.stderr, true);
     child.on('message', (m) => this.onTrainerMessage(run, slot, m as FromTrainerMessage));

@@ -9,6 +9,8 @@ import { panelContextMessage, type PanelContext } from '../protocol/format';
 import { describeCspViolation, WebviewMessageGate, type CspViolationMessage, type ExportFormat, type FromWebviewMessage, type PanelMode, type ToWebviewMessage } from '../protocol/webview';
 import { createNonce, errorHtml, WEBVIEW_SECURITY, workbenchHtml } from './html';
 import { panelContextFor } from './panelContext';
+import { panelLandscapes } from './landscapePanel';
+import type { PanelLandscapes } from './landscapeJobs';
 import type { Run, RunManager } from './runManager';
 import { EventThrottler, runEventBatchPolicy } from './throttle';
 import { canRunExperiments, ensureTrustedForRun } from './trust';
@@ -74,6 +76,8 @@ export class WorkbenchView implements vscode.Disposable {
   private watched: { file: string; watcher: vscode.Disposable } | undefined;
   private contextTimer: ReturnType<typeof setTimeout> | undefined;
   private contextVersion = 0;
+  /** The planes saved beside the run's result and the landscape-only job (landscapeJobs.ts). */
+  private readonly landscapes: PanelLandscapes;
 
   constructor(
     private readonly webview: vscode.Webview,
@@ -81,6 +85,7 @@ export class WorkbenchView implements vscode.Disposable {
     private readonly source: WorkbenchSource,
   ) {
     this.throttler = new EventThrottler((events) => this.post({ type: 'events', events }), runEventBatchPolicy);
+    this.landscapes = panelLandscapes(deps, source, (m) => void this.post(m));
     this.disposables.push(
       webview.onDidReceiveMessage((m) => void this.onMessage(m)),
       // canRun changes with trust: the Rerun button appears without reopening the panel.
@@ -115,6 +120,7 @@ export class WorkbenchView implements vscode.Disposable {
 
   dispose(): void {
     this.throttler.dispose();
+    this.landscapes.dispose();
     if (this.contextTimer) clearTimeout(this.contextTimer);
     this.watched?.watcher.dispose();
     this.watched = undefined;
@@ -213,6 +219,7 @@ export class WorkbenchView implements vscode.Disposable {
         case 'ready':
           this.ready = true;
           this.postSnapshot();
+          this.landscapes.ready();
           break;
         case 'cancel': {
           const run = this.source.run();
@@ -248,6 +255,11 @@ export class WorkbenchView implements vscode.Disposable {
           break;
         case 'cspViolation':
           logCspViolation(this.deps.output, this.source.title(), m);
+          break;
+        case 'computeLandscape':
+        case 'cancelLandscape':
+        case 'showLandscape':
+          await this.landscapes.handle(m);
           break;
         default: {
           const never: never = m;

@@ -129,3 +129,28 @@ export interface MultiRunPlaneResult {
   createdAt: string;
   timeMs: number;
 }
+
+/** Where the paths job is: 'line A → B', 'line A → <run>', 'Bezier training', 'Bezier A → B', 'plane'. */
+export interface PathsJobProgress {
+  type: 'progress';
+  stage: string;
+  done: number;
+  total: number;
+}
+
+/** What a paths job (engine/landscape/pathsJob.ts, trainer request 'paths') reports, in order; it ends with 'finished'. */
+export type PathsJobEvent =
+  | PathsJobProgress
+  | { type: 'log'; level: 'info' | 'warn'; message: string }
+  | {
+      type: 'finished';
+      status: 'completed' | 'cancelled' | 'failed';
+      paths?: PathsResult;
+      /** Null when no third point was asked for. */
+      plane?: MultiRunPlaneResult | null;
+      /** The files written or reopened (absolute): the paths file, then the plane file. */
+      files?: string[];
+      reopened?: { paths: boolean; plane: boolean };
+      error?: string;
+      totalMs: number;
+    };

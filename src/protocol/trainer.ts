@@ -1,5 +1,6 @@
 // Messages between the extension host and a forked trainer process (one process per run).
 import type { LandscapeAxisChoice, LandscapeJobEvent, RunEvent } from './events';
+import type { PathsJobEvent } from './landscape';
 import type { BackendName } from './result';
 
 export interface RunRequest {
@@ -40,7 +41,45 @@ export interface LandscapeRequest {
   cacheDir?: string;
 }
 
-export type ToTrainerMessage = RunRequest | LandscapeRequest | { type: 'cancel' };
+/**
+ * A paths job on finished runs (engine/landscape/pathsJob.ts): lines from the reference run's
+ * theta_A to theta_B and to other runs' end weights, optionally a trained Bezier curve, each with
+ * its loss barriers, and optionally the plane through theta_A, theta_B and a third run's end
+ * weights with runs projected onto it. Saved beside the reference's result.json (reopened when
+ * saved). The trainer answers with pathsEvent messages (progress, logs, then finished) and exit.
+ */
+export interface PathsRequest {
+  type: 'paths';
+  /** The reference run folder: theta_A, theta_B are its optima. */
+  reference: string;
+  /** Run folders whose last end weights get a straight line from theta_A. */
+  to?: string[];
+  /** Train a quadratic Bezier curve theta_A -> theta_B (Garipov et al. 2018). */
+  bezier?: boolean;
+  /** Bezier training steps (default 300). */
+  steps?: number;
+  learningRate?: number;
+  batchSize?: number;
+  /** Points along each path (default 25). */
+  points?: number;
+  /** The plane's third point: this run folder's last end weights. */
+  planeWith?: string;
+  /** More run folders to project onto the plane. */
+  runs?: string[];
+  /** Admit runs that share only the initialisation (their first task ended elsewhere, e.g. replay). */
+  allowInitOnly?: boolean;
+  /** Plane grid points per axis (default: the reference's landscape grid). */
+  grid?: number;
+  /** Phases of the reference for theta_A and theta_B (default first and last). */
+  optima?: [number, number];
+  /** Recompute even when the files exist (default: reopen them). */
+  force?: boolean;
+  backend?: BackendName | 'auto';
+  dataDir?: string;
+  cacheDir?: string;
+}
+
+export type ToTrainerMessage = RunRequest | LandscapeRequest | PathsRequest | { type: 'cancel' };
 
 export type FromTrainerMessage =
   | { type: 'event'; event: RunEvent }
@@ -54,4 +93,9 @@ export type FromTrainerMessage =
  */
 export type FromLandscapeJobMessage =
   | { type: 'landscapeEvent'; event: LandscapeJobEvent }
+  | { type: 'exit'; status: 'completed' | 'cancelled' | 'failed'; resultFile?: string };
+
+/** What a trainer sent a PathsRequest answers: its reports, then exit with resultFile = the paths file. */
+export type FromPathsJobMessage =
+  | { type: 'pathsEvent'; event: PathsJobEvent }
   | { type: 'exit'; status: 'completed' | 'cancelled' | 'failed'; resultFile?: string };

@@ -4,6 +4,7 @@
 // shape, field types and sizes, and WebviewMessageGate drops (and logs, once per kind) the rest.
 import type { Comparison } from './compare';
 import type { RunEvent } from './events';
+import type { LandscapeResult } from './result';
 import type { RunState } from './runState';
 
 /** 'compare': a comparison of several runs (the compare panel, compare.html), not one run. */
@@ -13,7 +14,44 @@ export type ToWebviewMessage =
   | { type: 'snapshot'; state: RunState | null; mode: PanelMode; canRun: boolean; experimentFile?: string }
   | { type: 'events'; events: RunEvent[] }
   /** The compare panel's content (replaces whatever the panel showed); `report`: a standalone compare.html. */
-  | { type: 'comparison'; comparison: Comparison; report?: boolean };
+  | { type: 'comparison'; comparison: Comparison; report?: boolean }
+  | LandscapeListMessage
+  | LandscapeJobMessage
+  | LandscapeShowMessage;
+
+/**
+ * The run panel's landscapes (extension/landscapeJobs.ts): the planes saved in the run folder
+ * (basenames, landscape-*.json, newest first) and which one is shown (null: the run's own).
+ * canCompute: the host would start a landscape-only job (a trusted workspace); blocked says why not.
+ * Whether the run itself allows one (finished, kept its weights) the webview reads from the result.
+ */
+export interface LandscapeListMessage {
+  type: 'landscapeList';
+  files: string[];
+  shown: string | null;
+  canCompute: boolean;
+  blocked?: string;
+}
+
+/** A landscape-only job of this panel: its progress, then how it ended (or why it was refused). */
+export type LandscapeJobMessage =
+  | { type: 'landscapeJob'; state: 'running'; optima: [number, number]; secondAxis: LandscapeSecondAxis; done: number; total: number; phase: string }
+  | { type: 'landscapeJob'; state: 'completed' | 'cancelled' | 'failed' | 'refused'; error?: string; file?: string };
+
+/** A saved landscape to draw (file: its basename in the run folder). */
+export interface LandscapeShowMessage {
+  type: 'landscapeShow';
+  file: string;
+  landscape: LandscapeResult;
+}
+
+/** The second axis the run panel asks for: as the engine names them, or through another phase's end weights of this run. */
+export type LandscapeSecondAxis = 'trajectory-pca' | 'random' | { phase: number };
+
+/** A landscape file a job saved beside result.json (engine/landscape/job.ts landscapeJobFile): a plain basename. */
+export const LANDSCAPE_FILE = /^landscape-[A-Za-z0-9._-]+\.json$/;
+/** More phases than any run has: a bound on the indexes a message may carry (the host checks the run's own count). */
+export const MAX_PHASE_INDEX = 10_000;
 
 export type ExportFormat = 'svg' | 'png' | 'csv' | 'json';
 
@@ -40,7 +78,12 @@ export type FromWebviewMessage =
   | { type: 'openAsJson' }
   /** content: UTF-8 text for svg/csv/json, base64 (no data: prefix) for png. name: suggested file name. */
   | { type: 'export'; format: ExportFormat; name: string; content: string }
-  | CspViolationMessage;
+  | CspViolationMessage
+  /** A plane through phases optima[0] (θ_A) and optima[1] (θ_B) of this run, recomputed from its weights. */
+  | { type: 'computeLandscape'; optima: [number, number]; secondAxis: LandscapeSecondAxis }
+  | { type: 'cancelLandscape' }
+  /** Show a saved landscape of this run (a basename matching LANDSCAPE_FILE); without `file`, the run's own. */
+  | { type: 'showLandscape'; file?: string };
 
 const EXPORT_FORMATS: readonly string[] = ['svg', 'png', 'csv', 'json'];
 /** The largest export accepted, in characters: a 300-dpi landscape PNG is a few MB of base64. */
@@ -58,6 +101,9 @@ const FIELDS: Readonly<Record<FromWebviewMessage['type'], readonly string[]>> = 
   openAsJson: [],
   export: ['format', 'name', 'content'],
   cspViolation: ['directive', 'blockedURI', 'sourceFile', 'line', 'column', 'sample'],
+  computeLandscape: ['optima', 'secondAxis'],
+  cancelLandscape: [],
+  showLandscape: ['file'],
 };
 const MAX_FIELDS = 8;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -98,6 +144,24 @@ function countField(o: Record<string, unknown>, key: string, type: string): Drop
   return undefined;
 }
 
+const isPhaseIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 && v <= MAX_PHASE_INDEX;
+
+function landscapeRequest(m: Record<string, unknown>): ValidatedMessage {
+  const o = m.optima;
+  if (!Array.isArray(o) || o.length !== 2 || !isPhaseIndex(o[0]) || !isPhaseIndex(o[1]))
+    return drop('computeLandscape:optima', `optima must be two phase indexes (whole numbers 0 to ${MAX_PHASE_INDEX}), got ${Array.isArray(o) ? `an array of ${o.length}` : quote(o)}`);
+  if (o[0] === o[1]) return drop('computeLandscape:optima', `the plane needs two different optima, got phase ${o[0]} twice`);
+  const axis = m.secondAxis;
+  let secondAxis: LandscapeSecondAxis;
+  if (axis === 'trajectory-pca' || axis === 'random') secondAxis = axis;
+  else if (isPlainObject(axis)) {
+    const keys = Object.keys(axis);
+    if (keys.length !== 1 || keys[0] !== 'phase' || !isPhaseIndex(axis.phase)) return drop('computeLandscape:second-axis', 'a third point is {phase} with a phase index and nothing else');
+    secondAxis = { phase: axis.phase };
+  } else return drop('computeLandscape:second-axis', `secondAxis ${quote(axis)} is not 'trajectory-pca', 'random' or {phase}`);
+  return { ok: true, message: { type: 'computeLandscape', optima: [o[0], o[1]], secondAxis } };
+}
+
 /** Checks a message received from the webview: its shape, every field's type and size, no extra fields. */
 export function validateFromWebviewMessage(m: unknown): ValidatedMessage {
   if (!isPlainObject(m)) return drop('not-an-object', `expected a plain object, got ${Array.isArray(m) ? 'an array' : m === null ? 'null' : typeof m}`);
@@ -120,7 +184,16 @@ export function validateFromWebviewMessage(m: unknown): ValidatedMessage {
     case 'runFile':
     case 'openExperiment':
     case 'openAsJson':
+    case 'cancelLandscape':
       return { ok: true, message: { type: t } };
+    case 'computeLandscape':
+      return landscapeRequest(m);
+    case 'showLandscape': {
+      if (m.file === undefined) return { ok: true, message: { type: t } };
+      if (typeof m.file !== 'string' || m.file.length > 200 || !LANDSCAPE_FILE.test(m.file) || /^landscape-\.+json$/.test(m.file))
+        return drop('showLandscape:file', `file ${quote(m.file)} is not the basename of a saved landscape (landscape-*.json)`);
+      return { ok: true, message: { type: t, file: m.file } };
+    }
     case 'export': {
       if (typeof m.format !== 'string' || !EXPORT_FORMATS.includes(m.format)) return drop('export:format', `export format ${quote(m.format)} is not one of ${EXPORT_FORMATS.join(', ')}`);
       if (typeof m.name !== 'string' || !/^[\w.\- ]{1,120}$/.test(m.name) || /^\.+$/.test(m.name.trim()))

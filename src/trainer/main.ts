@@ -1,14 +1,16 @@
-// Entry of the forked trainer process: one run (or one landscape job) per process. Receives a
-// RunRequest or LandscapeRequest over IPC, streams events back, exits when it ends. Training and
+// Entry of the forked trainer process: one run (or one landscape or paths job) per process. Receives a
+// RunRequest, LandscapeRequest or PathsRequest over IPC, streams events back, exits when it ends. Training and
 // landscape evaluation never touch the extension host.
 import type { LandscapeJobEvent } from '../protocol/events';
-import type { FromLandscapeJobMessage, FromTrainerMessage, LandscapeRequest, ToTrainerMessage } from '../protocol/trainer';
+import type { PathsJobEvent } from '../protocol/landscape';
+import type { FromLandscapeJobMessage, FromPathsJobMessage, FromTrainerMessage, LandscapeRequest, PathsRequest, ToTrainerMessage } from '../protocol/trainer';
 import { computeLandscapeForRun } from '../engine/landscape/job';
+import { runPathsJob } from '../engine/landscape/pathsJob';
 import { runExperimentFile } from '../engine/runFile';
 import { acquireRunLock, type RunLock } from '../engine/runLock';
 
 // After the host has gone (disconnect), sends are dropped: the run still ends and writes its result.
-const send = (m: FromTrainerMessage | FromLandscapeJobMessage) =>
+const send = (m: FromTrainerMessage | FromLandscapeJobMessage | FromPathsJobMessage) =>
   new Promise<void>((res) => {
     if (!process.send || !process.connected) return res();
     try {
@@ -36,6 +38,11 @@ process.on('message', async (raw: unknown) => {
   if (m?.type === 'landscape' && !started) {
     started = true;
     await landscapeJob(m);
+    return;
+  }
+  if (m?.type === 'paths' && !started) {
+    started = true;
+    await pathsJob(m);
     return;
   }
   if (m?.type !== 'run' || started) return;
@@ -108,6 +115,49 @@ async function landscapeJob(m: LandscapeRequest): Promise<never> {
     const cancelled = e instanceof Error && e.name === 'AbortError';
     const error = e instanceof Error ? e.message : String(e);
     await event({ type: 'landscapeJobFinished', status: cancelled ? 'cancelled' : 'failed', ...(cancelled ? {} : { error }), totalMs: performance.now() - t0 });
+    await send({ type: 'exit', status: cancelled ? 'cancelled' : 'failed' });
+  }
+  process.exit(0);
+}
+
+/** A paths job: no run lock either (it only adds its own files, atomically, to a finished run). */
+async function pathsJob(m: PathsRequest): Promise<never> {
+  const t0 = performance.now();
+  const event = (e: PathsJobEvent) => send({ type: 'pathsEvent', event: e });
+  const lastProgress = new Map<string, number>();
+  try {
+    const out = await runPathsJob({
+      reference: m.reference,
+      to: m.to,
+      bezier: m.bezier,
+      steps: m.steps,
+      learningRate: m.learningRate,
+      batchSize: m.batchSize,
+      points: m.points,
+      planeWith: m.planeWith,
+      runs: m.runs,
+      allowInitOnly: m.allowInitOnly,
+      grid: m.grid,
+      optima: m.optima,
+      force: m.force,
+      backend: m.backend,
+      dataDir: m.dataDir ?? process.env.CLW_DATA_DIR,
+      cacheDir: m.cacheDir,
+      signal: controller.signal,
+      log: (message) => void event({ type: 'log', level: 'info', message }),
+      onProgress: (stage, done, total) => {
+        const t = performance.now();
+        if (t - (lastProgress.get(stage) ?? 0) < 100 && done < total && done > 0) return; // at most ~10 a second per stage
+        lastProgress.set(stage, t);
+        void event({ type: 'progress', stage, done, total });
+      },
+    });
+    await event({ type: 'finished', status: 'completed', paths: out.paths, plane: out.plane, files: out.files, reopened: out.reopened, totalMs: performance.now() - t0 });
+    await send({ type: 'exit', status: 'completed', resultFile: out.files[0] });
+  } catch (e) {
+    const cancelled = e instanceof Error && e.name === 'AbortError';
+    const error = e instanceof Error ? e.message : String(e);
+    await event({ type: 'finished', status: cancelled ? 'cancelled' : 'failed', ...(cancelled ? {} : { error }), totalMs: performance.now() - t0 });
     await send({ type: 'exit', status: cancelled ? 'cancelled' : 'failed' });
   }
   process.exit(0);

@@ -3,7 +3,9 @@
 // nothing about where the state comes from (panel messages or report).
 import type { RunResult } from '../protocol/result';
 import { experimentName } from '../protocol/format';
-import { createHeader, type ViewModel } from './header';
+import { createHeader } from './header';
+import type { PanelView } from './controller';
+import { createRunLandscapeCard } from './cards/run/landscape';
 import { createExporter, createFigureExporter, figureSubtitle, type ExportStyle } from './exporting';
 import { h, measuredWidth } from './dom';
 import { RUN_CARDS, mountCards } from './cards/registry';
@@ -23,10 +25,12 @@ export interface WorkbenchOptions {
   palette?: Palette;
   /** Clock for the time left (tests). */
   now?: () => number;
+  /** Registers the landscape chooser's select elements (default: the bundle's; tests pass a no-op). */
+  defineControls?: () => void;
 }
 
 export interface Workbench {
-  render(view: ViewModel): void;
+  render(view: PanelView): void;
   /** Re-reads theme colours; the next render redraws every chart. */
   refreshTheme(): void;
   dispose(): void;
@@ -36,7 +40,7 @@ export function createWorkbench(root: HTMLElement, post: Post, options: Workbenc
   const doc = root.ownerDocument;
   const fallbackWidth = options.fallbackWidth ?? 960;
   let palette: Palette = options.palette ?? readPalette(doc.body);
-  let view: ViewModel | null = null;
+  let view: PanelView | null = null;
   const result = (): RunResult | null => view?.state?.result ?? null;
   let exportStyle: ExportStyle = 'publication';
   const exporter = createExporter(doc, result, () => palette, post, () => exportStyle);
@@ -79,6 +83,8 @@ export function createWorkbench(root: HTMLElement, post: Post, options: Workbenc
 
   // The cards of the single-run layout (cards/registry.ts), made on first use.
   const cards = new Map<string, CardInstance<RunSubject>>();
+  // The landscape card of a panel chooses planes through the host (mountCards keeps this instance).
+  cards.set('landscape', createRunLandscapeCard(doc, { post, landscapes: () => view?.landscapes, defineControls: options.defineControls }));
   const figures = createFigureExporter(
     doc,
     () => {

@@ -1,16 +1,25 @@
 // The compare layout: a comparison of runs (groups of seeds as mean ± SEM) drawn by the compare
 // cards of the registry. A header says what is compared (and what could not be: unreadable runs,
 // excluded seeds, warnings); a switch shows groups or single runs; the export style applies to
-// every chart.
+// every chart. The landscape cards (several runs on one plane, paths between solutions) talk to the
+// host through their own store (cards/compare/planeState.ts), fed here from the host's messages or
+// from an outcome a static compare.html embeds.
 import type { Comparison } from '../protocol/compare';
+import { PLANE_ELEMENT_ID, type FromPlaneWebviewMessage, type PlaneJobOutcome } from '../protocol/planeMessages';
 import { h, measuredWidth } from './dom';
 import { COMPARE_CARDS, mountCards } from './cards/registry';
+import { planeCard } from './cards/compare/plane';
+import { pathsCard } from './cards/compare/paths';
+import { listenForPlaneMessages, planeStoreFor } from './cards/compare/planeState';
 import type { CardContext, CardInstance } from './cards/types';
 import { compareSubject, withLevel, type CompareSubject } from './compare/subject';
 import { createFigureExporter, type ExportStyle, type ExportSubject } from './exporting';
 import type { Palette } from './theme';
 import type { Post } from './host';
 import type { CompareLevel } from './compare/model';
+
+// At load, before the first comparison renders: the plane's messages may arrive before the view exists.
+if (typeof window !== 'undefined') listenForPlaneMessages(window);
 
 export interface CompareView {
   el: HTMLElement;
@@ -69,6 +78,23 @@ export function createCompareView(parent: HTMLElement, post: Post, options: { fa
   const figures = createFigureExporter(doc, exportSubject, () => palette!, post, () => exportStyle);
   const cards = new Map<string, CardInstance<CompareSubject>>();
 
+  // The landscape cards' job: requests to the host (a VS Code webview only), its messages back.
+  const plane = planeStoreFor(doc);
+  const win = doc.defaultView as (Window & { acquireVsCodeApi?: unknown }) | null;
+  plane.canCompute = typeof win?.acquireVsCodeApi === 'function' && !doc.getElementById(PLANE_ELEMENT_ID);
+  // Post carries the panels' messages; the plane's are validated by the compare panel on their own (protocol/planeMessages.ts).
+  plane.post = post;
+  const embedded = doc.getElementById(PLANE_ELEMENT_ID);
+  if (embedded && !plane.outcome) {
+    try {
+      plane.outcome = JSON.parse(embedded.textContent ?? 'null') as PlaneJobOutcome | null;
+    } catch (e) {
+      console.error('the embedded plane is not valid JSON', e);
+    }
+  }
+  if (win) listenForPlaneMessages(win);
+  const offPlane = plane.onChange(() => draw());
+
   function syncButtons() {
     const press = (b: HTMLElement, on: boolean) => {
       b.setAttribute('aria-pressed', String(on));
@@ -97,7 +123,8 @@ export function createCompareView(parent: HTMLElement, post: Post, options: { fa
     notes.hidden = !lines.length;
     levelGroup.hidden = !c.groups.some((g) => g.members.length > 1);
     syncButtons();
-    const els = mountCards(doc, content, COMPARE_CARDS, cards, subject);
+    const layout = [...COMPARE_CARDS, planeCard, ...(plane.outcome?.paths ? [pathsCard] : [])];
+    const els = mountCards(doc, content, layout, cards, subject);
     const width = measuredWidth(content, options.fallbackWidth ?? 960);
     const ctx: CardContext<CompareSubject> = { doc, subject, palette, width, figures, epoch: 0, change };
     for (const card of els) card.render(ctx);
@@ -112,6 +139,7 @@ export function createCompareView(parent: HTMLElement, post: Post, options: { fa
     },
     subject: () => subject,
     dispose() {
+      offPlane();
       for (const c of cards.values()) c.dispose?.();
       el.remove();
     },

@@ -5,6 +5,12 @@ import { applyRunEvent, type RunState } from '../protocol/runState';
 import type { ToWebviewMessage } from '../protocol/webview';
 import { readPanelContextMessage } from '../protocol/format';
 import type { ViewModel } from './header';
+import { applyLandscapeMessage, type RunLandscapes } from './cards/run/landscapeChooser';
+
+/** The panel's view: the run's, and the landscapes the host keeps beside its result (cards/run/landscape.ts). */
+export interface PanelView extends ViewModel {
+  landscapes?: RunLandscapes;
+}
 
 export interface PersistApi {
   getState(): unknown;
@@ -13,11 +19,11 @@ export interface PersistApi {
 
 interface Persisted {
   version: 1;
-  view: ViewModel;
+  view: PanelView;
 }
 
 export interface ControllerOptions {
-  render(view: ViewModel): void;
+  render(view: PanelView): void;
   persist?: PersistApi;
   /** Runs the callback before the next paint (requestAnimationFrame in the browser). */
   schedule(cb: () => void): void;
@@ -27,7 +33,7 @@ export interface ControllerOptions {
 }
 
 export interface PanelController {
-  view(): ViewModel;
+  view(): PanelView;
   handleMessage(data: unknown): void;
   /** Asks for a render on the next frame (several calls, one render). */
   requestRender(): void;
@@ -42,7 +48,7 @@ const upgraded = (state: RunState | null): RunState | null => (state?.result ? {
 
 export function createPanelController(opts: ControllerOptions): PanelController {
   const saved = opts.persist?.getState();
-  let view: ViewModel = isPersisted(saved) ? { ...saved.view, state: upgraded(saved.view.state) } : { state: null, mode: 'live', canRun: false };
+  let view: PanelView = isPersisted(saved) ? { ...saved.view, state: upgraded(saved.view.state) } : { state: null, mode: 'live', canRun: false };
   let renderQueued = false;
   let persistQueued = false;
   const persistEvery = opts.persistEveryMs ?? 1000;
@@ -73,7 +79,12 @@ export function createPanelController(opts: ControllerOptions): PanelController 
       const msg = data as ToWebviewMessage;
       if (typeof msg !== 'object' || msg === null) return;
       const context = readPanelContextMessage(data);
-      if (context) {
+      const landscapes = context ? null : applyLandscapeMessage(view.landscapes, data);
+      if (landscapes) {
+        view = { ...view, landscapes };
+        persistSoon();
+        requestRender();
+      } else if (context) {
         view = { ...view, context };
         persistNow();
         requestRender();
@@ -84,7 +95,7 @@ export function createPanelController(opts: ControllerOptions): PanelController 
         requestRender();
       } else if (msg.type === 'snapshot') {
         // The context belongs to the panel, not the run: it stays until the host sends a new one.
-        view = { state: upgraded(msg.state), mode: msg.mode, canRun: msg.canRun, experimentFile: msg.experimentFile, context: view.context };
+        view = { state: upgraded(msg.state), mode: msg.mode, canRun: msg.canRun, experimentFile: msg.experimentFile, context: view.context, landscapes: view.landscapes };
         persistNow();
         requestRender();
       } else if (msg.type === 'events' && Array.isArray(msg.events)) {

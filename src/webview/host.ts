@@ -1,5 +1,6 @@
 // Where the UI's messages go: the extension host (live/saved panels) or, in a standalone report,
 // nowhere but downloads.
+import type { FromPlaneWebviewMessage } from '../protocol/planeMessages';
 import type { FromWebviewMessage } from '../protocol/webview';
 import type { readPanelRequest } from '../protocol/format';
 import { downloadExport } from './exporting';
@@ -20,7 +21,7 @@ declare global {
   }
 }
 
-export type Post = (m: FromWebviewMessage | PanelRequest) => void;
+export type Post = (m: FromWebviewMessage | PanelRequest | FromPlaneWebviewMessage) => void;
 
 export function vscodePost(api: VsCodeApi): Post {
   return (m) => api.postMessage(m);

@@ -132,7 +132,7 @@ test('barriers table: one row per path, barrier and max loss per task', () => {
 // on real MNIST / Fashion-MNIST subsets by the same code the runner uses.
 
 test('paths CLI: lines, a Bezier curve and the plane through a third run, written beside the reference; incomparable runs refused', async () => {
-  const { mkdtempSync, existsSync, readFileSync, writeFileSync, mkdirSync } = await import('node:fs');
+  const { mkdtempSync, existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync, renameSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { loadBackend } = await import('../../src/engine/backend');
@@ -140,6 +140,7 @@ test('paths CLI: lines, a Bezier curve and the plane through a third run, writte
   const { layoutOf, readParameters } = await import('../../src/engine/landscape/vector');
   const { writeWeightStore } = await import('../../src/engine/landscape/store');
   const { pathsCommand } = await import('../../src/cli/paths');
+  const { savedPaths, runPathsJob, pathsFileName, planeFileName } = await import('../../src/engine/landscape/pathsJob');
   const { tf } = await loadBackend('wasm');
   const experiment = {
     name: 'paths cli', seed: 4,
@@ -176,7 +177,17 @@ test('paths CLI: lines, a Bezier curve and the plane through a third run, writte
   assert.match(stdout, /A → joint/);
   assert.match(stdout, /Bezier A → B/);
   assert.match(stdout, /Plane through A, B and joint/);
-  const paths = JSON.parse(readFileSync(join(naive, 'paths.json'), 'utf8'));
+  // Named by what was asked (the lines' targets, the curve, the third point and projected runs), never paths.json.
+  const written = readdirSync(naive).filter((n) => /^(paths|plane)-/.test(n)).sort();
+  const pathsName = pathsFileName({ to: [joint], bezier: true, steps: 20, batchSize: 32, learningRate: 0.01, points: 5 }, [0, 1]);
+  const planeName = planeFileName({ planeWith: joint, to: [joint] }, [0, 1], 5);
+  assert.deepEqual(written, [pathsName, planeName].sort());
+  assert.match(pathsName, /^paths-0-1-[0-9a-f]{10}\.json$/);
+  assert.match(planeName, /^plane-0-1-joint-[0-9a-f]{10}\.json$/);
+  assert.notEqual(pathsFileName({ to: [] }, [0, 1]), pathsFileName({ to: [joint] }, [0, 1]), 'other targets, another file');
+  assert.equal(planeFileName({ planeWith: joint, runs: [naive, joint] }, [0, 1], 5), planeFileName({ planeWith: joint, runs: [joint, naive] }, [0, 1], 5), 'the order of the runs does not matter');
+  assert.ok(!existsSync(join(naive, 'paths.json')));
+  const paths = JSON.parse(readFileSync(join(naive, pathsName), 'utf8'));
   assert.deepEqual(paths.paths.map((p: { label: string }) => p.label), ['A → B', 'A → joint', 'Bezier A → B']);
   assert.deepEqual(paths.tasks.length, 2);
   const [line, toJoint, curve] = paths.paths;
@@ -191,8 +202,7 @@ test('paths CLI: lines, a Bezier curve and the plane through a third run, writte
   assert.equal(curve.bezier.steps, 20);
   assert.deepEqual(curve.bezier.tasks, [0, 1]);
   assert.ok(curve.bezier.controlShift > 0);
-  assert.ok(existsSync(join(naive, 'plane-joint-0.json')));
-  const plane = JSON.parse(readFileSync(join(naive, 'plane-joint-0.json'), 'utf8'));
+  const plane = JSON.parse(readFileSync(join(naive, planeName), 'utf8'));
   assert.equal(plane.grids.length, 2);
   assert.equal(plane.alphas.length, 5);
   const anchorA = plane.anchors.find((x: { run: string; phase: number }) => x.run === naive && x.phase === 0);
@@ -200,6 +210,15 @@ test('paths CLI: lines, a Bezier curve and the plane through a third run, writte
   const anchorB = plane.anchors.find((x: { run: string; phase: number }) => x.run === naive && x.phase === 1);
   assert.deepEqual(anchorB.direct, anchorB.grid, 'theta_B evaluated directly equals the grid at (1, 0)');
   assert.deepEqual(anchorA.direct.loss, [line.loss[0][0], line.loss[1][0]], 'the pool and the path agree at theta_A');
+  // The same request again reopens both files (no data, no backend: the signal is already aborted).
+  const again = await runPathsJob({ reference: naive, to: [joint], bezier: true, steps: 20, batchSize: 32, points: 5, planeWith: joint, signal: AbortSignal.abort() });
+  assert.deepEqual(again.reopened, { paths: true, plane: true });
+  assert.deepEqual(again.paths, paths);
+  assert.equal(again.plane?.createdAt, plane.createdAt);
+  // A paths.json of earlier versions is still read.
+  renameSync(join(naive, pathsName), join(naive, 'paths.json'));
+  assert.deepEqual(savedPaths(naive).map((s) => s.paths.createdAt), [paths.createdAt]);
+  assert.ok(savedPaths(naive)[0].file.endsWith('paths.json'));
   // A run from another initialisation is refused with the reason, and nothing is written for it.
   stderr = '';
   assert.equal(await pathsCommand([naive, '--to', stranger, '--backend', 'wasm', '--no-download'], io), 1);

@@ -2,6 +2,7 @@
 // bundle as report.html (engine/report.ts) from the Comparison embedded as JSON.
 import { join } from 'node:path';
 import type { Comparison } from '../../protocol/compare';
+import { PLANE_ELEMENT_ID, type PlaneJobOutcome } from '../../protocol/planeMessages';
 import { writeFileAtomic } from '../atomicWrite';
 import { readWebviewAssets, renderStandaloneHtml } from '../report';
 
@@ -9,9 +10,9 @@ export const COMPARE_REPORT_FILE = 'compare.html';
 /** Id of the <script type="application/json"> block holding the Comparison. */
 export const COMPARISON_ELEMENT_ID = 'clw-comparison';
 
-export function renderCompareHtml(c: Comparison, assets: { js: string; css: string }): string {
+export function renderCompareHtml(c: Comparison, assets: { js: string; css: string }, plane?: PlaneJobOutcome): string {
   return renderStandaloneHtml(
-    { title: `${c.title} · compare · Continual Learning Workbench`, bodyClass: 'clw-report clw-compare', data: [{ id: COMPARISON_ELEMENT_ID, value: c }] },
+    { title: `${c.title} · compare · Continual Learning Workbench`, bodyClass: 'clw-report clw-compare', data: [{ id: COMPARISON_ELEMENT_ID, value: c }, ...(plane ? [{ id: PLANE_ELEMENT_ID, value: plane }] : [])] },
     assets,
   );
 }

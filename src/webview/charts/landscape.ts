@@ -394,6 +394,9 @@ export interface LandscapeView {
 const gridOf = (g: LandscapeResult['grids'][number], m: LandscapeMetric) => (m === 'loss' ? g.loss : g.accuracy);
 const fmtMetric = (m: LandscapeMetric, v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '—' : m === 'loss' ? formatValue(v) : `${formatPercent(v)}%`);
 
+/** A plane coordinate as a data attribute: rounded past float noise, no "-0". */
+const planeCoordinate = (v: number) => String(Math.round(v * 1e9) / 1e9 + 0);
+
 /** What the phase whose optimum is θ_A or θ_B trained on. */
 const optimumLabel = (data: LandscapeData, phase: number) => data.phaseLabels?.[phase] ?? data.labels[phase] ?? `phase ${phase}`;
 
@@ -459,7 +462,7 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
       land.secondAxis === 'trajectory-pca'
         ? 'dominant PCA direction of the trajectory'
         : land.secondAxis === 'point' && land.thirdPoint
-          ? `towards ${land.thirdPoint.run} after phase ${land.thirdPoint.phase}`
+          ? `through the end weights of run ${land.thirdPoint.run.split(/[\\/]/).filter(Boolean).pop() ?? land.thirdPoint.run} after phase ${land.thirdPoint.phase} (θ_C)`
           : 'filter-normalised random direction';
     const parts = [
       `|θ_B − θ_A| = ${formatValue(land.distance)}`,
@@ -592,6 +595,9 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
           .attr('data-testid', 'optimum')
           .attr('data-which', o.which)
           .attr('data-task', o.task)
+          // Where the marker is drawn, read back in plane coordinates (tests check θ_A at (0,0), θ_B at (1,0)).
+          .attr('data-alpha', planeCoordinate(geom.alphaAt(cx)))
+          .attr('data-beta', planeCoordinate(geom.betaAt(cy)))
           .attr('cx', cx)
           .attr('cy', cy)
           .attr('r', 5.5)
@@ -612,6 +618,41 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
           .attr('stroke-opacity', 0.75)
           .attr('paint-order', 'stroke')
           .call((t) => appendRichText(t.node()!, o.label.text));
+      }
+      // The third model the plane runs through (secondAxis 'point'), where it lies on the plane.
+      const third = land.secondAxis === 'point' ? land.thirdPoint : undefined;
+      if (third && Number.isFinite(third.alpha) && Number.isFinite(third.beta)) {
+        const tx = geom.x(third.alpha);
+        const ty = geom.y(third.beta);
+        if (tx >= geom.left && tx <= geom.left + geom.width && ty >= geom.top && ty <= geom.top + geom.height) {
+          const tg3 = g.append('g').attr('class', 'third-point');
+          tg3
+            .append('path')
+            .attr('data-testid', 'third-point')
+            .attr('data-phase', third.phase)
+            .attr('data-alpha', planeCoordinate(geom.alphaAt(tx)))
+            .attr('data-beta', planeCoordinate(geom.betaAt(ty)))
+            .attr('transform', `translate(${tx},${ty})`)
+            .attr('d', 'M0,-6.5L6.5,0L0,6.5L-6.5,0Z')
+            .attr('fill', '#ffffff')
+            .attr('stroke', '#000000')
+            .attr('stroke-width', 1.5)
+            .append('title')
+            .text(`Third point: the end weights after ${optimumLabel(data, third.phase)} (α ${formatCoordinate(third.alpha)}, β ${formatCoordinate(third.beta)})`);
+          tg3
+            .append('text')
+            .attr('class', 'optimum-label')
+            .attr('x', tx + 9)
+            .attr('y', ty + 4)
+            .attr('font-size', small)
+            .attr('font-weight', 600)
+            .attr('fill', '#ffffff')
+            .attr('stroke', '#000000')
+            .attr('stroke-width', 3)
+            .attr('stroke-opacity', 0.75)
+            .attr('paint-order', 'stroke')
+            .call((t) => appendRichText(t.node()!, 'θ_C'));
+        }
       }
       crosshairs.push(g.append('circle').attr('class', 'crosshair').attr('r', 5).attr('fill', 'none').attr('stroke', '#ffffff').attr('stroke-width', 2).attr('visibility', 'hidden').attr('pointer-events', 'none'));
 

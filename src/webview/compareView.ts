@@ -5,7 +5,7 @@
 // host through their own store (cards/compare/planeState.ts), fed here from the host's messages or
 // from an outcome a static compare.html embeds.
 import type { Comparison } from '../protocol/compare';
-import { PLANE_ELEMENT_ID, type FromPlaneWebviewMessage, type PlaneJobOutcome } from '../protocol/planeMessages';
+import { PLANE_ELEMENT_ID, type PlaneJobOutcome } from '../protocol/planeMessages';
 import { h, measuredWidth } from './dom';
 import { COMPARE_CARDS, mountCards } from './cards/registry';
 import { planeCard } from './cards/compare/plane';

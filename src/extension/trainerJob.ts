@@ -4,10 +4,9 @@
 // host: the job's own file is its result. Without VS Code, so test/unit/trainerJob.test.ts forks it.
 import { fork as nodeFork, type ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { ToTrainerMessage } from '../protocol/trainer';
 import { threadsPerRun } from '../engine/cores';
-import { CANCEL_GRACE_MS, lowerTrainerPriority, trainerForkOptions, type ForkFn } from './trainerProcess';
+import { CANCEL_GRACE_MS, forEachLine, lowerTrainerPriority, trainerForkOptions, type ForkFn } from './trainerProcess';
 
 export interface TrainerJobOutcome {
   status: 'completed' | 'cancelled' | 'failed';
@@ -83,14 +82,14 @@ export function startTrainerJob<M extends { type: string }>(opts: TrainerJobOpti
   lowerTrainerPriority(child.pid, opts.niceness);
 
   const alive = () => child.exitCode === null && child.signalCode === null;
-  pipeLines(child.stderr, (line) => {
+  forEachLine(child.stderr, (line) => {
     if (line.trim()) {
       stderrTail.push(line);
       if (stderrTail.length > STDERR_TAIL_LINES) stderrTail.shift();
     }
     if (!disposed) opts.onStderr?.(line);
   });
-  pipeLines(child.stdout, () => {});
+  forEachLine(child.stdout, () => {});
   child.on('message', (raw: unknown) => {
     const m = raw as M | { type: 'exit'; status: string; resultFile?: string };
     if (typeof m !== 'object' || m === null || typeof m.type !== 'string') return;
@@ -148,22 +147,4 @@ function outcomeOf(m: { status: string; resultFile?: string }, stderrTail: strin
   const status = m.status === 'completed' || m.status === 'cancelled' ? m.status : 'failed';
   const error = `the trainer ended ${m.status}${stderrTail ? `: ${stderrTail}` : ''}`;
   return { status, ...(m.resultFile ? { resultFile: m.resultFile } : {}), ...(status === 'failed' ? { error } : {}) };
-}
-
-function pipeLines(stream: Readable | null, emit: (line: string) => void): void {
-  if (!stream) return;
-  stream.setEncoding('utf8');
-  let buffer = '';
-  stream.on('data', (chunk: string) => {
-    buffer += chunk;
-    let nl: number;
-    while ((nl = buffer.indexOf('\n')) >= 0) {
-      emit(buffer.slice(0, nl).replace(/\r$/, ''));
-      buffer = buffer.slice(nl + 1);
-    }
-  });
-  stream.on('end', () => {
-    if (buffer) emit(buffer);
-    buffer = '';
-  });
 }

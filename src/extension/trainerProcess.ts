@@ -551,31 +551,35 @@ export class TrainerProcess<R extends TrainerRun = TrainerRun> {
   }
 
   private pipeLines(run: R, slot: Slot, stream: Readable | null, isStderr: boolean): void {
-    if (!stream) return;
-    stream.setEncoding('utf8');
-    let buffer = '';
-    const emit = (line: string) => {
+    forEachLine(stream, (line) => {
       this.log(run, line);
       if (isStderr && line.trim()) {
         slot.stderrTail.push(line);
         if (slot.stderrTail.length > STDERR_TAIL_LINES) slot.stderrTail.shift();
       }
-    };
-    stream.on('data', (chunk: string) => {
-      buffer += chunk;
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        emit(buffer.slice(0, nl).replace(/\r$/, ''));
-        buffer = buffer.slice(nl + 1);
-      }
-    });
-    stream.on('end', () => {
-      if (buffer) emit(buffer);
-      buffer = '';
     });
   }
 
   private log(run: R, message: string): void {
     this.listener.log?.(run, message);
   }
+}
+
+/** Calls emit with each line of a child's output stream (no trailing newline; a last unterminated line too). */
+export function forEachLine(stream: Readable | null, emit: (line: string) => void): void {
+  if (!stream) return;
+  stream.setEncoding('utf8');
+  let buffer = '';
+  stream.on('data', (chunk: string) => {
+    buffer += chunk;
+    let nl: number;
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      emit(buffer.slice(0, nl).replace(/\r$/, ''));
+      buffer = buffer.slice(nl + 1);
+    }
+  });
+  stream.on('end', () => {
+    if (buffer) emit(buffer);
+    buffer = '';
+  });
 }

@@ -397,6 +397,92 @@ const fmtMetric = (m: LandscapeMetric, v: number | undefined) => (v === undefine
 /** A plane coordinate as a data attribute: rounded past float noise, no "-0". */
 const planeCoordinate = (v: number) => String(Math.round(v * 1e9) / 1e9 + 0);
 
+/** Where a colour bar goes: beside the maps (vertical, as tall as a map) or under them. */
+export interface ColorbarPlace {
+  orientation: 'vertical' | 'horizontal';
+  left: number;
+  top: number;
+  length: number;
+}
+
+/** The contours' colour bar (thresholds of `scale`), with ticks, title and the clipped note. */
+export function drawColorbar(mapsSvg: d3.Selection<SVGSVGElement, unknown, null, undefined>, p: Palette, bar: ColorbarPlace, scale: LandscapeScale, testId = 'colorbar') {
+  const small = Math.max(10, p.fontSize - 2);
+  const g = mapsSvg.append('g').attr('class', 'colorbar').attr('data-testid', testId).attr('data-orientation', bar.orientation);
+  const barW = 14;
+  const ts = scale.thresholds;
+  // 0 at the bad end, 1 at the good end: loss grows upwards/rightwards, accuracy too.
+  const along = (v: number) => (scale.metric === 'loss' ? scale.position(v) : 1 - scale.position(v));
+  const ticksOf = () => {
+    const ticks =
+      scale.metric === 'loss'
+        ? d3
+            .scaleLog()
+            .domain([scale.lo, scale.hi])
+            .ticks(6)
+            .filter((v) => v >= scale.lo && v <= scale.hi)
+        : [0, 0.25, 0.5, 0.75, 1];
+    return ticks.length > 6 ? ticks.filter((_, i) => i % Math.ceil(ticks.length / 6) === 0) : ticks;
+  };
+  const tickText = (v: number) => (scale.metric === 'loss' ? formatTick(v) : formatPercentTick(v));
+  const title = scale.metric === 'loss' ? 'loss (log)' : 'accuracy';
+  if (bar.orientation === 'horizontal') {
+    const { left, top, length } = bar;
+    const xOf = (v: number) => left + length * along(v);
+    ts.forEach((t, k) => {
+      const x1 = xOf(t);
+      const x2 = k + 1 < ts.length ? xOf(ts[k + 1]) : left + length;
+      g.append('rect').attr('x', Math.min(x1, x2)).attr('y', top).attr('width', Math.max(0.5, Math.abs(x2 - x1))).attr('height', barW).attr('fill', scale.color(t));
+    });
+    g.append('rect').attr('x', left).attr('y', top).attr('width', length).attr('height', barW).attr('fill', 'none').attr('stroke', p.border);
+    // Ticks that would crowd each other are dropped (their labels are about four characters wide).
+    let lastRight = -Infinity;
+    for (const v of ticksOf()) {
+      const x = xOf(v);
+      const text = tickText(v);
+      const w = textWidth(text, small);
+      const x0 = Math.min(Math.max(x - w / 2, left), left + length - w);
+      if (x0 < lastRight + 6) continue;
+      lastRight = x0 + w;
+      g.append('line').attr('x1', x).attr('x2', x).attr('y1', top + barW).attr('y2', top + barW + 4).attr('stroke', p.muted);
+      g.append('text').attr('class', 'colorbar-tick').attr('x', x0).attr('y', top + barW + 4 + small).attr('font-size', small).text(text);
+    }
+    g.append('text').attr('x', left).attr('y', top - 6).attr('font-size', small).attr('fill', p.muted).text(title);
+    if (scale.clipped) g.append('text').attr('x', left).attr('y', top + barW + 4 + Math.round(small * 2.3)).attr('font-size', small).attr('fill', p.muted).text(fitText(`≥ ${formatValue(scale.hi)} clipped`, length, small));
+    return;
+  }
+  const x0 = bar.left;
+  const top = bar.top;
+  const height = bar.length;
+  const yOf = (v: number) => top + height * (1 - along(v));
+  ts.forEach((t, k) => {
+    const next = k + 1 < ts.length ? ts[k + 1] : scale.hi;
+    const y1 = yOf(t);
+    const y2 = k + 1 < ts.length ? yOf(next) : top;
+    g.append('rect').attr('x', x0).attr('y', Math.min(y1, y2)).attr('width', barW).attr('height', Math.max(0.5, Math.abs(y1 - y2))).attr('fill', scale.color(t));
+  });
+  g.append('rect').attr('x', x0).attr('y', top).attr('width', barW).attr('height', height).attr('fill', 'none').attr('stroke', p.border);
+  for (const v of ticksOf()) {
+    const y = yOf(v);
+    g.append('line').attr('x1', x0 + barW).attr('x2', x0 + barW + 4).attr('y1', y).attr('y2', y).attr('stroke', p.muted);
+    g.append('text').attr('class', 'colorbar-tick').attr('x', x0 + barW + 7).attr('y', y).attr('dominant-baseline', 'central').attr('font-size', small).text(tickText(v));
+  }
+  g.append('text')
+    .attr('x', x0)
+    .attr('y', top - 10)
+    .attr('font-size', small)
+    .attr('fill', p.muted)
+    .text(title);
+  if (scale.clipped) {
+    g.append('text')
+      .attr('x', x0)
+      .attr('y', top + height + small + 6)
+      .attr('font-size', small)
+      .attr('fill', p.muted)
+      .text(`≥ ${formatValue(scale.hi)} clipped`);
+  }
+}
+
 /** What the phase whose optimum is θ_A or θ_B trained on. */
 const optimumLabel = (data: LandscapeData, phase: number) => data.phaseLabels?.[phase] ?? data.labels[phase] ?? `phase ${phase}`;
 
@@ -767,90 +853,13 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
       );
     }
 
-    renderColorbar(mapsSvg, p, L, scale, geoms[0]);
+    drawColorbar(mapsSvg, p, L.colorbar.orientation === 'vertical' ? { ...L.colorbar, top: geoms[0].top, length: geoms[0].height } : L.colorbar, scale);
     if (captionLines.length) {
       const caption = mapsSvg.append('text').attr('class', 'optima-caption').attr('data-testid', 'optima-caption').attr('font-size', small).attr('fill', p.muted);
       captionLines.forEach((line, i) => {
         const t = caption.append('tspan').attr('x', L.axisWidth).attr('y', L.captionTop + small + i * Math.round(p.fontSize * 1.5));
         appendRichText(t.node()!, line);
       });
-    }
-  }
-
-  function renderColorbar(mapsSvg: d3.Selection<SVGSVGElement, unknown, null, undefined>, p: Palette, L: LandscapeLayout, scale: LandscapeScale, geom: GridGeometry) {
-    const small = Math.max(10, p.fontSize - 2);
-    const g = mapsSvg.append('g').attr('class', 'colorbar').attr('data-testid', 'colorbar').attr('data-orientation', L.colorbar.orientation);
-    const barW = 14;
-    const ts = scale.thresholds;
-    // 0 at the bad end, 1 at the good end: loss grows upwards/rightwards, accuracy too.
-    const along = (v: number) => (scale.metric === 'loss' ? scale.position(v) : 1 - scale.position(v));
-    const ticksOf = () => {
-      const ticks =
-        scale.metric === 'loss'
-          ? d3
-              .scaleLog()
-              .domain([scale.lo, scale.hi])
-              .ticks(6)
-              .filter((v) => v >= scale.lo && v <= scale.hi)
-          : [0, 0.25, 0.5, 0.75, 1];
-      return ticks.length > 6 ? ticks.filter((_, i) => i % Math.ceil(ticks.length / 6) === 0) : ticks;
-    };
-    const tickText = (v: number) => (scale.metric === 'loss' ? formatTick(v) : formatPercentTick(v));
-    const title = scale.metric === 'loss' ? 'loss (log)' : 'accuracy';
-    if (L.colorbar.orientation === 'horizontal') {
-      const { left, top, length } = L.colorbar;
-      const xOf = (v: number) => left + length * along(v);
-      ts.forEach((t, k) => {
-        const x1 = xOf(t);
-        const x2 = k + 1 < ts.length ? xOf(ts[k + 1]) : left + length;
-        g.append('rect').attr('x', Math.min(x1, x2)).attr('y', top).attr('width', Math.max(0.5, Math.abs(x2 - x1))).attr('height', barW).attr('fill', scale.color(t));
-      });
-      g.append('rect').attr('x', left).attr('y', top).attr('width', length).attr('height', barW).attr('fill', 'none').attr('stroke', p.border);
-      // Ticks that would crowd each other are dropped (their labels are about four characters wide).
-      let lastRight = -Infinity;
-      for (const v of ticksOf()) {
-        const x = xOf(v);
-        const text = tickText(v);
-        const w = textWidth(text, small);
-        const x0 = Math.min(Math.max(x - w / 2, left), left + length - w);
-        if (x0 < lastRight + 6) continue;
-        lastRight = x0 + w;
-        g.append('line').attr('x1', x).attr('x2', x).attr('y1', top + barW).attr('y2', top + barW + 4).attr('stroke', p.muted);
-        g.append('text').attr('class', 'colorbar-tick').attr('x', x0).attr('y', top + barW + 4 + small).attr('font-size', small).text(text);
-      }
-      g.append('text').attr('x', left).attr('y', top - 6).attr('font-size', small).attr('fill', p.muted).text(title);
-      if (scale.clipped) g.append('text').attr('x', left).attr('y', top + barW + 4 + Math.round(small * 2.3)).attr('font-size', small).attr('fill', p.muted).text(fitText(`≥ ${formatValue(scale.hi)} clipped`, length, small));
-      return;
-    }
-    const x0 = L.colorbar.left;
-    const top = geom.top;
-    const height = geom.height;
-    const yOf = (v: number) => top + height * (1 - along(v));
-    ts.forEach((t, k) => {
-      const next = k + 1 < ts.length ? ts[k + 1] : scale.hi;
-      const y1 = yOf(t);
-      const y2 = k + 1 < ts.length ? yOf(next) : top;
-      g.append('rect').attr('x', x0).attr('y', Math.min(y1, y2)).attr('width', barW).attr('height', Math.max(0.5, Math.abs(y1 - y2))).attr('fill', scale.color(t));
-    });
-    g.append('rect').attr('x', x0).attr('y', top).attr('width', barW).attr('height', height).attr('fill', 'none').attr('stroke', p.border);
-    for (const v of ticksOf()) {
-      const y = yOf(v);
-      g.append('line').attr('x1', x0 + barW).attr('x2', x0 + barW + 4).attr('y1', y).attr('y2', y).attr('stroke', p.muted);
-      g.append('text').attr('class', 'colorbar-tick').attr('x', x0 + barW + 7).attr('y', y).attr('dominant-baseline', 'central').attr('font-size', small).text(tickText(v));
-    }
-    g.append('text')
-      .attr('x', x0)
-      .attr('y', top - 10)
-      .attr('font-size', small)
-      .attr('fill', p.muted)
-      .text(title);
-    if (scale.clipped) {
-      g.append('text')
-        .attr('x', x0)
-        .attr('y', top + height + small + 6)
-        .attr('font-size', small)
-        .attr('fill', p.muted)
-        .text(`≥ ${formatValue(scale.hi)} clipped`);
     }
   }
 

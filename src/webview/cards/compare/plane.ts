@@ -14,9 +14,8 @@ import { formatCount, formatDuration, formatValue } from '../../../protocol/form
 import { appendRichText, h, setChildren } from '../../dom';
 import { fitText, styleAxis } from '../../charts/axes';
 import { chartSvg, type ChartOptions } from '../../charts/chart';
-import { CONTOUR_PAD, gridGeometry, landscapeLayout, landscapeScale, paddedContourGrid, type LandscapeScale } from '../../charts/landscape';
+import { CONTOUR_PAD, drawColorbar, gridGeometry, landscapeLayout, landscapeScale, paddedContourGrid } from '../../charts/landscape';
 import { compareIndexOf, drawnFolders, meanOf, normalisedFolder, placeOnMap, planeMarkers, projectedPolyline, projectionRows, relativeText, runColorMap, sharesText, tableNumber, type PlaneRunInfo } from '../../charts/planeMap';
-import { formatTick } from '../../format';
 import type { ChartExport } from '../../exporting';
 import type { CompareSubject } from '../../compare/subject';
 import { taskColor, type Palette } from '../../theme';
@@ -63,10 +62,10 @@ export function planeMapsChart(data: PlaneMapsData, o: ChartOptions): SVGSVGElem
   const geoms = tasks.map((_, k) => gridGeometry(plane.alphas, plane.betas, { left: columnLeft(k % L.columns), top: L.titleHeight + Math.floor(k / L.columns) * pitch, maxWidth: L.mapSize, maxHeight }));
   const mapsBottom = L.rows * pitch;
   const mapsRight = columnLeft(L.columns - 1) + first.width;
-  const bar = L.colorbar.orientation === 'vertical' ? { vertical: true, left: mapsRight + gap, top: geoms[0].top, length: geoms[0].height } : { vertical: false, left: L.axisWidth, top: mapsBottom + Math.round(p.fontSize * 1.6), length: Math.min(L.mapSize, Math.max(first.width, 120)) };
-  const height = bar.vertical ? Math.max(mapsBottom, bar.top + bar.length + small * 2 + 8) : bar.top + 14 + small * 2 + 8;
+  const bar = L.colorbar.orientation === 'vertical' ? { orientation: 'vertical' as const, left: mapsRight + gap, top: geoms[0].top, length: geoms[0].height } : { orientation: 'horizontal' as const, left: L.axisWidth, top: mapsBottom + Math.round(p.fontSize * 1.6), length: Math.min(L.mapSize, Math.max(first.width, 120)) };
+  const height = bar.orientation === 'vertical' ? Math.max(mapsBottom, bar.top + bar.length + small * 2 + 8) : bar.top + 14 + small * 2 + 8;
   // The maps' own width (narrower than the layout's squares when the plane is tall), the colour bar and its labels beside them.
-  const width = Math.min(L.width, bar.vertical ? bar.left + Math.round(p.fontSize * 8) : Math.max(mapsRight + 8, bar.left + bar.length + 8));
+  const width = Math.min(L.width, bar.orientation === 'vertical' ? bar.left + Math.round(p.fontSize * 8) : Math.max(mapsRight + 8, bar.left + bar.length + 8));
   for (const [k, v] of Object.entries({ width, height, viewBox: `0 0 ${width} ${height}` })) svg.setAttribute(k, String(v));
   tasks.forEach((grid, k) => {
     const geom = geoms[k];
@@ -198,36 +197,8 @@ export function planeMapsChart(data: PlaneMapsData, o: ChartOptions): SVGSVGElem
         .call((t) => appendRichText(t.node()!, m.which === 'C' ? fitText(thirdLabel, 140, small) : m.label));
     }
   });
-  colorbar(root, p, bar, scale);
+  drawColorbar(root, p, bar, scale, 'plane-colorbar');
   return svg;
-}
-
-/** The loss colour bar beside (or under) the maps: the contours' thresholds, log scale. */
-function colorbar(root: d3.Selection<SVGSVGElement, unknown, null, undefined>, p: Palette, bar: { vertical: boolean; left: number; top: number; length: number }, scale: LandscapeScale): void {
-  const small = Math.max(10, p.fontSize - 2);
-  const g = root.append('g').attr('class', 'colorbar').attr('data-testid', 'plane-colorbar');
-  const ts = scale.thresholds;
-  const { vertical, left, top, length } = bar;
-  const at = (v: number) => (vertical ? top + length * (1 - scale.position(v)) : left + length * scale.position(v));
-  ts.forEach((t, k) => {
-    const a = at(t);
-    const b = k + 1 < ts.length ? at(ts[k + 1]) : vertical ? top : left + length;
-    if (vertical) g.append('rect').attr('x', left).attr('y', Math.min(a, b)).attr('width', 14).attr('height', Math.max(0.5, Math.abs(a - b))).attr('fill', scale.color(t));
-    else g.append('rect').attr('x', Math.min(a, b)).attr('y', top).attr('width', Math.max(0.5, Math.abs(a - b))).attr('height', 14).attr('fill', scale.color(t));
-  });
-  g.append('rect').attr('x', left).attr('y', top).attr('width', vertical ? 14 : length).attr('height', vertical ? length : 14).attr('fill', 'none').attr('stroke', p.border);
-  const all = d3.scaleLog().domain([scale.lo, scale.hi]).ticks(5).filter((v) => v >= scale.lo && v <= scale.hi);
-  const ticks = all.length > 6 ? all.filter((_, i) => i % Math.ceil(all.length / 6) === 0) : all;
-  for (const v of ticks) {
-    const c = at(v);
-    if (vertical) g.append('text').attr('class', 'colorbar-tick').attr('x', left + 20).attr('y', c).attr('dominant-baseline', 'central').attr('font-size', small).text(formatTick(v));
-    else g.append('text').attr('class', 'colorbar-tick').attr('x', c).attr('y', top + 14 + small + 2).attr('text-anchor', 'middle').attr('font-size', small).text(formatTick(v));
-  }
-  g.append('text').attr('x', left).attr('y', top - 10).attr('font-size', small).attr('fill', p.muted).text('loss (log)');
-  if (scale.clipped) {
-    const y = vertical ? top + length + small + 6 : top + 14 + small * 2 + 6;
-    g.append('text').attr('x', left).attr('y', y).attr('font-size', small).attr('fill', p.muted).text(`≥ ${formatValue(scale.hi)} clipped`);
-  }
 }
 
 /** The coordinates table: each run's phase ends, (α, β), distance off the plane, what it shares with the reference. */

@@ -148,17 +148,8 @@ export async function computeLandscapeForRun(runDir: string, opts: LandscapeJobO
   const shape = raw[0].shape;
   const poolSets: PoolEvalSet[] = raw.map((data, k) => landscapeSubset({ ...ex, landscape: land }, taskTestData(ex, data, k, head), k, head, raw.length));
   raw.length = 0; // the training images are not needed: let them go before the pool copies the sets
-  const model = buildModel(tf, ex.model, shape, head.outputs, ex.seed);
-  const sets: EvalSet[] = poolSets.map((s) => ({
-    images: tf.tensor4d(s.images, [s.labels.length, ...shape]),
-    labels: tf.tensor1d(s.labels, 'int32'),
-    ...(s.mask ? { mask: tf.tensor1d(s.mask, 'float32') } : {}),
-  }));
+  const { model, sets, layout, dispose } = evaluationModel(tf, ex, shape, head.outputs, poolSets, store.layout, 'the stored weights');
   try {
-    const layout = layoutOf(model);
-    if (layout.length !== store.layout.length || layout.some((p, k) => p.name !== store.layout[k].name || p.size !== store.layout[k].size)) {
-      throw new Error(`the stored weights do not fit the recorded model (${store.layout.length} parameters tensors stored, the model has ${layout.length})`);
-    }
     const { evaluateAt, concurrency, pool } = await landscapeEvaluator(tf, model, ex.model, sets, log);
     let landscape: LandscapeResult;
     try {
@@ -190,11 +181,29 @@ export async function computeLandscapeForRun(runDir: string, opts: LandscapeJobO
     opts.onSaved?.(file, false);
     return landscape;
   } finally {
-    model.dispose();
-    for (const s of sets) {
-      s.images.dispose();
-      s.labels.dispose();
-      s.mask?.dispose();
-    }
+    dispose();
   }
+}
+
+/**
+ * The recorded model and the evaluation sets as tensors, for a job on stored weights: throws when the
+ * stored layout (`whose` weights) does not fit the model the experiment records. Call dispose when done.
+ */
+export function evaluationModel(tf: TF, ex: RunResult['experiment'], shape: readonly number[], outputs: number, poolSets: readonly PoolEvalSet[], storedLayout: readonly { name: string; size: number }[], whose: string) {
+  const model = buildModel(tf, ex.model, shape as [number, number, number], outputs, ex.seed);
+  const sets: EvalSet[] = poolSets.map((s) => ({
+    images: tf.tensor4d(s.images, [s.labels.length, ...shape] as [number, number, number, number]),
+    labels: tf.tensor1d(s.labels, 'int32'),
+    ...(s.mask ? { mask: tf.tensor1d(s.mask, 'float32') } : {}),
+  }));
+  const dispose = () => {
+    model.dispose();
+    for (const s of sets) tf.dispose([s.images, s.labels, ...(s.mask ? [s.mask] : [])]);
+  };
+  const layout = layoutOf(model);
+  if (layout.length !== storedLayout.length || layout.some((p, k) => p.name !== storedLayout[k].name || p.size !== storedLayout[k].size)) {
+    dispose();
+    throw new Error(`${whose} do not fit the recorded model (${storedLayout.length} parameter tensors stored, the model has ${layout.length})`);
+  }
+  return { model, sets, layout, dispose };
 }

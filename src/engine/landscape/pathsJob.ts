@@ -18,16 +18,16 @@ import { writeFileAtomic } from '../atomicWrite';
 import { loadBackend } from '../backend';
 import { abortError } from '../cancel';
 import { normalisedImages } from '../data/scenarios/taskData';
-import { buildModel } from '../models/build';
-import type { EvalSet, TF } from '../models/types';
+import type { TF } from '../models/types';
 import { landscapeEvaluator, landscapeSubset, loadExperimentTasks, taskTestData, type TaskLoadOptions } from '../runner';
 import type { TrainSet } from '../strategies/types';
 import { concatTrainSets } from '../train/loop';
 import { midpoint, modelGradient, trainBezier } from './bezier';
+import { evaluationModel } from './job';
 import { bezierPath, evaluatePath, linePath } from './paths';
 import { comparability, computeMultiRunPlane, type RunWeights } from './plane3';
 import { readWeightStore } from './store';
-import { layoutOf, norm, sub } from './vector';
+import { norm, sub } from './vector';
 
 /** The name earlier versions wrote (one per run folder, overwritten by every job): read, never written. */
 export const LEGACY_PATHS_FILE = 'paths.json';
@@ -210,17 +210,8 @@ export async function runPathsJob(opts: PathsJobOptions): Promise<PathsJobResult
       : null;
   raw.length = 0;
 
-  const model = buildModel(tf, ex.model, shape, head.outputs, ex.seed);
-  const sets: EvalSet[] = poolSets.map((s) => ({
-    images: tf.tensor4d(s.images, [s.labels.length, ...shape]),
-    labels: tf.tensor1d(s.labels, 'int32'),
-    ...(s.mask ? { mask: tf.tensor1d(s.mask, 'float32') } : {}),
-  }));
+  const { model, sets, dispose } = evaluationModel(tf, ex, shape, head.outputs, poolSets, ref.layout, `the stored weights of ${ref.dir}`);
   try {
-    const layout = layoutOf(model);
-    if (layout.length !== ref.layout.length || layout.some((p, k) => p.name !== ref.layout[k].name || p.size !== ref.layout[k].size)) {
-      throw new Error(`the stored weights of ${ref.dir} do not fit its recorded model`);
-    }
     const { evaluateAt, concurrency, pool } = await landscapeEvaluator(tf, model, ex.model, sets, (_level, m) => log(m));
     try {
       const thetaA = ref.weights.taskEnd[optima[0]];
@@ -303,8 +294,7 @@ export async function runPathsJob(opts: PathsJobOptions): Promise<PathsJobResult
       await pool?.dispose();
     }
   } finally {
-    model.dispose();
-    for (const s of sets) tf.dispose([s.images, s.labels, ...(s.mask ? [s.mask] : [])]);
+    dispose();
   }
 }
 

@@ -59,6 +59,15 @@ export interface PathEvaluation {
   bezier?: BezierTraining;
 }
 
+/**
+ * The highest mean loss strictly inside a path (endpoints excluded): what a trained curve lowers even
+ * where the straight line has no barrier (its loss rises monotonically from one end to the other).
+ */
+export function maxInnerMeanLoss(p: Pick<PathEvaluation, 'meanLoss'>): number {
+  const inner = p.meanLoss.slice(1, -1);
+  return inner.length ? Math.max(...inner) : NaN;
+}
+
 export interface PathsResult {
   formatVersion: number;
   reference: string;

@@ -108,13 +108,15 @@ test('paths: one barrier row per path with its numbers; each task’s loss serie
   const paths = {
     reference: '/w/naive',
     paths: [
-      { kind: 'line', label: 'A → B', to: { run: '/w/naive', phase: 1, label: 'B' }, distance: 2, t: [0, 0.5, 1], loss: [[1, 3, 2], [2, Infinity, 1]], barrier: [1.5, NaN], barrierT: [0.5, 0.5], meanBarrier: 0.7 },
-      { kind: 'bezier', label: 'Bezier A → B', to: { run: '/w/naive', phase: 1, label: 'B' }, distance: 2, t: [0, 0.5, 1], loss: [[1, 1, 2], [2, 1, 1]], barrier: [0, 0], barrierT: [0, 0], meanBarrier: 0 },
+      { kind: 'line', label: 'A → B', to: { run: '/w/naive', phase: 1, label: 'B' }, distance: 2, t: [0, 0.5, 1], loss: [[1, 3, 2], [2, Infinity, 1]], barrier: [1.5, NaN], barrierT: [0.5, 0.5], meanBarrier: 0.7, meanLoss: [1.5, 2.5, 1.5] },
+      { kind: 'bezier', label: 'Bezier A → B', to: { run: '/w/naive', phase: 1, label: 'B' }, distance: 2, t: [0, 0.5, 1], loss: [[1, 1, 2], [2, 1, 1]], barrier: [0, 0], barrierT: [0, 0], meanBarrier: 0, meanLoss: [1.5, 1, 1.5] },
     ],
   } as unknown as PathsResult;
   const rows = barrierRows(paths);
   assert.deepEqual(rows.map((r) => [r.label, r.kind, r.barrier, r.meanBarrier]), [['A → B', 'line', [1.5, NaN], 0.7], ['Bezier A → B', 'bezier', [0, 0], 0]]);
   assert.equal(maxBarrier(rows[0]), 1.5);
+  // Endpoints are left out: the Bezier row's highest inner mean loss is its midpoint's, below its ends.
+  assert.deepEqual(rows.map((r) => r.innerMeanLoss), [2.5, 1]);
   const s1 = pathLossSeries(paths, 1);
   assert.deepEqual(s1[0].points, [{ x: 0, y: 2 }, { x: 0.5, y: null }, { x: 1, y: 1 }]);
   assert.deepEqual(pathLossDomain(paths, 0), [0, 3 * 1.05]);

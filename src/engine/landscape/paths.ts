@@ -6,7 +6,7 @@
 // Learning"): max over t of loss(t) - [(1-t) loss(0) + t loss(1)].
 
 import { abortError as cancelled, yieldToLoop } from '../cancel';
-import type { PathEvaluation, SolutionRef, BezierTraining } from '../../protocol/landscape';
+import { maxInnerMeanLoss, type PathEvaluation, type SolutionRef, type BezierTraining } from '../../protocol/landscape';
 import type { PointEvaluator, TaskOutcome } from './compute';
 import { linspace } from './compute';
 import { bezierPoint } from './bezier';
@@ -159,7 +159,7 @@ export function barrierTable(paths: readonly PathEvaluation[], tasks: readonly s
     p.distance.toFixed(3),
     ...p.barrier.map(num),
     num(p.meanBarrier),
-    num(Math.max(...p.meanLoss.slice(1, -1))),
+    num(maxInnerMeanLoss(p)),
   ]);
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
   const line = (cells: string[]) => cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join('  ');

@@ -3,7 +3,7 @@
 // direction it lies in when outside), the plane's marked points, the table of coordinates and
 // off-plane distances (a projection hides how far off the plane a point is: the table says it),
 // and the paths' loss series and barrier table.
-import type { MultiRunPlaneResult, PathEvaluation, PathsResult, ProjectedRun } from '../../protocol/landscape';
+import { maxInnerMeanLoss, type MultiRunPlaneResult, type PathEvaluation, type PathsResult, type ProjectedRun } from '../../protocol/landscape';
 
 /** What the cards need of a compared run. */
 export interface PlaneRunInfo {
@@ -157,11 +157,13 @@ export interface BarrierRow {
   barrier: number[];
   barrierT: number[];
   meanBarrier: number;
+  /** The highest mean loss inside the path (endpoints excluded). */
+  innerMeanLoss: number;
 }
 
 /** The barrier table: one row per path (A → B, A → other solutions, Bezier A → B). */
 export function barrierRows(paths: Pick<PathsResult, 'paths'>): BarrierRow[] {
-  return paths.paths.map((p, k) => ({ path: k, label: p.label, kind: p.kind, distance: p.distance, barrier: p.barrier, barrierT: p.barrierT, meanBarrier: p.meanBarrier }));
+  return paths.paths.map((p, k) => ({ path: k, label: p.label, kind: p.kind, distance: p.distance, barrier: p.barrier, barrierT: p.barrierT, meanBarrier: p.meanBarrier, innerMeanLoss: maxInnerMeanLoss(p) }));
 }
 
 /** The largest per-task barrier of a path (what "a barrier" means when one number is asked for). */

@@ -57,6 +57,7 @@ export function barrierTable(doc: Document, paths: PathsResult, runs: readonly P
     h(doc, 'th', { class: 'num', title: 'L2 distance between the path’s ends' }, '|end − start|'),
     ...paths.tasks.map((t) => h(doc, 'th', { class: 'num', title: `Barrier of ${t}'s loss: max over t of loss(t) − the straight interpolation of its end values (0: no barrier)` }, `barrier ${t}`)),
     h(doc, 'th', { class: 'num', title: 'Barrier of the tasks’ mean loss' }, 'mean-loss barrier'),
+    h(doc, 'th', { class: 'num', title: 'The highest mean loss strictly inside the path (endpoints excluded): what a trained curve lowers where the straight line has no barrier' }, 'highest mean loss inside'),
   );
   table.append(head);
   for (const row of barrierRows(paths)) {
@@ -72,6 +73,7 @@ export function barrierTable(doc: Document, paths: PathsResult, runs: readonly P
       h(doc, 'td', { class: 'num' }, tableNumber(row.distance)),
       ...row.barrier.map((b, t) => h(doc, 'td', { class: 'num', 'data-testid': `paths-barrier-${row.path}-${t}`, 'data-value': b, title: Number.isFinite(b) ? `largest at t = ${formatCoordinate(row.barrierT[t])}` : 'not finite' }, tableNumber(b, 4))),
       h(doc, 'td', { class: 'num', 'data-testid': `paths-mean-barrier-${row.path}`, 'data-value': row.meanBarrier }, tableNumber(row.meanBarrier, 4)),
+      h(doc, 'td', { class: 'num', 'data-testid': `paths-inner-mean-${row.path}`, 'data-value': row.innerMeanLoss }, tableNumber(row.innerMeanLoss, 3)),
     );
     table.append(tr);
   }

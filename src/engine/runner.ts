@@ -11,10 +11,12 @@ import { applyRunEvent, type RunState } from '../protocol/runState';
 import { landscapePlan } from '../protocol/format';
 import { writeFileAtomic } from './atomicWrite';
 import { runCores } from './cores';
+import { memoryTracer } from './memoryTrace';
 import { clampNotes } from './config/clamps';
 import { fieldName } from './config/source';
 import type { ResolveOptions } from './data/resolve';
 import { loadTaskData, normalisedImages, type TaskData } from './data/scenarios/taskData';
+import { pixelBytes } from './data/pixels';
 import { stratifiedSubset } from './data/subset';
 import { buildModel } from './models/build';
 import type { ClassifierModel, EvalSet, TF } from './models/types';
@@ -188,7 +190,8 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
     return {
       info,
       train: {
-        images: normalisedImages(data.train.images, null, test.pixels, data.mean, data.std),
+        // Bytes, normalised per batch: a quarter of the float32 images' memory, the same values.
+        images: pixelBytes(data.train.images, data.mean, data.std),
         labels: trainLabels,
         tasks: new Int32Array(trainLabels.length).fill(i),
         n: trainLabels.length,
@@ -236,6 +239,8 @@ function scoreTasks(tf: TF, model: ClassifierModel, head: HeadLayout, strategy: 
 export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   const { tf, experiment: ex, signal } = opts;
   const t0 = now();
+  const traceMemory = memoryTracer(tf);
+  traceMemory('start');
   const resultFile = join(opts.outDir, 'result.json');
   let state: RunState | null = null;
   const emit = (e: RunEvent) => {
@@ -264,6 +269,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     const prepared = await phase('data', () => prepareTasks(opts, emit));
     tasks = prepared.tasks;
     const head = prepared.head;
+    traceMemory('data ready');
     const phases = planPhases(definition.phases ?? 'sequential', tasks.length);
     const steps = totalSteps(phases, tasks.map((t) => t.train), ex.training);
     emit({ type: 'dataReady', tasks: tasks.map((t) => t.info), phases, head: { scenario: head.scenario, outputs: head.outputs }, totalSteps: steps, dataMs: now() - tData });
@@ -292,12 +298,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     // Baseline b: the seeded, untrained model on every task's full test set (FWT needs it).
     const base = await phase('evaluate', () => score(tasks.map((t) => t.test), []));
     emit({ type: 'baseline', accuracy: base.map((o) => o.accuracy), loss: base.map((o) => o.loss) });
+    traceMemory('baseline evaluated');
     const curvePoint = (step: number, trainingPhase: number, epoch: number) => {
       const outs = score(tasks.map((t) => t.curve), trainingPhase < 0 ? [] : seenAfter(trainingPhase));
       const point: CurvePoint = { step, trainingTask: trainingPhase, epoch, accuracy: outs.map((o) => o.accuracy), loss: outs.map((o) => o.loss) };
       emit({ type: 'curvePoint', point });
     };
     curvePoint(0, -1, 0);
+    traceMemory('first curve point');
 
     const plan = landscapePlan(ex, phases.length);
     const land = ex.landscape;
@@ -315,6 +323,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     const rows: LoopObserver = {
       phaseStarted(p, step) {
         emit({ type: 'taskStarted', task: p, step });
+        traceMemory(`phase ${p} started`);
         phaseStart = now();
         evalMsInPhase = 0;
       },
@@ -359,12 +368,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
           evalMs: now() - tEval + evalMsInPhase,
         });
         write();
+        traceMemory(`phase ${p} scored`);
       },
     };
     await phase('train', () =>
       runPhases({ tf, env, strategy: strat, optimizer, phases, training: ex.training, seed: ex.seed, observers: checkpoints ? [checkpoints.observer, rows] : [rows], signal }),
     );
 
+    traceMemory('training done');
     if (checkpoints) {
       // Not keeping them costs later landscapes, not this run: a failed write is a warning.
       try {
@@ -381,6 +392,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       const thetaB = checkpoints.optimum(optima![1]);
       const lastOptimum = Math.max(optima![0], optima![1]);
       const { evaluateAt, concurrency, pool } = await landscapeEvaluator(tf, m, ex.model, landSets, (level, message) => emit({ type: 'log', level, message }));
+      traceMemory('landscape evaluators ready');
       let landscape: LandscapeResult;
       try {
         landscape = await phase('landscape', () =>
@@ -402,12 +414,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
           }),
         );
       } finally {
+        traceMemory('landscape grid done');
         await pool?.dispose();
       }
       // Evaluated in-process: also cross-checks the workers' (0,0) and (1,0) against this model.
       landscape.anchors = await phase('landscape', () => landscapeAnchors(tf, m, landSets, landscape, thetaA, thetaB));
       throwIfAborted(signal);
       emit({ type: 'landscape', landscape });
+      traceMemory('landscape done');
     }
     // The last chance for a cancel that arrived after the final evaluation or landscape point.
     await tick();
@@ -427,6 +441,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     disposeTasks(tasks);
   }
   write();
+  traceMemory('end');
   return state!.result;
 }
 

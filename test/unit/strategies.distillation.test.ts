@@ -16,6 +16,7 @@ import { distillationKL, lwf } from '../../src/engine/strategies/lwf';
 import { classMean, createIcarl, herding, icarl, nearestMeanScores, normaliseRows, type IcarlStrategy } from '../../src/engine/strategies/icarl';
 import { naive } from '../../src/engine/strategies/naive';
 import { createRng, gaussian } from '../../src/engine/random';
+import { imageRange } from '../../src/engine/data/pixels';
 
 const SHAPE: [number, number, number] = [28, 28, 1];
 const PIXELS = 28 * 28;
@@ -281,7 +282,7 @@ test('icarl nearest mean of exemplars: -|f/|f| - mu|^2, unknown classes never wi
 /** Class-IL accuracy on a test set (every unit seen allowed), with the strategy's classifier if it has one. */
 function accuracy(tf: TF, model: ClassifierModel, strategy: Strategy, head: HeadLayout, set: TrainSet, task: number, seenTasks: number[]): number {
   const correct = tf.tidy(() => {
-    const x = tf.tensor4d(set.images, [set.n, ...SHAPE]);
+    const x = tf.tensor4d(imageRange(set.images, PIXELS, 0, set.n), [set.n, ...SHAPE]);
     const scores = strategy.scores ? strategy.scores(x) : model.forward(x);
     const mask = maskVector(head.outputs, scoringUnits(head, task, seenTasks));
     const predicted = tf.argMax(mask ? tf.add(scores, tf.tensor1d(mask)) : scores, 1);

@@ -19,6 +19,7 @@ import { naive } from '../../src/engine/strategies/naive';
 import { concatBatches, replay } from '../../src/engine/strategies/replay';
 import { agem, projectGradients } from '../../src/engine/strategies/agem';
 import { der } from '../../src/engine/strategies/der';
+import { imageRange } from '../../src/engine/data/pixels';
 
 // ---------------------------------------------------------------------------------------------
 // The replay memory
@@ -287,7 +288,7 @@ test('A-GEM adjustGradients: unchanged before any memory; afterwards projected a
 
   await strategy.afterPhase!({ phase: 0, tasks: [0], train: tasks[0], seenTasks: [0] });
   // The memory (64 slots) now holds all 20 examples of task 0; a reference batch of 256 is all of them.
-  const memoryBatch = env.makeBatch(tasks[0].images, tasks[0].labels, tasks[0].tasks, [0, 1]);
+  const memoryBatch = env.makeBatch(imageRange(tasks[0].images, 16, 0, tasks[0].n), tasks[0].labels, tasks[0].tasks, [0, 1]);
   const gRef = env.gradients(memoryBatch);
   env.disposeBatch(memoryBatch);
   const rf = flatten(gRef);
@@ -388,7 +389,7 @@ test("DER: the label term is the cross-entropy of the stored labels under the cu
   kernel.assign(tf.tidy(() => tf.add(kernel, tf.randomNormal(kernel.shape, 0, 0.3, 'float32', 4))));
   const value = derStep(f, strategy, stepContext(1, tasks[1], [0, 1], 2), false)!;
   // By hand: class-IL after tasks 0 and 1 allows units 0..3; CE averaged over the remembered examples (all of task 0).
-  const logits = tf.tidy(() => model.forward(tf.tensor4d(tasks[0].images, [20, 4, 4, 1])));
+  const logits = tf.tidy(() => model.forward(tf.tensor4d(imageRange(tasks[0].images, 16, 0, 20), [20, 4, 4, 1])));
   const z = logits.dataSync();
   logits.dispose();
   let ce = 0;
@@ -434,7 +435,7 @@ test('replay adds replayed examples after the batch, with their own tasks, masks
   const seen = new Set<number>();
   for (let r = 5; r < 11; r++) {
     const row = x.subarray(r * 16, r * 16 + 16);
-    const match = [...Array(8).keys()].find((i) => tasks[0].images.subarray(i * 16, i * 16 + 16).every((v, p) => v === row[p]));
+    const match = [...Array(8).keys()].find((i) => imageRange(tasks[0].images, 16, i, i + 1).every((v, p) => v === row[p]));
     assert.ok(match !== undefined, `replayed row ${r} is one of the 8 examples seen`);
     assert.equal(y[r], tasks[0].labels[match]);
     seen.add(match);

@@ -2,9 +2,10 @@
 // `concurrency: pool.size`).
 //
 // Each worker (worker.ts, bundled to dist/landscapeWorker.js) holds its own tfjs on the wasm (or
-// cpu) backend, its own copy of the model (same ResolvedModelSpec) and of the evaluation sets (sent
-// once, copied), and evaluates the points it is sent with modelEvaluator: on the same backend and
-// batch size the results are bitwise those of the in-process evaluator. Never use it with the
+// cpu) backend and its own copy of the model (same ResolvedModelSpec); the evaluation sets are sent
+// once in shared memory (SharedArrayBuffer, one copy for all workers; each worker's backend holds
+// them as tensors), and it evaluates the points it is sent with modelEvaluator: on the same backend
+// and batch size the results are bitwise those of the in-process evaluator. Never use it with the
 // 'tensorflow' backend in the main thread (tfjs-node is multi-threaded already, and its floats
 // differ from wasm's).
 //
@@ -35,7 +36,7 @@ export interface EvaluatorPoolOptions {
   spec: ResolvedModelSpec;
   inputShape: [number, number, number];
   outputs: number;
-  /** One set per task, in task order (copied to every worker once). */
+  /** One set per task, in task order (posted to the workers once, in shared memory). */
   sets: PoolEvalSet[];
   /** Evaluation batch size: the same as the in-process evaluator's for identical results. */
   batchSize: number;
@@ -107,13 +108,29 @@ function workerExecArgv(script: string): string[] {
   return ['--require', hook];
 }
 
-/** The typed arrays behind in-process EvalSets (one host read each), for createEvaluatorPool's `sets`. */
+/** A copy of `values` in shared memory: posted to a worker, it is shared, not copied. */
+function sharedCopy<T extends Float32Array | Int32Array>(values: T): T {
+  if (values.buffer instanceof SharedArrayBuffer) return values;
+  const Ctor = values.constructor as { new (buffer: SharedArrayBuffer): T };
+  const out = new Ctor(new SharedArrayBuffer(values.byteLength));
+  out.set(values);
+  return out;
+}
+
+/** The sets with their arrays in shared memory (one copy for every worker instead of one each). */
+export function sharedPoolSets(sets: PoolEvalSet[]): PoolEvalSet[] {
+  return sets.map((s) => ({ images: sharedCopy(s.images), labels: sharedCopy(s.labels), ...(s.mask ? { mask: sharedCopy(s.mask) } : {}) }));
+}
+
+/** The typed arrays behind in-process EvalSets (one host read each, into shared memory), for createEvaluatorPool's `sets`. */
 export function poolSetsFromTensors(sets: EvalSet[]): PoolEvalSet[] {
-  return sets.map((s) => ({
-    images: Float32Array.from(s.images.dataSync()),
-    labels: Int32Array.from(s.labels.dataSync()),
-    ...(s.mask ? { mask: Float32Array.from(s.mask.dataSync()) } : {}),
-  }));
+  return sharedPoolSets(
+    sets.map((s) => ({
+      images: s.images.dataSync() as Float32Array,
+      labels: s.labels.dataSync() as Int32Array,
+      ...(s.mask ? { mask: s.mask.dataSync() as Float32Array } : {}),
+    })),
+  );
 }
 
 interface Job {
@@ -154,7 +171,7 @@ export async function createEvaluatorPool(opts: EvaluatorPoolOptions): Promise<E
     spec: opts.spec,
     inputShape: opts.inputShape,
     outputs: opts.outputs,
-    sets: opts.sets,
+    sets: sharedPoolSets(opts.sets), // read-only: every worker reads the same memory
     batchSize: opts.batchSize,
     backend: opts.backend ?? 'wasm',
   };

@@ -5,9 +5,10 @@
 // theta (Float32Array) in, one TaskOutcome per task out, computed by the same modelEvaluator the
 // main thread uses, so the floats are bitwise those of an in-process evaluation on the same backend.
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, threadId } from 'node:worker_threads';
 import { loadBackend } from '../backend';
 import { buildModel } from '../models/build';
+import { memoryTracer } from '../memoryTrace';
 import type { EvalSet } from '../models/types';
 import { modelEvaluator, type PointEvaluator } from './compute';
 import type { PoolReply, PoolRequest } from './pool';
@@ -19,6 +20,8 @@ if (!parentPort) {
 const port = parentPort;
 
 let evaluate: PointEvaluator | null = null;
+let trace: ((at: string) => void) | null = null; // CLW_MEMORY_TRACE: this worker's share (its wasm heap)
+let evaluated = 0;
 
 function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -40,6 +43,8 @@ async function handle(msg: PoolRequest): Promise<void> {
       }));
       const model = buildModel(tf, msg.spec, msg.inputShape, msg.outputs, 0); // weights are overwritten per point
       evaluate = modelEvaluator(tf, model, sets, msg.batchSize);
+      trace = memoryTracer(tf);
+      trace(`landscape worker ${threadId} ready`);
       const reply: PoolReply = { type: 'ready', backend: tf.getBackend(), parameterCount: model.parameterCount };
       port.postMessage(reply);
     } catch (e) {
@@ -53,6 +58,7 @@ async function handle(msg: PoolRequest): Promise<void> {
     try {
       if (!evaluate) throw new Error('landscape worker: evaluation before initialisation');
       const outs = await evaluate(msg.theta);
+      if (++evaluated === 1) trace?.(`landscape worker ${threadId} first point`);
       reply = { type: 'result', id: msg.id, outs: outs.map((o) => ({ loss: o.loss, accuracy: o.accuracy })) };
     } catch (e) {
       reply = { type: 'evalError', id: msg.id, message: message(e) };

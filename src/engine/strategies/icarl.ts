@@ -25,6 +25,7 @@ import { MASKED_LOGIT } from '../train/head';
 import { shuffleInPlace } from '../random';
 import { concatBatches } from './replay';
 import type { PhaseContext, Strategy, StrategyDefinition, StrategyEnv } from './types';
+import { gatherImages } from '../data/pixels';
 
 /** Divides each row of a [n, dim] matrix by its L2 norm (zero rows stay zero), in place. */
 export function normaliseRows(rows: Float32Array, n: number, dim: number): Float32Array {
@@ -152,12 +153,9 @@ export function createIcarl(env: StrategyEnv, params: Readonly<Record<string, nu
 
   /** The examples of `unit` in a phase's data, copied into a set (in the given index order). */
   function setOf(train: PhaseContext['train'], indices: ArrayLike<number>): ExemplarSet {
-    const images = new Float32Array(indices.length * pixels);
+    const images = gatherImages(train.images, pixels, indices);
     const tasks = new Int32Array(indices.length);
-    for (let k = 0; k < indices.length; k++) {
-      images.set(train.images.subarray(indices[k] * pixels, (indices[k] + 1) * pixels), k * pixels);
-      tasks[k] = train.tasks[indices[k]];
-    }
+    for (let k = 0; k < indices.length; k++) tasks[k] = train.tasks[indices[k]];
     return { images, tasks, count: indices.length };
   }
 

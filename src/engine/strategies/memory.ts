@@ -8,12 +8,14 @@
 //                   class keeps a reservoir sample of its own stream.
 // Rows 0..size-1 are always filled: a full memory only ever overwrites a row in place.
 
+import { copyImage, type TrainImages } from '../data/pixels';
+
 export type MemoryPolicy = 'reservoir' | 'class-balanced';
 
 /** Rows of examples to stream in: a TrainSet, or any arrays laid out like one. */
 export interface ExampleRows {
-  /** rows * pixels, normalised. */
-  images: Float32Array;
+  /** rows * pixels: bytes normalised when read, or normalised floats (engine/data/pixels.ts). */
+  images: TrainImages;
   labels: ArrayLike<number>;
   tasks: ArrayLike<number>;
 }
@@ -84,10 +86,7 @@ export function createMemory(opts: MemoryOptions): ReplayMemory {
   let seen = 0;
 
   const write = (slot: number, src: ExampleRows, row: number, lg: Float32Array | undefined, k: number) => {
-    const from = row * pixels;
-    const to = slot * pixels;
-    const si = src.images;
-    for (let p = 0; p < pixels; p++) images[to + p] = si[from + p];
+    copyImage(src.images, pixels, row, images, slot * pixels);
     labels[slot] = src.labels[row];
     tasks[slot] = src.tasks[row];
     if (logits && lg) {

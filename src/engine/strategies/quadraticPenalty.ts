@@ -5,6 +5,7 @@
 import type * as tfjs from '@tensorflow/tfjs';
 import type { ClassifierModel, TF } from '../models/types';
 import { disposeAll, type PhaseContext, type Strategy, type StrategyEnv, type TrainBatch } from './types';
+import { gatherImages } from '../data/pixels';
 
 /** One quadratic term: an anchor theta* and per-weight importances (null: every weight counts 1, as in L2). */
 export interface QuadraticTerm {
@@ -122,8 +123,7 @@ export function perExampleImportance(
     // Examples are uploaded in chunks, so a large count (a full pass) needs no giant batch.
     for (let from = 0; from < picked.length; from += IMPORTANCE_CHUNK) {
       const chunk = picked.subarray(from, from + IMPORTANCE_CHUNK);
-      const images = new Float32Array(chunk.length * pixels);
-      chunk.forEach((idx, k) => images.set(set.images.subarray(idx * pixels, (idx + 1) * pixels), k * pixels));
+      const images = gatherImages(set.images, pixels, chunk);
       const batch = env.makeBatch(images, Int32Array.from(chunk, (i) => set.labels[i]), Int32Array.from(chunk, (i) => set.tasks[i]), ctx.seenTasks);
       try {
         for (let i = 0; i < chunk.length; i++) {

@@ -6,10 +6,15 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { NormalisedExperiment, Scenario } from '../../protocol/experiment';
 import type { ClassifierModel, TF } from '../models/types';
 import type { HeadLayout } from '../train/head';
+import type { TrainImages } from '../data/pixels';
 
-/** A task's training data on the JS heap (normalised float images; targets are output units). */
+/**
+ * A task's training data on the JS heap (targets are output units). The images are the dataset's
+ * bytes, normalised when read (or, from tests and tools, already normalised floats): read them with
+ * copyImage/gatherImages/imageRange (engine/data/pixels.ts), never index them directly.
+ */
 export interface TrainSet {
-  images: Float32Array; // n * h * w * c, normalised
+  images: TrainImages; // n * h * w * c
   /** Output unit (the head's target) of each example. */
   labels: Int32Array;
   /** Task index of each example (a phase may mix tasks: joint, cumulative). */

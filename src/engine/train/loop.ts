@@ -10,6 +10,7 @@ import { buildModel } from '../models/build';
 import { createRng, deriveSeed, shuffleInPlace } from '../random';
 import { disposeAll, type Gradients, type PhaseContext, type PhasePlan, type StepContext, type Strategy, type StrategyEnv, type TrainBatch, type TrainSet } from '../strategies/types';
 import { maskRows, type HeadLayout } from './head';
+import { concatImages, copyImage } from '../data/pixels';
 
 export type { TrainSet, TrainBatch } from '../strategies/types';
 
@@ -47,22 +48,20 @@ export function epochOrder(n: number, seed: number, phase: number, epoch: number
   return shuffleInPlace(order, createRng(deriveSeed(seed, `shuffle/${phase}/${epoch}`)));
 }
 
-/** The union of several tasks' training sets (a single task's set is returned as it is). */
+/** The union of several tasks' training sets (a single task's set is returned as it is; bytes stay bytes). */
 export function concatTrainSets(sets: TrainSet[]): TrainSet {
   if (sets.length === 1) return sets[0];
   const n = sets.reduce((s, t) => s + t.n, 0);
-  const pixels = sets[0].images.length / Math.max(1, sets[0].n);
-  const images = new Float32Array(n * pixels);
+  const [h, w, c] = sets[0].shape;
   const labels = new Int32Array(n);
   const tasks = new Int32Array(n);
   let at = 0;
   for (const s of sets) {
-    images.set(s.images, at * pixels);
     labels.set(s.labels, at);
     tasks.set(s.tasks, at);
     at += s.n;
   }
-  return { images, labels, tasks, n, shape: sets[0].shape };
+  return { images: concatImages(sets, h * w * c), labels, tasks, n, shape: sets[0].shape };
 }
 
 /** Copies examples into fresh batch tensors, with their masks. */
@@ -87,7 +86,7 @@ export function makeBatch(tf: TF, head: HeadLayout, seenTasks: readonly number[]
   const ib = new Int32Array(size);
   for (let k = 0; k < size; k++) {
     const idx = order[start + k];
-    xb.set(set.images.subarray(idx * pixels, (idx + 1) * pixels), k * pixels);
+    copyImage(set.images, pixels, idx, xb, k * pixels);
     yb[k] = set.labels[idx];
     tb[k] = set.tasks[idx];
     ib[k] = idx;

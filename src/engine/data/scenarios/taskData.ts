@@ -86,16 +86,5 @@ export async function loadTaskData(spec: TaskSpec, index: number, seed: number, 
   };
 }
 
-/** Normalised float images, optionally of a subset. */
-export function normalisedImages(images: Uint8Array, indices: Int32Array | null, pixels: number, mean: number, std: number): Float32Array {
-  const n = indices ? indices.length : images.length / pixels;
-  const out = new Float32Array(n * pixels);
-  const scale = 1 / (255 * std);
-  const shift = mean / std;
-  for (let k = 0; k < n; k++) {
-    const src = (indices ? indices[k] : k) * pixels;
-    const dst = k * pixels;
-    for (let p = 0; p < pixels; p++) out[dst + p] = images[src + p] * scale - shift;
-  }
-  return out;
-}
+/** Normalised float images, optionally of a subset (engine/data/pixels.ts). */
+export { normalisedImages } from '../pixels';

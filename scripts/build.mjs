@@ -20,6 +20,7 @@ const configs = [
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal, banner: { js: '#!/usr/bin/env node' } },
   { ...common, entryPoints: ['src/trainer/main.ts'], outfile: 'dist/trainer.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal },
   { ...common, entryPoints: ['src/engine/landscape/worker.ts'], outfile: 'dist/landscapeWorker.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal },
+  { ...common, entryPoints: ['src/engine/train/parallel/gradWorker.ts'], outfile: 'dist/gradWorker.js', platform: 'node', format: 'cjs', target: 'node20', external: nodeExternal },
   { ...common, entryPoints: ['src/webview/main.ts'], outfile: 'dist/webview.js', platform: 'browser', format: 'iife', target: 'es2022', loader: { '.css': 'css' } },
 ].filter((c) => existsSync(c.entryPoints[0]));
 

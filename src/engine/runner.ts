@@ -26,6 +26,7 @@ import { strategyDefinition, strategyParams } from './strategies/registry';
 import type { Strategy, TrainSet } from './strategies/types';
 import { evaluateModel } from './train/evaluate';
 import { alternateScenario, buildHead, maskVector, scoringUnits, type HeadLayout } from './train/head';
+import { canTrainDataParallel, createDataParallel, type DataParallelTrainer } from './train/parallel/dataParallel';
 import { createOptimizer, createStrategyEnv, planPhases, runPhases, throwIfAborted, totalSteps, type LoopObserver } from './train/loop';
 import { computeLandscape, modelEvaluator, type LandscapeCheckpoint, type PointEvaluator } from './landscape/compute';
 import { createEvaluatorPool, poolSetsFromTensors, type EvaluatorPool, type PoolEvalSet } from './landscape/pool';
@@ -371,9 +372,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
         traceMemory(`phase ${p} scored`);
       },
     };
-    await phase('train', () =>
-      runPhases({ tf, env, strategy: strat, optimizer, phases, training: ex.training, seed: ex.seed, observers: checkpoints ? [checkpoints.observer, rows] : [rows], signal }),
-    );
+    const parallel = await dataParallelFor(tf, m, ex, strat, emit);
+    try {
+      await phase('train', () =>
+        runPhases({ tf, env, strategy: strat, optimizer, phases, training: ex.training, seed: ex.seed, observers: checkpoints ? [checkpoints.observer, rows] : [rows], signal, parallel }),
+      );
+    } finally {
+      await parallel?.dispose();
+    }
 
     traceMemory('training done');
     if (checkpoints) {
@@ -520,4 +526,28 @@ function finishedEvent(status: 'completed' | 'cancelled' | 'failed', t0: number,
     error,
     resultFile,
   };
+}
+
+/** Lanes a wasm CNN step is cut into, whatever the cores: the lanes (not the threads) fix the sums' order, so a seed gives one result on 1 or 2 cores. */
+export const CNN_DATA_PARALLEL_LANES = 2;
+
+/**
+ * Both cores for one run (docs/performance.md): on wasm, a CNN whose strategy's loss is the plain
+ * masked cross-entropy trains in CNN_DATA_PARALLEL_LANES lanes, the second on a worker thread when
+ * this run has 2 cores (CLW_THREADS), on this thread otherwise (same bits, ~10% slower than one lane).
+ * The MLP's step is too short for the serial part (Adam, the lanes' sum): it keeps one lane.
+ */
+async function dataParallelFor(tf: TF, model: ClassifierModel, ex: NormalisedExperiment, strategy: Strategy, emit: (e: RunEvent) => void): Promise<DataParallelTrainer | null> {
+  if (tf.getBackend() !== 'wasm' || ex.model.type !== 'cnn' || !canTrainDataParallel(strategy)) return null;
+  const lanes = CNN_DATA_PARALLEL_LANES;
+  const workers = runCores() >= 2 ? lanes - 1 : 0;
+  try {
+    const parallel = await createDataParallel({ tf, model, spec: ex.model, lanes, workers });
+    emit({ type: 'log', level: 'info', message: `training: ${lanes} data-parallel lanes, ${workers} on worker threads` });
+    return parallel;
+  } catch (e) {
+    // Without its worker the same lanes run here: the result does not change, only the speed.
+    emit({ type: 'log', level: 'warn', message: `training's worker thread did not start (${e instanceof Error ? e.message : String(e)}): both lanes on this thread` });
+    return createDataParallel({ tf, model, spec: ex.model, lanes, workers: 0 });
+  }
 }

@@ -11,6 +11,7 @@ import { createRng, deriveSeed, shuffleInPlace } from '../random';
 import { disposeAll, type Gradients, type PhaseContext, type PhasePlan, type StepContext, type Strategy, type StrategyEnv, type TrainBatch, type TrainSet } from '../strategies/types';
 import { maskRows, type HeadLayout } from './head';
 import { concatImages, copyImage } from '../data/pixels';
+import { canTrainDataParallel, dataParallelStep, type DataParallelTrainer } from './parallel/dataParallel';
 
 export type { TrainSet, TrainBatch } from '../strategies/types';
 
@@ -172,6 +173,11 @@ export interface LoopOptions {
   seed: number;
   observers: LoopObserver[];
   signal?: AbortSignal;
+  /**
+   * Data-parallel lanes (parallel/dataParallel.ts) for the steps of strategies whose loss is the plain
+   * masked cross-entropy; absent: every step is trainStep on this thread.
+   */
+  parallel?: DataParallelTrainer | null;
 }
 
 export { abortError, throwIfAborted } from '../cancel';
@@ -190,6 +196,7 @@ export function totalSteps(phases: number[][], sets: TrainSet[], training: Train
 /** Trains every phase; throws AbortError when the signal fires (checked before each step and after each phase). */
 export async function runPhases(opts: LoopOptions): Promise<void> {
   const { tf, env, strategy, optimizer, training, signal } = opts;
+  const parallel = opts.parallel && canTrainDataParallel(strategy) ? opts.parallel : null;
   const seen = new Set<number>();
   let step = 0;
   for (let phase = 0; phase < opts.phases.length; phase++) {
@@ -219,7 +226,7 @@ export async function runPhases(opts: LoopOptions): Promise<void> {
       let loss: number;
       try {
         used = strategy.augmentBatch ? strategy.augmentBatch(batch, stepCtx) : batch;
-        loss = trainStep(tf, env, optimizer, strategy, used, stepCtx);
+        loss = parallel ? await dataParallelStep(parallel, env, optimizer, strategy, used, stepCtx) : trainStep(tf, env, optimizer, strategy, used, stepCtx);
       } finally {
         disposeBatch(batch);
         if (used !== batch) disposeBatch(used);

@@ -12,7 +12,7 @@ import { formatDiagnostic, parseExperiment } from '../engine/config/load';
 import { expandExperiment, type SweepExpansion } from '../engine/config/sweep';
 import { createSweepFolder, isSweepFolder } from '../engine/sweep/folder';
 import { formatResultTable } from './format';
-import { runBenchmarks } from './bench';
+import { benchCommand } from './bench';
 import { runSweepLocally } from './sweep';
 import { compareCommand } from './compare';
 import { landscapeCommand } from './landscape';
@@ -323,9 +323,14 @@ program
 program.command('validate').argument('<file>').description('check an experiment file; errors as file:line:column').action(cmdValidate);
 program
   .command('bench')
-  .option('--quick', 'shorter measurements')
-  .description('training/evaluation throughput of the engine against references measured in the same run')
-  .action((o: { quick?: boolean }) => runBenchmarks(!!o.quick));
+  .description("the engine's training step, evaluation, landscape grid (and with --full the default experiment) timed, against PyTorch in the same run (continual-workbench bench --help)")
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .argument('[args...]')
+  .action(async (args: string[]) => {
+    process.exitCode = await benchCommand(args);
+  });
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);

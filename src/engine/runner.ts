@@ -190,14 +190,7 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
     if (data.spec.rotation !== undefined) info.rotation = data.spec.rotation;
     return {
       info,
-      train: {
-        // Bytes, normalised per batch: a quarter of the float32 images' memory, the same values.
-        images: pixelBytes(data.train.images, data.mean, data.std),
-        labels: trainLabels,
-        tasks: new Int32Array(trainLabels.length).fill(i),
-        n: trainLabels.length,
-        shape: data.shape,
-      },
+      train: taskTrainSet(data, i, trainLabels),
       test: evalSet(tf, test.images, test.labels, data.shape),
       curve: evalSet(tf, curve.images, curve.labels, data.shape),
       landscape: land ? evalSet(tf, land.images, land.labels, data.shape, land.mask ?? null) : null,
@@ -537,7 +530,7 @@ export const CNN_DATA_PARALLEL_LANES = 2;
  * this run has 2 cores (CLW_THREADS), on this thread otherwise (same bits, ~10% slower than one lane).
  * The MLP's step is too short for the serial part (Adam, the lanes' sum): it keeps one lane.
  */
-async function dataParallelFor(tf: TF, model: ClassifierModel, ex: NormalisedExperiment, strategy: Strategy, emit: (e: RunEvent) => void): Promise<DataParallelTrainer | null> {
+export async function dataParallelFor(tf: TF, model: ClassifierModel, ex: NormalisedExperiment, strategy: Strategy, emit: (e: RunEvent) => void): Promise<DataParallelTrainer | null> {
   if (tf.getBackend() !== 'wasm' || ex.model.type !== 'cnn' || !canTrainDataParallel(strategy)) return null;
   const lanes = CNN_DATA_PARALLEL_LANES;
   const workers = runCores() >= 2 ? lanes - 1 : 0;
@@ -550,4 +543,9 @@ async function dataParallelFor(tf: TF, model: ClassifierModel, ex: NormalisedExp
     emit({ type: 'log', level: 'warn', message: `training's worker thread did not start (${e instanceof Error ? e.message : String(e)}): both lanes on this thread` });
     return createDataParallel({ tf, model, spec: ex.model, lanes, workers: 0 });
   }
+}
+
+/** Task i's training set: its bytes, normalised per batch (a quarter of the float32 images' memory, the same values); targets = output units. */
+export function taskTrainSet(data: TaskData, i: number, labels: Int32Array): TrainSet {
+  return { images: pixelBytes(data.train.images, data.mean, data.std), labels, tasks: new Int32Array(labels.length).fill(i), n: labels.length, shape: data.shape };
 }

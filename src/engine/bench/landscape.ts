@@ -1,42 +1,42 @@
-// Timing of the loss-landscape grid on a given model: G x G points of computeLandscape with a
-// real evaluator (weight write + one evaluation per task), split into write and evaluation time.
+// Timing of the loss-landscape grid: G x G points of computeLandscape evaluated the way a run
+// evaluates them (runner.ts landscapeEvaluator: worker threads on wasm/cpu with >= 2 cores, else
+// in-process), on the run's own landscape sets (runner.ts landscapeSubset). The grid only (line
+// points all fall on it), so that it compares with `torch_reference.py grid --res G`.
 
-import type { LandscapeSpec, ResolvedModelSpec } from '../../protocol/experiment';
+import type { LandscapeSpec } from '../../protocol/experiment';
 import type { ClassifierModel, EvalSet, TF } from '../models/types';
-import { computeLandscape, modelEvaluator, type TaskOutcome } from '../landscape/compute';
-import { createEvaluatorPool, poolSetsFromTensors } from '../landscape/pool';
+import { computeLandscape, modelEvaluator, type PointEvaluator, type TaskOutcome } from '../landscape/compute';
 import { buildPlane } from '../landscape/directions';
-import { evaluateModel } from '../train/evaluate';
 import { createRng, deriveSeed, gaussian } from '../random';
 import { layoutOf, readParameters, writeParameters } from '../landscape/vector';
 
 export interface LandscapeBenchOptions {
   /** Points per axis (default 5: 25 points). */
   grid?: number;
-  /** Evaluation batch size (default 1000). */
+  /** Evaluation batch size of the in-process evaluator (default 1000, as the runner's). */
   batchSize?: number;
   seed?: number;
+  /** theta_B (default theta_A plus a small seeded perturbation: evaluation cost does not depend on the weights). */
+  thetaB?: Float32Array;
   signal?: AbortSignal;
   onProgress?(done: number, total: number): void;
   /**
-   * Also run the same grid on a worker-thread pool (landscape/pool.ts) and compare: `spec` must be
-   * the model's. `local`: the main thread evaluates too (one worker fewer by default).
+   * The evaluator a run uses (runner.ts landscapeEvaluator). Absent: in-process only. `startMs`: how
+   * long it took to start (workers loading tfjs, the model and the sets), reported beside the grid.
    */
-  pool?: { spec: ResolvedModelSpec; workers?: number; local?: boolean; workerScript?: string };
+  evaluator?: { evaluateAt: PointEvaluator; concurrency: number; startMs?: number; label?: string };
+  /** Also run the grid in-process (one thread) with an eval/overhead split, and check the evaluator gives the same values (default: only without `evaluator`). */
+  inProcess?: boolean;
 }
 
-export interface LandscapePoolBenchResult {
-  /** Worker threads, and evaluations in flight (workers, + 1 with the main thread). */
-  workers: number;
-  size: number;
-  /** Starting the workers (tfjs + model + sets each), not included in totalMs. */
-  startMs: number;
+export interface InProcessLandscapeTiming {
   totalMs: number;
   msPerPoint: number;
-  /** In-process totalMs / pool totalMs. */
-  speedup: number;
-  /** Every grid value bitwise equal to the in-process run's. */
-  identical: boolean;
+  /** Overhead per point: forming the point, writing it into the variables, yielding. */
+  overheadMsPerPoint: number;
+  /** evaluateModel over every task's set. */
+  evalMsPerPoint: number;
+  imagesPerSecond: number;
 }
 
 export interface LandscapeBenchResult {
@@ -45,51 +45,30 @@ export interface LandscapeBenchResult {
   tasks: number;
   samplesPerTask: number[];
   parameterCount: number;
-  batchSize: number;
+  /** Evaluations in flight (worker threads of the evaluator, or 1 in-process). */
+  concurrency: number;
+  evaluator: string;
+  /** Starting the evaluator (not in totalMs). */
+  startMs: number;
+  /** The grid, plane included (computeLandscape from call to result). */
   totalMs: number;
   msPerPoint: number;
   /** Building the plane (directions), once. */
   planeMs: number;
-  /** Overhead per point: forming the point, writing it into the variables, yielding. */
-  overheadMsPerPoint: number;
-  /** evaluateModel over every task's set. */
-  evalMsPerPoint: number;
-  /** Evaluated images per second over the whole run (plane included). */
+  /** Evaluated images per second over the whole grid. */
   imagesPerSecond: number;
-  /** The 21 x 21 grid at this speed: plane + 441 points (line points excluded). */
+  /** The 21 x 21 grid at this speed: plane + 441 points. */
   projected21x21Ms: number;
-  /** With opts.pool: the same grid on the worker pool. */
-  pool?: LandscapePoolBenchResult;
+  inProcess?: InProcessLandscapeTiming;
+  /** With both: every grid value of the evaluator bitwise equal to the in-process run's. */
+  identical?: boolean;
 }
 
-/**
- * Runs a G x G landscape around the model's current weights (theta_B = theta_A plus a small seeded
- * perturbation, random second axis) and times it. The model's weights are restored afterwards.
- */
-export async function benchLandscape(tf: TF, model: ClassifierModel, sets: EvalSet[], opts: LandscapeBenchOptions = {}): Promise<LandscapeBenchResult> {
-  const grid = opts.grid ?? 5;
-  const batchSize = opts.batchSize ?? 1000;
-  const seed = opts.seed ?? 0;
-  if (!sets.length) throw new Error('benchLandscape needs at least one evaluation set');
-  const thetaA = readParameters(tf, model);
-  const rng = createRng(deriveSeed(seed, 'bench-landscape'));
-  const thetaB = Float32Array.from(thetaA, (w) => w + 0.01 * gaussian(rng));
-  const layout = layoutOf(model);
-  // The plane alone (computeLandscape builds the same one again below).
-  const tPlane = performance.now();
-  buildPlane({ thetaA, thetaB, checkpoints: [], layout, secondAxis: 'random', seed });
-  const planeMs = performance.now() - tPlane;
-  let evalMs = 0;
-  const evaluateAt = (theta: Float32Array): TaskOutcome[] => {
-    writeParameters(tf, model, theta);
-    const t1 = performance.now();
-    const outs = sets.map((s) => evaluateModel(tf, model, s, batchSize));
-    evalMs += performance.now() - t1;
-    return outs;
-  };
-  const spec: LandscapeSpec = {
+/** The landscape spec of the timed grid: the run's ranges, a random second axis, no line points off the grid. */
+export function gridSpec(grid: number, samples: number): LandscapeSpec {
+  return {
     grid,
-    samples: sets[0].labels.shape[0],
+    samples,
     alphaRange: [-0.5, 1.5],
     betaRange: [-1, 1],
     secondAxis: 'random',
@@ -97,7 +76,23 @@ export async function benchLandscape(tf: TF, model: ClassifierModel, sets: EvalS
     linePoints: 2, // the two ends lie on the grid: no extra evaluations
     optima: [0, 1],
   };
-  const run = (evaluate: typeof evaluateAt | ((theta: Float32Array) => Promise<TaskOutcome[]>), concurrency = 1) =>
+}
+
+/** Runs a G x G landscape around the model's current weights (theta_A) and times it. The model's weights are restored afterwards. */
+export async function benchLandscape(tf: TF, model: ClassifierModel, sets: EvalSet[], opts: LandscapeBenchOptions = {}): Promise<LandscapeBenchResult> {
+  const grid = opts.grid ?? 5;
+  const batchSize = opts.batchSize ?? 1000;
+  const seed = opts.seed ?? 0;
+  if (!sets.length) throw new Error('benchLandscape needs at least one evaluation set');
+  const thetaA = readParameters(tf, model);
+  const rng = createRng(deriveSeed(seed, 'bench-landscape'));
+  const thetaB = opts.thetaB ?? Float32Array.from(thetaA, (w) => w + 0.01 * gaussian(rng));
+  const layout = layoutOf(model);
+  const tPlane = performance.now();
+  buildPlane({ thetaA, thetaB, checkpoints: [], layout, secondAxis: 'random', seed });
+  const planeMs = performance.now() - tPlane;
+  const spec = gridSpec(grid, sets[0].labels.shape[0]);
+  const run = (evaluateAt: PointEvaluator, concurrency: number) =>
     computeLandscape({
       thetaA,
       thetaB,
@@ -107,66 +102,73 @@ export async function benchLandscape(tf: TF, model: ClassifierModel, sets: EvalS
       optima: [0, 1],
       seed,
       taskCount: sets.length,
-      evaluateAt: evaluate,
+      evaluateAt,
       concurrency,
       signal: opts.signal,
       onProgress: (done, total) => opts.onProgress?.(done, total),
     });
-  const t0 = performance.now();
-  let inProcess: Awaited<ReturnType<typeof run>>;
-  try {
-    inProcess = await run(evaluateAt);
-  } finally {
-    writeParameters(tf, model, thetaA);
-  }
-  const totalMs = performance.now() - t0;
-
-  let pool: LandscapePoolBenchResult | undefined;
-  if (opts.pool) {
-    const tStart = performance.now();
-    const p = await createEvaluatorPool({
-      spec: opts.pool.spec,
-      inputShape: model.inputShape,
-      outputs: model.outputs,
-      sets: poolSetsFromTensors(sets),
-      batchSize,
-      workers: opts.pool.workers,
-      workerScript: opts.pool.workerScript,
-      local: opts.pool.local ? modelEvaluator(tf, model, sets, batchSize) : undefined,
-    });
-    const startMs = performance.now() - tStart;
-    try {
-      const t1 = performance.now();
-      const r = await run(p.evaluateAt, p.size);
-      const poolMs = performance.now() - t1;
-      const identical = r.grids.every((g, t) =>
-        g.loss.every((row, i) => row.every((v, j) => Object.is(v, inProcess.grids[t].loss[i][j]) && Object.is(g.accuracy[i][j], inProcess.grids[t].accuracy[i][j]))),
-      );
-      pool = { workers: p.size - (opts.pool.local ? 1 : 0), size: p.size, startMs, totalMs: poolMs, msPerPoint: poolMs / (grid * grid), speedup: totalMs / poolMs, identical };
-    } finally {
-      await p.dispose();
-      writeParameters(tf, model, thetaA);
-    }
-  }
   const points = grid * grid;
   const samplesPerTask = sets.map((s) => s.labels.shape[0]);
   const images = points * samplesPerTask.reduce((a, b) => a + b, 0);
-  // Everything but the plane and the evaluations (point formation, write, yields) is per-point overhead.
-  const overheadMs = totalMs - planeMs - evalMs;
+
+  let inProcess: InProcessLandscapeTiming | undefined;
+  let inProcessGrids: Awaited<ReturnType<typeof run>>['grids'] | undefined;
+  if (opts.inProcess ?? !opts.evaluator) {
+    let evalMs = 0;
+    const evaluate = modelEvaluator(tf, model, sets, batchSize);
+    const timed = (theta: Float32Array): TaskOutcome[] => {
+      const t1 = performance.now();
+      const outs = evaluate(theta) as TaskOutcome[];
+      evalMs += performance.now() - t1;
+      return outs;
+    };
+    const t0 = performance.now();
+    try {
+      inProcessGrids = (await run(timed, 1)).grids;
+    } finally {
+      writeParameters(tf, model, thetaA);
+    }
+    const totalMs = performance.now() - t0;
+    // modelEvaluator writes the point into the variables inside evaluate: that write is in evalMs.
+    inProcess = { totalMs, msPerPoint: totalMs / points, overheadMsPerPoint: (totalMs - planeMs - evalMs) / points, evalMsPerPoint: evalMs / points, imagesPerSecond: images / (totalMs / 1000) };
+  }
+
+  let main: { totalMs: number; concurrency: number; label: string; startMs: number } = {
+    totalMs: inProcess?.totalMs ?? NaN,
+    concurrency: 1,
+    label: 'in-process',
+    startMs: 0,
+  };
+  let identical: boolean | undefined;
+  if (opts.evaluator) {
+    const t0 = performance.now();
+    let grids: Awaited<ReturnType<typeof run>>['grids'];
+    try {
+      grids = (await run(opts.evaluator.evaluateAt, opts.evaluator.concurrency)).grids;
+    } finally {
+      writeParameters(tf, model, thetaA);
+    }
+    main = { totalMs: performance.now() - t0, concurrency: opts.evaluator.concurrency, label: opts.evaluator.label ?? `${opts.evaluator.concurrency} evaluator(s)`, startMs: opts.evaluator.startMs ?? 0 };
+    if (inProcessGrids) {
+      const ref = inProcessGrids;
+      identical = grids.every((g, t) => g.loss.every((row, i) => row.every((v, j) => Object.is(v, ref[t].loss[i][j]) && Object.is(g.accuracy[i][j], ref[t].accuracy[i][j]))));
+    }
+  }
   return {
     grid,
     points,
     tasks: sets.length,
     samplesPerTask,
     parameterCount: thetaA.length,
-    batchSize,
-    totalMs,
-    msPerPoint: totalMs / points,
+    concurrency: main.concurrency,
+    evaluator: main.label,
+    startMs: main.startMs,
+    totalMs: main.totalMs,
+    msPerPoint: main.totalMs / points,
     planeMs,
-    overheadMsPerPoint: overheadMs / points,
-    evalMsPerPoint: evalMs / points,
-    imagesPerSecond: images / (totalMs / 1000),
-    projected21x21Ms: planeMs + ((totalMs - planeMs) / points) * 441,
-    ...(pool ? { pool } : {}),
+    imagesPerSecond: images / (main.totalMs / 1000),
+    projected21x21Ms: planeMs + ((main.totalMs - planeMs) / points) * 441,
+    ...(inProcess ? { inProcess } : {}),
+    ...(identical !== undefined ? { identical } : {}),
   };
 }

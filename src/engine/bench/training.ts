@@ -1,0 +1,220 @@
+// The engine's own training step and evaluation, timed: the experiment is parsed by the config
+// loader, its tasks loaded by the runner's loader (resolution chain, real MNIST), and the model,
+// optimizer, strategy environment and loop are the ones runner.ts builds (models/build.ts,
+// train/loop.ts createOptimizer/createStrategyEnv/runPhases -> trainStep). Nothing here is a copy
+// of the model or of the step: a bench step IS a run's step (test/unit/bench.test.ts checks it bitwise).
+import type * as tfjs from '@tensorflow/tfjs';
+import type { NormalisedExperiment } from '../../protocol/experiment';
+import { formatDiagnostic, parseExperiment } from '../config/load';
+import { buildModel } from '../models/build';
+import type { ClassifierModel, EvalSet, TF } from '../models/types';
+import { dataParallelFor, loadExperimentTasks, taskTestData, taskTrainSet, type TaskLoadOptions } from '../runner';
+import { strategyDefinition, strategyParams } from '../strategies/registry';
+import type { Strategy, StrategyEnv, TrainSet } from '../strategies/types';
+import { evaluateModel, type EvalOutcome } from '../train/evaluate';
+import { alternateScenario, maskVector, scoringUnits, type HeadLayout } from '../train/head';
+import { createOptimizer, createStrategyEnv, planPhases, runPhases, type LoopObserver, type StepInfo } from '../train/loop';
+import type { DataParallelTrainer } from '../train/parallel/dataParallel';
+import { median } from './system';
+
+/** Parses an experiment text (the example file's) with overrides applied, as `run` would parse the edited file. */
+export function benchExperiment(text: string, file: string, overrides: { model?: unknown; batchSize?: number; landscape?: unknown } = {}): NormalisedExperiment {
+  const spec = JSON.parse(text) as Record<string, unknown> & { training?: Record<string, unknown> };
+  if (overrides.model !== undefined) spec.model = overrides.model;
+  if (overrides.batchSize !== undefined) spec.training = { ...(spec.training ?? {}), batchSize: overrides.batchSize };
+  if (overrides.landscape !== undefined) spec.landscape = overrides.landscape;
+  const parsed = parseExperiment(JSON.stringify(spec, null, 1), file);
+  const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+  if (!parsed.experiment || errors.length) throw new Error(`bench experiment is invalid:\n${errors.map(formatDiagnostic).join('\n')}`);
+  return parsed.experiment;
+}
+
+/** A model, optimizer and strategy over an experiment's real data, built exactly as runner.ts builds them. */
+export interface EngineSession {
+  tf: TF;
+  experiment: NormalisedExperiment;
+  head: HeadLayout;
+  model: ClassifierModel;
+  optimizer: tfjs.Optimizer;
+  env: StrategyEnv;
+  strategy: Strategy;
+  /** Training sets per task (what the loop sees). */
+  train: TrainSet[];
+  /** Rows of R: every task's whole test set. */
+  test: EvalSet[];
+  /** The run's phases (rows of R). */
+  phases: number[][];
+  /** Data-parallel lanes the run's training uses (null: one lane on this thread). */
+  parallel: DataParallelTrainer | null;
+  dispose(): Promise<void>;
+}
+
+export async function createEngineSession(tf: TF, experiment: NormalisedExperiment, load: TaskLoadOptions = {}): Promise<EngineSession> {
+  const { raw, head } = await loadExperimentTasks(experiment, load);
+  const train = raw.map((data, i) => taskTrainSet(data, i, taskTestData(experiment, data, i, head).units(data.train.labels)));
+  const test = raw.map((data, i) => {
+    const t = taskTestData(experiment, data, i, head);
+    return { images: tf.tensor4d(t.images, [t.labels.length, ...data.shape]), labels: tf.tensor1d(t.labels, 'int32') } as EvalSet;
+  });
+  const definition = strategyDefinition(experiment.strategy.name);
+  if (!definition) throw new Error(`unknown strategy '${experiment.strategy.name}'`);
+  const model = buildModel(tf, experiment.model, train[0].shape, head.outputs, experiment.seed);
+  const optimizer = createOptimizer(tf, experiment.training);
+  const env = createStrategyEnv({ tf, model, head, experiment, tasks: train, strategyName: experiment.strategy.name, log: () => undefined });
+  const strategy = await definition.create(env, strategyParams(experiment.strategy));
+  // The run's training lanes (data-parallel on 2 cores for a wasm CNN), as runner.ts trains.
+  const parallel = await dataParallelFor(tf, model, experiment, strategy, () => undefined);
+  return {
+    tf,
+    experiment,
+    head,
+    model,
+    optimizer,
+    env,
+    strategy,
+    train,
+    test,
+    phases: planPhases(definition.phases ?? 'sequential', train.length),
+    parallel,
+    async dispose() {
+      await parallel?.dispose();
+      strategy.dispose?.();
+      optimizer.dispose();
+      model.dispose();
+      for (const s of test) tf.dispose([s.images, s.labels]);
+    },
+  };
+}
+
+/**
+ * `steps` optimizer steps of the run's first phase through the engine's loop (runPhases: seeded
+ * batches, makeBatch, trainStep, the optimizer), i.e. what a run with `training.iterations = steps`
+ * does before its first row of R. Observers see every step.
+ */
+export async function trainFirstPhase(session: EngineSession, steps: number, observers: LoopObserver[] = []): Promise<void> {
+  const { tf, env, strategy, optimizer, experiment: ex, parallel } = session;
+  await runPhases({ tf, env, strategy, optimizer, phases: session.phases.slice(0, 1), training: { ...ex.training, iterations: steps }, seed: ex.seed, observers, parallel });
+}
+
+/** Scores task j's test set the way runner.ts scoreTasks does after `seenTasks` were trained (head masks, strategy classifier, alternate scenario). */
+export function scoreTask(session: EngineSession, j: number, seenTasks: number[]): EvalOutcome {
+  const { tf, model, head, strategy } = session;
+  const alt = seenTasks.length ? alternateScenario(head) : null;
+  const mask = maskVector(head.outputs, scoringUnits(head, j, seenTasks));
+  const altMask = alt ? maskVector(head.outputs, scoringUnits(head, j, seenTasks, alt)) : undefined;
+  const m = mask ? tf.tensor1d(mask) : null;
+  const a = altMask === undefined ? undefined : altMask ? tf.tensor1d(altMask) : null;
+  try {
+    return evaluateModel(tf, model, session.test[j], 1000, { mask: m, alternateMask: a, scores: strategy.scores?.bind(strategy) });
+  } finally {
+    m?.dispose();
+    a?.dispose();
+  }
+}
+
+export interface TrainingTiming {
+  batchSize: number;
+  warmupSteps: number;
+  windows: number;
+  stepsPerWindow: number;
+  /** Images per second of each timed window (wall time between the window's first and last step, the loop's yields included). */
+  windowImagesPerSecond: number[];
+  /** Median over the windows. */
+  imagesPerSecond: number;
+  /** Median of the loop's own per-step time (StepInfo.stepMs: batch, step, optimizer). */
+  medianStepMs: number;
+  /** tf.memory().numTensors after the warm-up and after the last step: equal when no step leaks a tensor. */
+  tensorsAfterWarmup: number;
+  tensorsAtEnd: number;
+  firstLoss: number;
+  lastLoss: number;
+}
+
+/** Warm-up steps, then `windows` x `stepsPerWindow` timed steps, all in one pass of the engine's loop. */
+export async function timeTraining(session: EngineSession, opts: { warmupSteps: number; windows: number; stepsPerWindow: number }): Promise<TrainingTiming> {
+  const { warmupSteps, windows, stepsPerWindow } = opts;
+  const total = warmupSteps + windows * stepsPerWindow;
+  const marks: number[] = []; // time after step k (k = warmupSteps, warmupSteps + K, ...)
+  const images: number[] = [];
+  const stepMs: number[] = [];
+  const losses: number[] = [];
+  let tensorsAfterWarmup = -1;
+  const observer: LoopObserver = {
+    stepDone(info: StepInfo) {
+      losses.push(info.loss);
+      if (info.step > warmupSteps) {
+        stepMs.push(info.stepMs);
+        images[Math.floor((info.step - warmupSteps - 1) / stepsPerWindow)] = (images[Math.floor((info.step - warmupSteps - 1) / stepsPerWindow)] ?? 0) + info.batchSize;
+      }
+      if (info.step === warmupSteps) tensorsAfterWarmup = session.tf.memory().numTensors;
+      if (info.step >= warmupSteps && (info.step - warmupSteps) % stepsPerWindow === 0) marks.push(performance.now());
+    },
+  };
+  if (warmupSteps === 0) {
+    tensorsAfterWarmup = session.tf.memory().numTensors;
+    marks.push(performance.now());
+  }
+  await trainFirstPhase(session, total, [observer]);
+  const windowImagesPerSecond = images.map((n, w) => (n * 1000) / (marks[w + 1] - marks[w]));
+  return {
+    batchSize: session.experiment.training.batchSize,
+    warmupSteps,
+    windows,
+    stepsPerWindow,
+    windowImagesPerSecond,
+    imagesPerSecond: median(windowImagesPerSecond),
+    medianStepMs: median(stepMs),
+    tensorsAfterWarmup,
+    tensorsAtEnd: session.tf.memory().numTensors,
+    firstLoss: losses[0],
+    lastLoss: losses[losses.length - 1],
+  };
+}
+
+export interface EvaluationTiming {
+  /** Images per window: one scoring of the task's whole test set (a row of R), batch 1000. */
+  images: number;
+  windows: number;
+  windowImagesPerSecond: number[];
+  imagesPerSecond: number;
+  accuracy: number;
+}
+
+/** One untimed scoring of task 0's test set, then `windows` timed ones (runner.ts scoreTasks, after phase 0). */
+export function timeEvaluation(session: EngineSession, windows: number): EvaluationTiming {
+  const seen = session.phases[0];
+  let out = scoreTask(session, 0, seen);
+  const rates: number[] = [];
+  const n = session.test[0].labels.shape[0];
+  for (let w = 0; w < windows; w++) {
+    const t0 = performance.now();
+    out = scoreTask(session, 0, seen);
+    rates.push((n * 1000) / (performance.now() - t0));
+  }
+  return { images: n, windows, windowImagesPerSecond: rates, imagesPerSecond: median(rates), accuracy: out.accuracy };
+}
+
+/** Floating-point operations of one training image (forward + both gradients), for an effective GFLOP/s figure; null for models it does not know. */
+export function trainFlopsPerImage(model: ClassifierModel): number | null {
+  // conv kernels [kh, kw, in, out]; dense [in, out]. Output sizes from the input shape (valid conv, pool 2 as built).
+  let [h, w] = model.inputShape;
+  let flops = 0;
+  let first = true;
+  for (const p of model.params) {
+    if (p.kind === 'conv-kernel') {
+      const [kh, kw, cin, cout] = p.shape;
+      h = h - kh + 1;
+      w = w - kw + 1;
+      const fwd = h * w * cout * kh * kw * cin * 2;
+      flops += fwd * (first ? 2 : 3); // forward, filter gradient, input gradient (none for the first layer's input)
+      h = Math.floor(h / 2);
+      w = Math.floor(w / 2);
+      first = false;
+    } else if (p.kind === 'dense-kernel') {
+      const [cin, cout] = p.shape;
+      flops += cin * cout * 2 * (first ? 2 : 3);
+      first = false;
+    }
+  }
+  return flops || null;
+}

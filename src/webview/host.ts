@@ -21,7 +21,9 @@ declare global {
   }
 }
 
-export type Post = (m: FromWebviewMessage | PanelRequest | FromPlaneWebviewMessage) => void;
+/** Everything a view posts: the run panel's messages and requests, the compare view's plane jobs. */
+export type PostedMessage = FromWebviewMessage | PanelRequest | FromPlaneWebviewMessage;
+export type Post = (m: PostedMessage) => void;
 
 export function vscodePost(api: VsCodeApi): Post {
   return (m) => api.postMessage(m);

@@ -9,13 +9,12 @@ import { fallbackPalette } from '../../src/webview/theme';
 import type { RunEvent } from '../../src/protocol/events';
 import { upgradeResult, type RunResult } from '../../src/protocol/result';
 import { averageAccuracy, formatDuration, formatPercent, formatPoints, phasesOf } from '../../src/protocol/format';
-import type { FromWebviewMessage } from '../../src/protocol/webview';
-import type { PanelRequest } from '../../src/webview/host';
+import type { PostedMessage } from '../../src/webview/host';
 
 function mount() {
   const dom = setupDom();
   const doc = dom.window.document;
-  const posted: (FromWebviewMessage | PanelRequest)[] = [];
+  const posted: PostedMessage[] = [];
   const wb = createWorkbench(doc.getElementById('app')!, (m) => posted.push(m), { fallbackWidth: 1000, palette: fallbackPalette(false) });
   return { dom, doc, posted, wb };
 }

@@ -9,8 +9,8 @@ import { createWorkbench } from '../../src/webview/app';
 import { createPanelController } from '../../src/webview/controller';
 import { fallbackPalette } from '../../src/webview/theme';
 import type { LandscapeResult, RunResult } from '../../src/protocol/result';
-import type { FromWebviewMessage, ToWebviewMessage } from '../../src/protocol/webview';
-import type { PanelRequest } from '../../src/webview/host';
+import type { ToWebviewMessage } from '../../src/protocol/webview';
+import type { PostedMessage } from '../../src/webview/host';
 import { landscapeJobFile } from '../../src/engine/landscape/job';
 import {
   applyLandscapeMessage,
@@ -116,7 +116,7 @@ function planeZeroTwo(): LandscapeResult {
 function panel() {
   const dom = setupDom();
   const doc = dom.window.document;
-  const posted: (FromWebviewMessage | PanelRequest)[] = [];
+  const posted: PostedMessage[] = [];
   const wb = createWorkbench(doc.getElementById('app')!, (m) => posted.push(m), { fallbackWidth: 1000, palette: fallbackPalette(false), defineControls: () => {} });
   const controller = createPanelController({ render: (v) => wb.render(v), schedule: (cb) => cb() });
   const send = (m: ToWebviewMessage) => controller.handleMessage(JSON.parse(JSON.stringify(m)));

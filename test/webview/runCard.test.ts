@@ -20,8 +20,7 @@ import {
   type PanelContext,
 } from '../../src/protocol/format';
 import type { NormalisedExperiment } from '../../src/protocol/experiment';
-import type { FromWebviewMessage } from '../../src/protocol/webview';
-import type { PanelRequest } from '../../src/webview/host';
+import type { PostedMessage } from '../../src/webview/host';
 
 /** What the host sends as the defaults of the two-task demo: the engine's defaults (engine/config/defaults.ts) for two tasks. */
 function demoDefaults(): NormalisedExperiment {
@@ -95,7 +94,7 @@ test('panel context messages: built and read back; anything malformed is dropped
 function mount() {
   const dom = setupDom();
   const doc = dom.window.document;
-  const posted: (FromWebviewMessage | PanelRequest)[] = [];
+  const posted: PostedMessage[] = [];
   const wb = createWorkbench(doc.getElementById('app')!, (m) => posted.push(m), { fallbackWidth: 1000, palette: fallbackPalette(false) });
   return { doc, posted, wb };
 }

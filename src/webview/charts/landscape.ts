@@ -397,6 +397,59 @@ const fmtMetric = (m: LandscapeMetric, v: number | undefined) => (v === undefine
 /** A plane coordinate as a data attribute: rounded past float noise, no "-0". */
 const planeCoordinate = (v: number) => String(Math.round(v * 1e9) / 1e9 + 0);
 
+/**
+ * One map of a plane: the filled contours of `values` (values[beta][alpha] on geom's grid, clipped
+ * to it, with a data-value per contour), its frame, the α and β axes and their labels.
+ */
+export function drawContourMap(g: d3.Selection<SVGGElement, unknown, null, undefined>, p: Palette, geom: GridGeometry, values: number[][], scale: LandscapeScale, clipId: string, axisWidth: number, betaLabel: string): void {
+  const small = Math.max(10, p.fontSize - 2);
+  const padded = paddedContourGrid(values, scale);
+  const contours = d3.contours().size([padded.nx, padded.ny]).thresholds(scale.thresholds)(padded.values);
+  const path = d3.geoPath(
+    d3.geoTransform({
+      point(cx, cy) {
+        this.stream.point(geom.x(geom.alphaOfContour(cx, CONTOUR_PAD)), geom.y(geom.betaOfContour(cy, CONTOUR_PAD)));
+      },
+    }),
+  );
+  g.append('clipPath').attr('id', clipId).append('rect').attr('x', geom.left).attr('y', geom.top).attr('width', geom.width).attr('height', geom.height);
+  g.append('g')
+    .attr('class', 'contours')
+    .attr('clip-path', `url(#${clipId})`)
+    .selectAll('path')
+    .data(contours)
+    .join('path')
+    .attr('class', 'contour')
+    .attr('data-value', (c) => c.value)
+    .attr('d', (c) => path(c) ?? '')
+    .attr('fill', (c) => scale.color(c.value))
+    .attr('stroke', '#000000')
+    .attr('stroke-opacity', 0.12)
+    .attr('stroke-width', 0.5);
+  g.append('rect').attr('x', geom.left).attr('y', geom.top).attr('width', geom.width).attr('height', geom.height).attr('fill', 'none').attr('stroke', p.border);
+  const xa = d3.scaleLinear().domain([geom.alphaAt(geom.left), geom.alphaAt(geom.left + geom.width)]).range([geom.left, geom.left + geom.width]);
+  const yb = d3.scaleLinear().domain([geom.betaAt(geom.top + geom.height), geom.betaAt(geom.top)]).range([geom.top + geom.height, geom.top]);
+  const gx = g.append('g').attr('class', 'axis x').attr('transform', `translate(0,${geom.top + geom.height})`);
+  gx.call(d3.axisBottom(xa).ticks(Math.max(3, Math.floor(geom.width / 60))).tickFormat((v) => String(+v)));
+  styleAxis(gx, p);
+  const gy = g.append('g').attr('class', 'axis y').attr('transform', `translate(${geom.left},0)`);
+  gy.call(d3.axisLeft(yb).ticks(Math.max(3, Math.floor(geom.height / 60))).tickFormat((v) => String(+v)));
+  styleAxis(gy, p);
+  g.append('text')
+    .attr('x', geom.left + geom.width / 2)
+    .attr('y', geom.top + geom.height + Math.round(p.fontSize * 2.6))
+    .attr('text-anchor', 'middle')
+    .attr('fill', p.muted)
+    .attr('font-size', small)
+    .call((t) => appendRichText(t.node()!, 'α (along θ_B − θ_A)'));
+  g.append('text')
+    .attr('transform', `translate(${geom.left - axisWidth + 10},${geom.top + geom.height / 2}) rotate(-90)`)
+    .attr('text-anchor', 'middle')
+    .attr('fill', p.muted)
+    .attr('font-size', small)
+    .text(fitText(betaLabel, geom.height, small));
+}
+
 /** Where a colour bar goes: beside the maps (vertical, as tall as a map) or under them. */
 export interface ColorbarPlace {
   orientation: 'vertical' | 'horizontal';
@@ -594,53 +647,8 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
         .attr('fill', taskColor(p, grid.task))
         .text(firstFitting([`${label(grid.task)} · ${metric}`, label(grid.task)], geom.width, p.fontSize) || fitText(label(grid.task), geom.width, p.fontSize));
 
-      const padded = paddedContourGrid(gridOf(grid, metric), scale);
-      const contours = d3.contours().size([padded.nx, padded.ny]).thresholds(scale.thresholds)(padded.values);
-      const path = d3.geoPath(
-        d3.geoTransform({
-          point(cx, cy) {
-            this.stream.point(geom.x(geom.alphaOfContour(cx, CONTOUR_PAD)), geom.y(geom.betaOfContour(cy, CONTOUR_PAD)));
-          },
-        }),
-      );
       const clipId = `clw-map-clip-${instance}-${k}`;
-      g.append('clipPath').attr('id', clipId).append('rect').attr('x', geom.left).attr('y', geom.top).attr('width', geom.width).attr('height', geom.height);
-      g.append('g')
-        .attr('class', 'contours')
-        .attr('clip-path', `url(#${clipId})`)
-        .selectAll('path')
-        .data(contours)
-        .join('path')
-        .attr('class', 'contour')
-        .attr('data-value', (c) => c.value)
-        .attr('d', (c) => path(c) ?? '')
-        .attr('fill', (c) => scale.color(c.value))
-        .attr('stroke', '#000000')
-        .attr('stroke-opacity', 0.12)
-        .attr('stroke-width', 0.5);
-      g.append('rect').attr('x', geom.left).attr('y', geom.top).attr('width', geom.width).attr('height', geom.height).attr('fill', 'none').attr('stroke', p.border);
-
-      const xa = d3.scaleLinear().domain([geom.alphaAt(geom.left), geom.alphaAt(geom.left + geom.width)]).range([geom.left, geom.left + geom.width]);
-      const yb = d3.scaleLinear().domain([geom.betaAt(geom.top + geom.height), geom.betaAt(geom.top)]).range([geom.top + geom.height, geom.top]);
-      const gx = g.append('g').attr('class', 'axis x').attr('transform', `translate(0,${geom.top + geom.height})`);
-      gx.call(d3.axisBottom(xa).ticks(Math.max(3, Math.floor(geom.width / 60))).tickFormat((v) => String(+v)));
-      styleAxis(gx, p);
-      const gy = g.append('g').attr('class', 'axis y').attr('transform', `translate(${geom.left},0)`);
-      gy.call(d3.axisLeft(yb).ticks(Math.max(3, Math.floor(geom.height / 60))).tickFormat((v) => String(+v)));
-      styleAxis(gy, p);
-      g.append('text')
-        .attr('x', geom.left + geom.width / 2)
-        .attr('y', geom.top + geom.height + Math.round(p.fontSize * 2.6))
-        .attr('text-anchor', 'middle')
-        .attr('fill', p.muted)
-        .attr('font-size', small)
-        .call((t) => appendRichText(t.node()!, 'α (along θ_B − θ_A)'));
-      g.append('text')
-        .attr('transform', `translate(${geom.left - L.axisWidth + 10},${geom.top + geom.height / 2}) rotate(-90)`)
-        .attr('text-anchor', 'middle')
-        .attr('fill', p.muted)
-        .attr('font-size', small)
-        .text('β');
+      drawContourMap(g, p, geom, gridOf(grid, metric), scale, clipId, L.axisWidth, 'β');
 
       // Trajectory, coloured by the task being trained, over a dark halo so it reads on any fill.
       const line = d3

@@ -12,9 +12,9 @@ import type { MultiRunPlaneResult } from '../../../protocol/landscape';
 import type { PlaneComputeMessage } from '../../../protocol/planeMessages';
 import { formatCount, formatDuration, formatValue } from '../../../protocol/format';
 import { appendRichText, h, setChildren } from '../../dom';
-import { fitText, styleAxis } from '../../charts/axes';
+import { fitText } from '../../charts/axes';
 import { chartSvg, type ChartOptions } from '../../charts/chart';
-import { CONTOUR_PAD, drawColorbar, gridGeometry, landscapeLayout, landscapeScale, paddedContourGrid } from '../../charts/landscape';
+import { drawColorbar, drawContourMap, gridGeometry, landscapeLayout, landscapeScale } from '../../charts/landscape';
 import { compareIndexOf, drawnFolders, meanOf, normalisedFolder, placeOnMap, planeMarkers, projectedPolyline, projectionRows, relativeText, runColorMap, sharesText, tableNumber, type PlaneRunInfo } from '../../charts/planeMap';
 import type { ChartExport } from '../../exporting';
 import type { CompareSubject } from '../../compare/subject';
@@ -73,50 +73,8 @@ export function planeMapsChart(data: PlaneMapsData, o: ChartOptions): SVGSVGElem
     const g = root.append('g').attr('class', 'map').attr('data-testid', 'plane-map').attr('data-task', grid.task);
     const name = plane.tasks[grid.task] ?? `task ${grid.task}`;
     g.append('text').attr('x', geom.left).attr('y', geom.top - 10).attr('font-weight', 600).text(fitText(`${name} · loss`, geom.width, p.fontSize));
-    const padded = paddedContourGrid(grid.loss, scale);
-    const contours = d3.contours().size([padded.nx, padded.ny]).thresholds(scale.thresholds)(padded.values);
-    const path = d3.geoPath(
-      d3.geoTransform({
-        point(cx, cy) {
-          this.stream.point(geom.x(geom.alphaOfContour(cx, CONTOUR_PAD)), geom.y(geom.betaOfContour(cy, CONTOUR_PAD)));
-        },
-      }),
-    );
     const clipId = `clw-plane-clip-${instance}-${k}`;
-    g.append('clipPath').attr('id', clipId).append('rect').attr('x', geom.left).attr('y', geom.top).attr('width', geom.width).attr('height', geom.height);
-    g.append('g')
-      .attr('clip-path', `url(#${clipId})`)
-      .selectAll('path')
-      .data(contours)
-      .join('path')
-      .attr('class', 'contour')
-      .attr('d', (c) => path(c) ?? '')
-      .attr('fill', (c) => scale.color(c.value))
-      .attr('stroke', '#000000')
-      .attr('stroke-opacity', 0.12)
-      .attr('stroke-width', 0.5);
-    g.append('rect').attr('x', geom.left).attr('y', geom.top).attr('width', geom.width).attr('height', geom.height).attr('fill', 'none').attr('stroke', p.border);
-    const xa = d3.scaleLinear().domain([geom.alphaAt(geom.left), geom.alphaAt(geom.left + geom.width)]).range([geom.left, geom.left + geom.width]);
-    const yb = d3.scaleLinear().domain([geom.betaAt(geom.top + geom.height), geom.betaAt(geom.top)]).range([geom.top + geom.height, geom.top]);
-    const gx = g.append('g').attr('class', 'axis x').attr('transform', `translate(0,${geom.top + geom.height})`);
-    gx.call(d3.axisBottom(xa).ticks(Math.max(3, Math.floor(geom.width / 60))).tickFormat((v) => String(+v)));
-    styleAxis(gx, p);
-    const gy = g.append('g').attr('class', 'axis y').attr('transform', `translate(${geom.left},0)`);
-    gy.call(d3.axisLeft(yb).ticks(Math.max(3, Math.floor(geom.height / 60))).tickFormat((v) => String(+v)));
-    styleAxis(gy, p);
-    g.append('text')
-      .attr('x', geom.left + geom.width / 2)
-      .attr('y', geom.top + geom.height + Math.round(p.fontSize * 2.6))
-      .attr('text-anchor', 'middle')
-      .attr('fill', p.muted)
-      .attr('font-size', small)
-      .call((t) => appendRichText(t.node()!, 'α (along θ_B − θ_A)'));
-    g.append('text')
-      .attr('transform', `translate(${geom.left - L.axisWidth + 10},${geom.top + geom.height / 2}) rotate(-90)`)
-      .attr('text-anchor', 'middle')
-      .attr('fill', p.muted)
-      .attr('font-size', small)
-      .text(fitText(`β (towards ${thirdLabel})`, geom.height, small));
+    drawContourMap(g, p, geom, grid.loss, scale, clipId, L.axisWidth, `β (towards ${thirdLabel})`);
 
     // Trajectories, clipped to the map (a run usually starts at the random init, off the plotted range), over a dark halo.
     const tg = g.append('g').attr('clip-path', `url(#${clipId})`).attr('fill', 'none').attr('stroke-linejoin', 'round').attr('stroke-linecap', 'round');

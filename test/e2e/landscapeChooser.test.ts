@@ -95,7 +95,9 @@ describe('the landscape plane chosen after the run (code-server + Chromium)', ()
         { timeout: 240_000, interval: 100, message: `the plane ${SAVED} to be shown` },
       );
       console.log(`progress seen: ${progress.join(' | ')}; picture while computing: ${shotProgress || 'none (too fast)'}`);
-      assert.ok(progress.some((t) => /\d+ \/ \d+/.test(t)), `the card showed the job's progress as done / total (${progress.join(', ')})`);
+      // The job reported its progress up to done = total (kept by the card: a fast job can end between two looks).
+      const last = /^(\d+) \/ (\d+)$/.exec((await attr(frame, 'landscape-chooser', 'data-last-progress')) ?? '');
+      assert.ok(last && Number(last[2]) > 0 && last[1] === last[2], `the job's last progress was done = total (${last?.[0]}; seen while polling: ${progress.join(', ')})`);
 
       // In the DOM: on each of the three maps θ_A (phase 0) at (0,0), θ_B (phase 2) at (1,0).
       const drawn = await markers(frame);

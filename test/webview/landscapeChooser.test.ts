@@ -78,6 +78,7 @@ test('the host’s messages fold into the panel’s landscapes; a refusal leaves
   assert.equal(s.refusal, 'already being computed');
   s = applyLandscapeMessage(s, { type: 'landscapeJob', state: 'completed', file: 'landscape-0-1-random.json' })!;
   assert.equal(s.refusal, undefined);
+  assert.deepEqual(s.lastProgress, { done: 3, total: 30 }, 'the last progress outlives the job (a fast job ends between two looks)');
   s = applyLandscapeMessage(s, { type: 'landscapeShow', file: 'landscape-0-1-random.json', landscape: sampleLandscape() })!;
   assert.equal(s.shown, 'landscape-0-1-random.json');
   assert.equal(applyLandscapeMessage(s, { type: 'snapshot' }), null);

@@ -219,6 +219,7 @@ export function createRunLandscapeCard(doc: Document, host?: LandscapeCardHost):
     errorLine.textContent = error;
     if (error) rows.push(errorLine);
     setChildren(chooser, rows);
+    if (lands.lastProgress) chooser.setAttribute('data-last-progress', `${lands.lastProgress.done} / ${lands.lastProgress.total}`);
   }
 
   function render(next: CardContext<RunSubject>) {

@@ -14,6 +14,8 @@ export interface RunLandscapes {
   blocked?: string;
   /** The job's last state (running with its progress, or how it ended). */
   job: LandscapeJobMessage | null;
+  /** The last progress a running job reported ("done / total"), kept after it ends (a fast job may end between two looks). */
+  lastProgress?: { done: number; total: number };
   /** Why the host refused the last request (a job already running, Restricted Mode, a file it cannot read). */
   refusal?: string;
   /** The saved landscape last sent to draw. */
@@ -34,7 +36,7 @@ export function applyLandscapeMessage(state: RunLandscapes | undefined, m: unkno
     case 'landscapeJob':
       // A refusal leaves the job as it is (a running job's progress stays; the card shows the refusal beside it).
       if (msg.state === 'refused') return { ...s, refusal: typeof msg.error === 'string' ? msg.error : 'the request was refused' };
-      return { ...s, job: msg, refusal: undefined };
+      return { ...s, job: msg, refusal: undefined, ...(msg.state === 'running' ? { lastProgress: { done: msg.done, total: msg.total } } : {}) };
     case 'landscapeShow':
       if (typeof msg.file !== 'string' || typeof msg.landscape !== 'object' || msg.landscape === null) return null;
       return { ...s, shown: msg.file, showing: { file: msg.file, landscape: msg.landscape } };

@@ -450,6 +450,23 @@ export function drawContourMap(g: d3.Selection<SVGGElement, unknown, null, undef
     .text(fitText(betaLabel, geom.height, small));
 }
 
+/** A marker's label: bold white text over a dark halo, legible on any contour fill. */
+export function haloText<P extends SVGElement>(parent: d3.Selection<P, unknown, null, undefined>, x: number, y: number, text: string, fontSize: number, anchor: 'start' | 'middle' | 'end' = 'start') {
+  return parent
+    .append('text')
+    .attr('x', x)
+    .attr('y', y)
+    .attr('text-anchor', anchor)
+    .attr('font-size', fontSize)
+    .attr('font-weight', 600)
+    .attr('fill', '#ffffff')
+    .attr('stroke', '#000000')
+    .attr('stroke-width', 3)
+    .attr('stroke-opacity', 0.75)
+    .attr('paint-order', 'stroke')
+    .call((t) => appendRichText(t.node()!, text));
+}
+
 /** Where a colour bar goes: beside the maps (vertical, as tall as a map) or under them. */
 export interface ColorbarPlace {
   orientation: 'vertical' | 'horizontal';
@@ -698,20 +715,7 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
           .attr('fill', '#ffffff')
           .attr('stroke', '#000000')
           .attr('stroke-width', 1.5);
-        og.append('text')
-          .attr('class', 'optimum-label')
-          .attr('data-which', o.which)
-          .attr('x', o.label.x)
-          .attr('y', cy - 10)
-          .attr('text-anchor', o.label.anchor)
-          .attr('font-size', small)
-          .attr('font-weight', 600)
-          .attr('fill', '#ffffff')
-          .attr('stroke', '#000000')
-          .attr('stroke-width', 3)
-          .attr('stroke-opacity', 0.75)
-          .attr('paint-order', 'stroke')
-          .call((t) => appendRichText(t.node()!, o.label.text));
+        haloText(og, o.label.x, cy - 10, o.label.text, small, o.label.anchor).attr('class', 'optimum-label').attr('data-which', o.which);
       }
       // The third model the plane runs through (secondAxis 'point'), where it lies on the plane.
       const third = land.secondAxis === 'point' ? land.thirdPoint : undefined;
@@ -733,19 +737,7 @@ export function createLandscapeView(el: HTMLElement, onMetricChange?: (m: Landsc
             .attr('stroke-width', 1.5)
             .append('title')
             .text(`Third point: the end weights after ${optimumLabel(data, third.phase)} (α ${formatCoordinate(third.alpha)}, β ${formatCoordinate(third.beta)})`);
-          tg3
-            .append('text')
-            .attr('class', 'optimum-label')
-            .attr('x', tx + 9)
-            .attr('y', ty + 4)
-            .attr('font-size', small)
-            .attr('font-weight', 600)
-            .attr('fill', '#ffffff')
-            .attr('stroke', '#000000')
-            .attr('stroke-width', 3)
-            .attr('stroke-opacity', 0.75)
-            .attr('paint-order', 'stroke')
-            .call((t) => appendRichText(t.node()!, 'θ_C'));
+          haloText(tg3, tx + 9, ty + 4, 'θ_C', small).attr('class', 'optimum-label');
         }
       }
       crosshairs.push(g.append('circle').attr('class', 'crosshair').attr('r', 5).attr('fill', 'none').attr('stroke', '#ffffff').attr('stroke-width', 2).attr('visibility', 'hidden').attr('pointer-events', 'none'));

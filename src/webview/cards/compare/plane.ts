@@ -14,7 +14,7 @@ import { formatCount, formatDuration, formatValue } from '../../../protocol/form
 import { appendRichText, h, setChildren } from '../../dom';
 import { fitText } from '../../charts/axes';
 import { chartSvg, type ChartOptions } from '../../charts/chart';
-import { drawColorbar, drawContourMap, gridGeometry, landscapeLayout, landscapeScale } from '../../charts/landscape';
+import { drawColorbar, drawContourMap, gridGeometry, haloText, landscapeLayout, landscapeScale } from '../../charts/landscape';
 import { compareIndexOf, drawnFolders, meanOf, normalisedFolder, placeOnMap, planeMarkers, projectedPolyline, projectionRows, relativeText, runColorMap, sharesText, tableNumber, type PlaneRunInfo } from '../../charts/planeMap';
 import type { ChartExport } from '../../exporting';
 import type { CompareSubject } from '../../compare/subject';
@@ -141,18 +141,7 @@ export function planeMapsChart(data: PlaneMapsData, o: ChartOptions): SVGSVGElem
       else mg.append('circle').attr('cx', placed.x).attr('cy', placed.y).attr('r', 5.5);
       mg.selectAll('circle, rect').attr('fill', '#ffffff').attr('stroke', '#000000').attr('stroke-width', 1.5).attr('fill-opacity', 0.85);
       const right = placed.x < geom.left + geom.width - 60;
-      mg.append('text')
-        .attr('x', placed.x + (right ? 9 : -9))
-        .attr('y', placed.y - 8)
-        .attr('text-anchor', right ? 'start' : 'end')
-        .attr('font-size', small)
-        .attr('font-weight', 600)
-        .attr('fill', '#ffffff')
-        .attr('stroke', '#000000')
-        .attr('stroke-width', 3)
-        .attr('stroke-opacity', 0.75)
-        .attr('paint-order', 'stroke')
-        .call((t) => appendRichText(t.node()!, m.which === 'C' ? fitText(thirdLabel, 140, small) : m.label));
+      haloText(mg, placed.x + (right ? 9 : -9), placed.y - 8, m.which === 'C' ? fitText(thirdLabel, 140, small) : m.label, small, right ? 'start' : 'end');
     }
   });
   drawColorbar(root, p, bar, scale, 'plane-colorbar');

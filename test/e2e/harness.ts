@@ -454,7 +454,17 @@ export class Workbench {
     const parts = relPath.split('/').filter(Boolean);
     for (const [i, part] of parts.entries()) {
       const row = this.explorerItem(part, i + 1);
-      await waitFor(() => row.isVisible(), { timeout: 20_000, message: `Explorer row "${part}" of ${relPath}` });
+      // A file written while VS Code runs reaches the Explorer through the file watcher, which can miss
+      // an event on a busy machine: refresh the Explorer (as a user would) before waiting again.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await waitFor(() => row.isVisible(), { timeout: attempt < 2 ? 8_000 : 20_000, message: `Explorer row "${part}" of ${relPath}` });
+          break;
+        } catch (e) {
+          if (attempt >= 2) throw e;
+          await this.runCommandFromPalette('File: Refresh Explorer').catch(() => undefined);
+        }
+      }
       if (i < parts.length - 1) {
         if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
         await waitFor(async () => (await row.getAttribute('aria-expanded')) === 'true', { timeout: 10_000, message: `folder ${part} to expand` });

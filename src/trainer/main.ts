@@ -112,10 +112,9 @@ async function landscapeJob(m: LandscapeRequest): Promise<never> {
     await event({ type: 'landscapeJobFinished', status: 'completed', file, reopened, landscape, totalMs: performance.now() - t0 });
     await send({ type: 'exit', status: 'completed', resultFile: file });
   } catch (e) {
-    const cancelled = e instanceof Error && e.name === 'AbortError';
-    const error = e instanceof Error ? e.message : String(e);
-    await event({ type: 'landscapeJobFinished', status: cancelled ? 'cancelled' : 'failed', ...(cancelled ? {} : { error }), totalMs: performance.now() - t0 });
-    await send({ type: 'exit', status: cancelled ? 'cancelled' : 'failed' });
+    const end = jobEnd(e);
+    await event({ type: 'landscapeJobFinished', ...end, totalMs: performance.now() - t0 });
+    await send({ type: 'exit', status: end.status });
   }
   process.exit(0);
 }
@@ -155,10 +154,9 @@ async function pathsJob(m: PathsRequest): Promise<never> {
     await event({ type: 'finished', status: 'completed', paths: out.paths, plane: out.plane, files: out.files, reopened: out.reopened, totalMs: performance.now() - t0 });
     await send({ type: 'exit', status: 'completed', resultFile: out.files[0] });
   } catch (e) {
-    const cancelled = e instanceof Error && e.name === 'AbortError';
-    const error = e instanceof Error ? e.message : String(e);
-    await event({ type: 'finished', status: cancelled ? 'cancelled' : 'failed', ...(cancelled ? {} : { error }), totalMs: performance.now() - t0 });
-    await send({ type: 'exit', status: cancelled ? 'cancelled' : 'failed' });
+    const end = jobEnd(e);
+    await event({ type: 'finished', ...end, totalMs: performance.now() - t0 });
+    await send({ type: 'exit', status: end.status });
   }
   process.exit(0);
 }
@@ -168,3 +166,9 @@ process.on('disconnect', () => {
   controller.abort();
   setTimeout(() => process.exit(0), 2000).unref();
 });
+
+/** How a landscape or paths job that threw ended: cancelled (an AbortError), or failed with its message. */
+function jobEnd(e: unknown): { status: 'cancelled' } | { status: 'failed'; error: string } {
+  if (e instanceof Error && e.name === 'AbortError') return { status: 'cancelled' };
+  return { status: 'failed', error: e instanceof Error ? e.message : String(e) };
+}

@@ -13,7 +13,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { PATHS_FORMAT_VERSION, type MultiRunPlaneResult, type PathEvaluation, type PathsResult, type SolutionRef } from '../../protocol/landscape';
-import { upgradeResult, type BackendName, type RunResult } from '../../protocol/result';
+import { upgradeResult, type RunResult } from '../../protocol/result';
+import type { PathsRequest } from '../../protocol/trainer';
 import { writeFileAtomic } from '../atomicWrite';
 import { loadBackend } from '../backend';
 import { abortError } from '../cancel';
@@ -32,32 +33,8 @@ import { norm, sub } from './vector';
 /** The name earlier versions wrote (one per run folder, overwritten by every job): read, never written. */
 export const LEGACY_PATHS_FILE = 'paths.json';
 
-export interface PathsJobOptions {
-  reference: string;
-  /** Runs whose last end weights get a straight line from theta_A. */
-  to?: string[];
-  bezier?: boolean;
-  /** Bezier training steps (default 300), learning rate (default 0.01), batch size (default 64). */
-  steps?: number;
-  learningRate?: number;
-  batchSize?: number;
-  /** Third point of the plane: this run's last end weights. */
-  planeWith?: string;
-  /** More runs to project onto the plane. */
-  runs?: string[];
-  /** Phases of the reference for theta_A, theta_B (default first and last). */
-  optima?: [number, number];
-  /** Admit runs whose first task ended at other weights (e.g. replay): they share only the initialisation. */
-  allowInitOnly?: boolean;
-  /** Points along each path (default 25). */
-  points?: number;
-  /** Plane grid points per axis (default: the reference run's landscape.grid). */
-  grid?: number;
-  /** Recompute even when the files exist (default: reopen them). */
-  force?: boolean;
-  backend?: BackendName | 'auto';
-  dataDir?: string;
-  cacheDir?: string;
+/** The job's request (protocol/trainer.ts PathsRequest, its fields documented there) and what only the engine passes. */
+export interface PathsJobOptions extends Omit<PathsRequest, 'type'> {
   allowDownload?: boolean;
   resolve?: TaskLoadOptions['resolve'];
   tf?: TF;

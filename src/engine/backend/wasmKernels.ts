@@ -14,6 +14,12 @@
  * buffers released with `backend.disposeData`), the way tfjs-backend-wasm writes its own kernels.
  */
 import type { TF } from '../models/types';
+import {
+  ADD, F32_CONST_NEG_INF, F32_LOAD, F32X4_ADD, F32X4_EQ, F32X4_GT, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, LT_S, MUL, SUB,
+  V_AND, V_ANDNOT, V_LOAD, V_NOT, V_OR, V_STORE, V_ZERO, assembleModule, forRange, get, i32, ifThen, max, min, moduleFor, set, simd,
+  type Code, type FnDef,
+} from './wasmAsm';
+export { setWasmSimdKernelsEnabled } from './wasmAsm';
 
 /** What a kernel receives and returns (tfjs-core's TensorInfo). */
 interface TensorInfo {
@@ -616,11 +622,10 @@ function maxPoolGradGeneral(
 }
 
 // ---------------------------------------------------------------------------------------------
-// A small WebAssembly SIMD module for the data-movement kernels, instantiated over the wasm
-// backend's own memory (so it reads and writes tensors in place, by heap byte offset). It is
-// assembled here from a few opcodes rather than shipped as a binary; every function is a plain
-// loop nest, documented by the pseudo-code beside it. If the module cannot be built (no SIMD, a
-// shared-memory build), the kernels use their JS loops instead.
+// A small WebAssembly SIMD module for the data-movement kernels, assembled with wasmAsm.ts and
+// instantiated over the wasm backend's own memory (so it reads and writes tensors in place, by heap
+// byte offset); every function is a plain loop nest, documented by the pseudo-code beside it. If the
+// module cannot be built (no SIMD, a shared-memory build), the kernels use their JS loops instead.
 // ---------------------------------------------------------------------------------------------
 
 interface SimdModule {
@@ -643,43 +648,9 @@ interface SimdModule {
   swapOuter(src: number, dst: number, a: number, b: number, rowBytes: number): void;
 }
 
-/** The slice of the WebAssembly JS API used here (the project's TS lib has no DOM/WebAssembly types). */
-interface WasmApi {
-  Memory: abstract new (...args: never[]) => { buffer: ArrayBufferLike };
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: object };
-}
-const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-const simdByMemory = new WeakMap<object, SimdModule | null>();
-let simdDisabled = false;
-
-/** Turns the SIMD helper module off (JS loops only), e.g. to compare the two; returns the previous state. */
-export function setWasmSimdKernelsEnabled(enabled: boolean): boolean {
-  const previous = !simdDisabled;
-  simdDisabled = !enabled;
-  return previous;
-}
-
 /** The SIMD helper module for this backend's memory, or null when it cannot be used. */
 function simdFor(backend: unknown): SimdModule | null {
-  if (simdDisabled || !WA) return null;
-  const wasm = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
-  const memory = wasm?.asm?.memory ?? wasm?.wasmMemory;
-  if (!(memory instanceof WA.Memory)) return null;
-  const cached = simdByMemory.get(memory);
-  if (cached !== undefined) return cached;
-  let mod: SimdModule | null = null;
-  try {
-    if (typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) {
-      const instance = new WA.Instance(new WA.Module(assembleSimdModule()), { env: { memory } });
-      mod = instance.exports as unknown as SimdModule;
-    }
-  } catch (e) {
-    if (process.env.CLW_DEBUG_WASM_KERNELS) console.error('wasm SIMD kernels unavailable:', e);
-    mod = null;
-  }
-  simdByMemory.set(memory, mod);
-  return mod;
+  return moduleFor<SimdModule>(backend, 'training-kernels', assembleSimdModule);
 }
 
 /** Byte offset of a tensor in the wasm heap. */
@@ -687,104 +658,6 @@ function heapOffset(backend: WasmBackend, t: TensorInfo): number {
   const d = backend.dataIdMap.get(t.dataId);
   if (!d) throw new Error('tensor data is not on the wasm backend');
   return d.memoryOffset;
-}
-
-// --- a minimal WebAssembly assembler -----------------------------------------------------------
-
-type Code = number[];
-const uleb = (n: number): Code => {
-  const out: Code = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-};
-const sleb = (n: number): Code => {
-  const out: Code = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-};
-const name = (s: string): Code => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
-const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
-
-const I32 = 0x7f;
-const V128 = 0x7b;
-const get = (i: number): Code => [0x20, ...uleb(i)];
-const set = (i: number): Code => [0x21, ...uleb(i)];
-const tee = (i: number): Code => [0x22, ...uleb(i)];
-const i32 = (v: number): Code => [0x41, ...sleb(v)];
-const ADD = [0x6a];
-const SUB = [0x6b];
-const MUL = [0x6c];
-const LT_S = [0x48];
-const GT_S = [0x4a];
-const GE_S = [0x4e];
-const SELECT = [0x1b];
-const F32_LOAD = [0x2a, 2, 0];
-const F32_CONST_NEG_INF = [0x43, 0x00, 0x00, 0x80, 0xff];
-const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
-const V_LOAD = simd(0x00, 0, 0); // align hint 1 (any alignment), offset 0
-const V_STORE = simd(0x0b, 0, 0);
-const V_ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
-const F32X4_SPLAT = simd(0x13);
-const F32X4_EQ = simd(0x41);
-const F32X4_GT = simd(0x44);
-const V_NOT = simd(0x4d);
-const V_AND = simd(0x4e);
-const V_ANDNOT = simd(0x4f);
-const V_OR = simd(0x50);
-const F32X4_ADD = simd(0xe4);
-const F32X4_MUL = simd(0xe6);
-const F32X4_PMAX = simd(0xeb);
-/** if (cond) { body } — cond is code leaving an i32. */
-const ifThen = (cond: Code, body: Code): Code => [...cond, 0x04, 0x40, ...body, 0x0b];
-/** for (i = start; i < end; i += step) body — start/end/step are code leaving an i32 (end re-evaluated). */
-const forRange = (i: number, start: Code, end: Code, step: Code, body: Code): Code => [
-  ...start, ...set(i),
-  0x02, 0x40,
-  ...get(i), ...end, ...GE_S, 0x0d, 0,
-  0x03, 0x40,
-  ...body,
-  ...get(i), ...step, ...ADD, ...tee(i), ...end, ...LT_S, 0x0d, 0,
-  0x0b,
-  0x0b,
-];
-/** a < b ? a : b and a > b ? a : b for i32 code. */
-const min = (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, ...LT_S, ...SELECT];
-const max = (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, ...GT_S, ...SELECT];
-
-interface FnDef {
-  exportName: string;
-  params: number;
-  /** Extra locals by type, in order after the params. */
-  i32Locals: number;
-  v128Locals: number;
-  body: Code;
-}
-
-function assembleModule(fns: FnDef[]): Uint8Array {
-  const types = fns.map((f) => [0x60, ...uleb(f.params), ...new Array<number>(f.params).fill(I32), 0]);
-  const typeSec = section(1, [...uleb(types.length), ...types.flat()]);
-  const importSec = section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x00]);
-  const funcSec = section(3, [...uleb(fns.length), ...fns.flatMap((_, i) => uleb(i))]);
-  const exportSec = section(7, [...uleb(fns.length), ...fns.flatMap((f, i) => [...name(f.exportName), 0x00, ...uleb(i)])]);
-  const bodies = fns.map((f) => {
-    const locals = [...uleb(2), ...uleb(f.i32Locals), I32, ...uleb(f.v128Locals), V128];
-    const b = [...locals, ...f.body, 0x0b];
-    return [...uleb(b.length), ...b];
-  });
-  const codeSec = section(10, [...uleb(bodies.length), ...bodies.flat()]);
-  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...typeSec, ...importSec, ...funcSec, ...exportSec, ...codeSec]);
 }
 
 function assembleSimdModule(): Uint8Array {

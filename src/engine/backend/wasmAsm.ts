@@ -1,0 +1,154 @@
+/**
+ * A minimal WebAssembly assembler for the engine's own SIMD kernels, and the lookup of the wasm
+ * backend's memory they run over. Kernels are plain loop nests written with the helpers below
+ * (each kernel file documents its pseudo-code beside it) and instantiated over the backend's own
+ * memory, so they read and write tensors in place by heap byte offset.
+ */
+
+/** The slice of the WebAssembly JS API used here (the project's TS lib has no DOM/WebAssembly types). */
+export interface WasmApi {
+  Memory: abstract new (...args: never[]) => { buffer: ArrayBufferLike };
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: object };
+}
+export const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+
+/** The wasm backend's linear memory (non-shared), or null (another backend, a threaded build). */
+export function backendMemory(backend: unknown): { buffer: ArrayBufferLike } | null {
+  if (!WA) return null;
+  const wasm = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
+  const memory = wasm?.asm?.memory ?? wasm?.wasmMemory;
+  if (!(memory instanceof WA.Memory)) return null;
+  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
+  return memory;
+}
+
+const instances = new WeakMap<object, Map<string, object | null>>();
+let disabled = false;
+
+/** Turns the engine's SIMD modules off (kernels use their JS loops), e.g. to compare the two; returns the previous state. */
+export function setWasmSimdKernelsEnabled(enabled: boolean): boolean {
+  const previous = !disabled;
+  disabled = !enabled;
+  return previous;
+}
+
+/**
+ * The exports of the module `assemble()` builds, instantiated once per backend memory and key over
+ * that memory; null when it cannot be (no SIMD, a shared-memory build, not the wasm backend).
+ */
+export function moduleFor<T>(backend: unknown, key: string, assemble: () => Uint8Array): T | null {
+  if (disabled) return null;
+  const memory = backendMemory(backend);
+  if (!memory || !WA) return null;
+  let byKey = instances.get(memory);
+  if (!byKey) instances.set(memory, (byKey = new Map()));
+  if (byKey.has(key)) return byKey.get(key) as T | null;
+  let exports: object | null = null;
+  try {
+    exports = new WA.Instance(new WA.Module(assemble()), { env: { memory } }).exports;
+  } catch (e) {
+    if (process.env.CLW_DEBUG_WASM_KERNELS) console.error(`wasm SIMD module '${key}' unavailable:`, e);
+  }
+  byKey.set(key, exports);
+  return exports as T | null;
+}
+
+// --- a minimal WebAssembly assembler -----------------------------------------------------------
+
+export type Code = number[];
+export const uleb = (n: number): Code => {
+  const out: Code = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+};
+export const sleb = (n: number): Code => {
+  const out: Code = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
+      out.push(b);
+      return out;
+    }
+    out.push(b | 0x80);
+  }
+};
+export const name = (s: string): Code => [...uleb(s.length), ...Array.from(s, (ch) => ch.charCodeAt(0))];
+export const section = (id: number, body: Code): Code => [id, ...uleb(body.length), ...body];
+
+export const I32 = 0x7f;
+export const V128 = 0x7b;
+export const get = (i: number): Code => [0x20, ...uleb(i)];
+export const set = (i: number): Code => [0x21, ...uleb(i)];
+export const tee = (i: number): Code => [0x22, ...uleb(i)];
+export const i32 = (v: number): Code => [0x41, ...sleb(v)];
+export const ADD = [0x6a];
+export const SUB = [0x6b];
+export const MUL = [0x6c];
+export const LT_S = [0x48];
+export const GT_S = [0x4a];
+export const GE_S = [0x4e];
+export const SELECT = [0x1b];
+export const F32_LOAD = [0x2a, 2, 0];
+export const F32_CONST_NEG_INF = [0x43, 0x00, 0x00, 0x80, 0xff];
+export const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
+export const V_LOAD = simd(0x00, 0, 0); // align hint 1 (any alignment), offset 0
+export const V_STORE = simd(0x0b, 0, 0);
+export const V_ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
+export const F32X4_SPLAT = simd(0x13);
+export const F32X4_EQ = simd(0x41);
+export const F32X4_GT = simd(0x44);
+export const V_NOT = simd(0x4d);
+export const V_AND = simd(0x4e);
+export const V_ANDNOT = simd(0x4f);
+export const V_OR = simd(0x50);
+export const F32X4_ADD = simd(0xe4);
+export const F32X4_MUL = simd(0xe6);
+export const F32X4_PMAX = simd(0xeb);
+/** if (cond) { body } — cond is code leaving an i32. */
+export const ifThen = (cond: Code, body: Code): Code => [...cond, 0x04, 0x40, ...body, 0x0b];
+/** for (i = start; i < end; i += step) body — start/end/step are code leaving an i32 (end re-evaluated). */
+export const forRange = (i: number, start: Code, end: Code, step: Code, body: Code): Code => [
+  ...start, ...set(i),
+  0x02, 0x40,
+  ...get(i), ...end, ...GE_S, 0x0d, 0,
+  0x03, 0x40,
+  ...body,
+  ...get(i), ...step, ...ADD, ...tee(i), ...end, ...LT_S, 0x0d, 0,
+  0x0b,
+  0x0b,
+];
+/** a < b ? a : b and a > b ? a : b for i32 code. */
+export const min = (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, ...LT_S, ...SELECT];
+export const max = (a: Code, b: Code): Code => [...a, ...b, ...a, ...b, ...GT_S, ...SELECT];
+
+export interface FnDef {
+  exportName: string;
+  params: number;
+  /** Extra locals by type, in order after the params. */
+  i32Locals: number;
+  v128Locals: number;
+  body: Code;
+}
+
+export function assembleModule(fns: FnDef[]): Uint8Array {
+  const types = fns.map((f) => [0x60, ...uleb(f.params), ...new Array<number>(f.params).fill(I32), 0]);
+  const typeSec = section(1, [...uleb(types.length), ...types.flat()]);
+  const importSec = section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 0x00]);
+  const funcSec = section(3, [...uleb(fns.length), ...fns.flatMap((_, i) => uleb(i))]);
+  const exportSec = section(7, [...uleb(fns.length), ...fns.flatMap((f, i) => [...name(f.exportName), 0x00, ...uleb(i)])]);
+  const bodies = fns.map((f) => {
+    const locals = [...uleb(2), ...uleb(f.i32Locals), I32, ...uleb(f.v128Locals), V128];
+    const b = [...locals, ...f.body, 0x0b];
+    return [...uleb(b.length), ...b];
+  });
+  const codeSec = section(10, [...uleb(bodies.length), ...bodies.flat()]);
+  return new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, ...typeSec, ...importSec, ...funcSec, ...exportSec, ...codeSec]);
+}
+

@@ -11,7 +11,7 @@ import { runExperiment } from '../../src/engine/runner';
 import { readWeightStore } from '../../src/engine/landscape/store';
 import { readParameters } from '../../src/engine/landscape/vector';
 import * as loop from '../../src/engine/train/loop';
-import { benchExperiment, createEngineSession, scoreTask, timeTraining, trainFirstPhase } from '../../src/engine/bench/training';
+import { benchExperiment, createEngineSession, measureKernelCeiling, scoreTask, timeTraining, trainFirstPhase } from '../../src/engine/bench/training';
 import { parseJsonLines, parseTorchBench, parseTorchGrid } from '../../src/engine/bench/torch';
 import { parseGnuTime } from '../../src/engine/bench/system';
 import { compare, formatBenchReport, type BenchReport } from '../../src/engine/bench/report';
@@ -93,6 +93,15 @@ test('bench steps are the engine\'s trainStep on the loop\'s seeded batches: los
 // Captured from `/usr/bin/python3 scripts/torch_reference.py bench` (python3-torch 1.13.1, this machine).
 const sample = (name: string) => readFileSync(join(__dirname, '..', 'fixtures', 'bench', name), 'utf8');
 
+test('the kernel ceiling times the real conv and matmul on the backend, leaks nothing, and reports finite rates', async () => {
+  const { tf } = await loadBackend('wasm');
+  const before = tf.memory().numTensors;
+  const rates = measureKernelCeiling(tf, 2, 2);
+  assert.deepEqual(rates.map((r) => r.what), ['conv2d [64,13,13,32] * [3,3,32,64] valid', 'matmul [64,784] * [784,400]']);
+  for (const r of rates) assert.ok(Number.isFinite(r.gflops) && r.gflops > 0, `${r.what}: ${r.gflops}`);
+  assert.equal(tf.memory().numTensors, before);
+});
+
 test('parseTorchBench reads every configuration line of torch_reference.py bench', () => {
   const rows = parseTorchBench(sample('torch_bench.txt'));
   assert.equal(rows.length, 8);
@@ -160,6 +169,10 @@ test('ratios pair each engine case with torch rows of the same model, batch and 
     training: { batchSize, warmupSteps: 1, windows: 1, stepsPerWindow: 1, windowImagesPerSecond: [ips], imagesPerSecond: ips, medianStepMs: 1, tensorsAfterWarmup: 5, tensorsAtEnd: 5, firstLoss: 2, lastLoss: 1 },
     trainGflops: null,
     evaluation: { images: 10000, windows: 1, windowImagesPerSecond: [ips * 4], imagesPerSecond: ips * 4, accuracy: 0.9 },
+    ceiling: [{ what: 'conv', gflops: 25 }, { what: 'matmul', gflops: 20 }],
+    flopsPerImage: 10e6,
+    cores: 2,
+    boundImagesPerSecond: 5000,
     setupMs: 1,
     peakRss: { mb: 500, source: 'VmHWM' },
     loadavg1: [1, 1],
@@ -200,6 +213,8 @@ test('ratios pair each engine case with torch rows of the same model, batch and 
   assert.match(text, /small-cnn b64 .* 2\.00 /);
   assert.match(text, /ours is x3\.00 as fast/);
   assert.match(text, /tensors constant/);
+  // The ceiling line: the bound beside the targets taken from the same run's torch rows.
+  assert.match(text, new RegExp(`small-cnn b64 ceiling: .*conv 25\\.0 GFLOP/s; matmul 20\\.0 GFLOP/s; 10\\.00 MFLOP per training image -> at most 5,000 img/s on 2 core\\(s\\).*1\\.5x torch as installed = ${Math.round(1.5 * cnn.trainImagesPerSecond).toLocaleString('en-US')}`));
 });
 
 test('bench options: defaults find the repository\'s reference script and example; --quick shortens, --full takes the 21x21 grid', () => {

@@ -8,7 +8,8 @@ import { landscapeEvaluator, landscapeSubset, taskTestData, loadExperimentTasks,
 import { buildModel } from '../models/build';
 import { benchLandscape, gridSpec, type LandscapeBenchResult } from './landscape';
 import { machineNote, peakRss, resetPeakRss, type PeakRss } from './system';
-import { benchExperiment, createEngineSession, timeEvaluation, timeTraining, trainFlopsPerImage, type EvaluationTiming, type TrainingTiming } from './training';
+import { benchExperiment, createEngineSession, measureKernelCeiling, timeEvaluation, timeTraining, trainFlopsPerImage, type EvaluationTiming, type KernelRate, type TrainingTiming } from './training';
+import { runCores } from '../cores';
 
 export type ModelPreset = keyof typeof MODEL_PRESETS;
 
@@ -25,6 +26,17 @@ export interface TrainCaseResult {
   /** Effective GFLOP/s of the training step (forward + gradients per image x img/s); null when not counted for this model. */
   trainGflops: number | null;
   evaluation: EvaluationTiming;
+  /** One thread's best kernel rates on this backend (measured in this case's process). */
+  ceiling: KernelRate[];
+  /** FLOPs of one training image (forward + gradients); null when not counted for this model. */
+  flopsPerImage: number | null;
+  /** Cores the run may use (runCores()). */
+  cores: number;
+  /**
+   * Training img/s if every FLOP of a step ran at the faster ceiling rate on every core with no
+   * other cost: an upper bound for this backend, whatever the scheduling.
+   */
+  boundImagesPerSecond: number | null;
   /** Data loading, normalisation, model and strategy, ms. */
   setupMs: number;
   peakRss: PeakRss;
@@ -67,6 +79,9 @@ async function trainCase(c: Extract<BenchCase, { kind: 'train' }>, ctx: CaseCont
     const training = await timeTraining(session, c);
     const evaluation = timeEvaluation(session, c.evalWindows);
     const flops = trainFlopsPerImage(session.model);
+    const ceiling = measureKernelCeiling(ctx.tf);
+    const cores = runCores();
+    const best = Math.max(...ceiling.map((k) => k.gflops));
     return {
       kind: 'train',
       id: c.id,
@@ -75,6 +90,10 @@ async function trainCase(c: Extract<BenchCase, { kind: 'train' }>, ctx: CaseCont
       training,
       trainGflops: flops === null ? null : (flops * training.imagesPerSecond) / 1e9,
       evaluation,
+      ceiling,
+      flopsPerImage: flops,
+      cores,
+      boundImagesPerSecond: flops === null ? null : (cores * best * 1e9) / flops,
       setupMs,
       peakRss: peakRss(reset),
       loadavg1: [load, machineNote().loadavg1],

@@ -157,6 +157,18 @@ export function formatBenchReport(r: BenchReport): string {
           `${fix(c.training.medianStepMs, 1)} ms/step${c.trainGflops !== null ? `, ${fix(c.trainGflops, 1)} GFLOP/s effective` : ''}, tensors ${leak === 0 ? 'constant' : `+${leak} over the timed steps`}, setup ${fix(c.setupMs / 1000, 1)} s, load ${c.loadavg1.join(' -> ')}`,
       );
     }
+    for (const c of train) {
+      if (!c.ceiling?.length) continue;
+      const b = c.training.batchSize;
+      const t = torchRow(c.model, b, 'nn.Linear');
+      const f = torchRow(c.model, b, 'oneDNN');
+      const need = [t ? `1.5x torch as installed = ${int(1.5 * t.trainImagesPerSecond)}` : '', f ? `0.7x torch --fast-linear = ${int(0.7 * f.trainImagesPerSecond)}` : ''].filter(Boolean).join(', ');
+      out.push(
+        `  ${c.model} b${b} ceiling: one thread's best kernels ${c.ceiling.map((k) => `${k.what} ${fix(k.gflops, 1)} GFLOP/s`).join('; ')}; ` +
+          `${fix((c.flopsPerImage ?? NaN) / 1e6, 2)} MFLOP per training image -> at most ${int(c.boundImagesPerSecond)} img/s on ${c.cores} core(s) with every FLOP at the faster rate and nothing else` +
+          (need ? ` (targets: ${need})` : ''),
+      );
+    }
     const one = rows.filter((x) => x.threads === 1);
     const bf = r.torch?.benchFigures;
     if (bf) out.push(`  torch bench: ${fix(bf.wallSeconds, 0)} s, load ${fix(bf.loadavgStart)} -> ${fix(bf.loadavgEnd)}`);

@@ -218,3 +218,47 @@ export function trainFlopsPerImage(model: ClassifierModel): number | null {
   }
   return flops || null;
 }
+
+export interface KernelRate {
+  /** What was timed, e.g. 'conv2d [64,13,13,32] * [3,3,32,64] valid'. */
+  what: string;
+  gflops: number;
+}
+
+/**
+ * The best arithmetic rate of one thread of this backend: the small CNN's heaviest forward
+ * convolution and the MLP's first layer, each alone in a tight loop (median of timed windows).
+ * Every op of a training step is at most this fast, so (cores x the faster rate) / FLOPs per image
+ * bounds what any scheduling of the step on this backend can reach.
+ */
+export function measureKernelCeiling(tf: TF, windows = 5, callsPerWindow = 10): KernelRate[] {
+  const time = (what: string, flops: number, make: () => tfjs.Tensor[], op: (t: tfjs.Tensor[]) => tfjs.Tensor): KernelRate => {
+    const inputs = make();
+    try {
+      for (let i = 0; i < 3; i++) op(inputs).dispose();
+      const rates: number[] = [];
+      for (let w = 0; w < windows; w++) {
+        const t0 = performance.now();
+        for (let i = 0; i < callsPerWindow; i++) op(inputs).dispose();
+        rates.push((flops * callsPerWindow) / ((performance.now() - t0) / 1000) / 1e9);
+      }
+      return { what, gflops: median(rates) };
+    } finally {
+      tf.dispose(inputs);
+    }
+  };
+  return [
+    time(
+      'conv2d [64,13,13,32] * [3,3,32,64] valid',
+      2 * 64 * 11 * 11 * 64 * 3 * 3 * 32,
+      () => [tf.randomUniform([64, 13, 13, 32]), tf.randomUniform([3, 3, 32, 64])],
+      ([x, k]) => tf.conv2d(x as tfjs.Tensor4D, k as tfjs.Tensor4D, 1, 'valid'),
+    ),
+    time(
+      'matmul [64,784] * [784,400]',
+      2 * 64 * 784 * 400,
+      () => [tf.randomUniform([64, 784]), tf.randomUniform([784, 400])],
+      ([a, b]) => tf.matMul(a as tfjs.Tensor2D, b as tfjs.Tensor2D),
+    ),
+  ];
+}

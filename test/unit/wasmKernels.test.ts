@@ -273,3 +273,19 @@ test('a few Adam steps of the small CNN on wasm reduce the loss on fixed data', 
   assert.ok(losses.every(Number.isFinite), `finite losses: ${losses}`);
   assert.ok(losses[losses.length - 1] < losses[0] * 0.7, `loss fell: ${losses.map((l) => l.toFixed(3)).join(' ')}`);
 });
+
+test("'builtin' mode restores tfjs's own kernels (Conv2D, FusedConv2D and Add included); 'fast' brings the engine's back", () => {
+  const tag = (name: string) =>
+    (tf.getKernel(name, 'wasm') as unknown as { kernelFunc: Record<symbol, unknown> } | undefined)?.kernelFunc[Symbol.for('continual-workbench.wasmKernel')];
+  try {
+    const changed = registerWasmTrainingKernels(tf, { mode: 'builtin' });
+    for (const name of ['Conv2D', 'FusedConv2D', 'Add']) {
+      assert.ok(changed.includes(name), `${name} changed`);
+      assert.ok(tf.getKernel(name, 'wasm'), `${name} is registered`);
+      assert.equal(tag(name), undefined, `${name} is tfjs's own`);
+    }
+  } finally {
+    registerWasmTrainingKernels(tf, { mode: 'fast' });
+  }
+  for (const name of WASM_TRAINING_KERNELS) assert.match(String(tag(name)), /^fast:/, `${name} is the engine's again`);
+});

@@ -7,18 +7,22 @@
  * `Identity` (used to save tensors for the backward pass) copies. This module registers
  * replacements that route the arithmetic through XNNPACK (the backend's own Conv2D / BatchMatMul
  * kernels) or do the data movement in a small WebAssembly SIMD module assembled below (JS loops when
- * it is unavailable). Every kernel checks the configuration it supports and throws a clear error
- * otherwise; none of them approximates: all match tfjs's cpu backend to float32 rounding.
+ * it is unavailable). Convolutions (`Conv2D`, `FusedConv2D` with bias + linear/relu, the input and
+ * filter gradients) run the direct SIMD kernels of wasmConv.ts where they apply, and a per-channel
+ * bias `Add` runs in one SIMD pass; every other configuration goes to the built-in kernel. Every
+ * kernel checks the configuration it supports and throws a clear error otherwise; none of them
+ * approximates: all match tfjs's cpu backend to float32 rounding.
  *
  * Kernels are written at the backend level (TensorInfo in, TensorInfo out; intermediates are heap
  * buffers released with `backend.disposeData`), the way tfjs-backend-wasm writes its own kernels.
  */
 import type { TF } from '../models/types';
 import {
-  ADD, F32_CONST_NEG_INF, F32_LOAD, F32X4_ADD, F32X4_EQ, F32X4_GT, F32X4_MUL, F32X4_PMAX, F32X4_SPLAT, LT_S, MUL, SUB,
-  V_AND, V_ANDNOT, V_LOAD, V_NOT, V_OR, V_STORE, V_ZERO, assembleModule, forRange, get, i32, ifThen, max, min, moduleFor, set, simd,
+  ADD, F32_CONST_NEG_INF, F32_LOAD, F32X4_ADD, F32X4_EQ, F32X4_GT, F32X4_PMAX, F32X4_SPLAT, MUL, SUB,
+  V_AND, V_ANDNOT, V_LOAD, V_NOT, V_OR, V_STORE, V_ZERO, assembleModule, forRange, get, i32, max, min, moduleFor, set,
   type Code, type FnDef,
 } from './wasmAsm';
+import { biasAdd, directConv2d, directConvApplies, directConvFilterGrad } from './wasmConv';
 export { setWasmSimdKernelsEnabled } from './wasmAsm';
 
 /** What a kernel receives and returns (tfjs-core's TensorInfo). */
@@ -52,8 +56,6 @@ type Pad = 'valid' | 'same' | number | number[][];
 type ConvInfo = ReturnType<TF['backend_util']['computeConv2DInfo']>;
 
 const BACKEND = 'wasm';
-/** Direct (SIMD) filter gradient up to this many input channels; XNNPACK above. */
-export const DIRECT_FILTER_GRAD_MAX_CI = 4;
 /** Marks the kernel functions registered here, so a second registration is a no-op. */
 const MARK = Symbol.for('continual-workbench.wasmKernel');
 /** Original kernels captured before the first override, per tfjs-core kernel registry. */
@@ -67,6 +69,9 @@ export const WASM_TRAINING_KERNELS = [
   'BatchMatMul',
   'Sum',
   'Identity',
+  'Conv2D',
+  'FusedConv2D',
+  'Add',
 ] as const;
 export type WasmTrainingKernel = (typeof WASM_TRAINING_KERNELS)[number];
 
@@ -101,6 +106,9 @@ export function registerWasmTrainingKernels(tf: TF, options: RegisterOptions = {
           BatchMatMul: k.batchMatMul,
           Sum: k.sum,
           Identity: k.identity,
+          Conv2D: k.conv2D,
+          FusedConv2D: k.fusedConv2D,
+          Add: k.add,
         }
       : {
           Conv2DBackpropFilter: k.conv2DBackpropFilterComposed,
@@ -109,6 +117,9 @@ export function registerWasmTrainingKernels(tf: TF, options: RegisterOptions = {
           BatchMatMul: null,
           Sum: null,
           Identity: null,
+          Conv2D: null,
+          FusedConv2D: null,
+          Add: null,
         };
   const changed: string[] = [];
   for (const name of WASM_TRAINING_KERNELS) {
@@ -145,11 +156,11 @@ function captureOriginals(tf: TF): Map<string, KernelConfigLike> {
   let originals = originalsByRegistry.get(registryKey);
   if (!originals) {
     originals = new Map();
-    for (const name of [...WASM_TRAINING_KERNELS, 'Conv2D', 'Transpose']) {
+    for (const name of [...WASM_TRAINING_KERNELS, 'Transpose']) {
       const config = tf.getKernel(name, BACKEND) as unknown as KernelConfigLike | undefined;
       if (config && !(config.kernelFunc as unknown as Record<symbol, unknown>)[MARK]) originals.set(name, { ...config });
     }
-    for (const name of ['Conv2D', 'Transpose', 'BatchMatMul', 'Sum', 'Identity']) {
+    for (const name of ['Conv2D', 'FusedConv2D', 'Add', 'Transpose', 'BatchMatMul', 'Sum', 'Identity']) {
       if (!originals.has(name)) {
         throw new Error(
           `tfjs-backend-wasm's '${name}' kernel is not registered: load @tensorflow/tfjs-backend-wasm ` +
@@ -174,6 +185,8 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
   const batchMatMulOrig = orig('BatchMatMul');
   const sumOrig = orig('Sum');
   const identityOrig = orig('Identity');
+  const fusedConv2dOrig = orig('FusedConv2D');
+  const addOrig = orig('Add');
 
   const call = (fn: KernelFn, backend: WasmBackend, inputs: Record<string, TensorInfo>, attrs: Attrs): TensorInfo =>
     fn({ inputs, attrs, backend }) as TensorInfo;
@@ -215,8 +228,9 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
   }
 
   /**
-   * dx of a conv2d, as a stride-1 Conv2D (XNNPACK) of dy with the spatially reversed, in/out-swapped
-   * filter; for strides > 1, dy is first spread out with zeros (stride - 1 between its pixels).
+   * dx of a conv2d, as a stride-1 Conv2D (the direct kernel below, or XNNPACK) of dy with the
+   * spatially reversed, in/out-swapped filter; for strides > 1, dy is first spread out with zeros
+   * (stride - 1 between its pixels).
    */
   function conv2DBackpropInput({ inputs, attrs, backend }: KernelArgs): TensorInfo {
     const K = 'Conv2DBackpropInput';
@@ -271,12 +285,8 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
           `filter ${KH}x${KW}, strides ${SH},${SW}`,
       );
     }
-    const out = call(conv2d, backend, { x: src, filter: wr }, {
-      strides: 1,
-      pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
-      dataFormat: 'NHWC',
-      dilations: 1,
-    });
+    const convAttrs = { strides: 1, pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dataFormat: 'NHWC', dilations: 1 };
+    const out = conv2D({ inputs: { x: src, filter: wr }, attrs: convAttrs, backend });
     backend.disposeData(wr.dataId);
     if (src !== dy) backend.disposeData(src.dataId);
     return out;
@@ -356,29 +366,20 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
   }
 
   /**
-   * dW directly (SIMD, register-blocked over 16 output channels) when the filter's input side is
-   * small (first layers: XNNPACK gets a huge packed filter and a handful of output pixels there);
-   * otherwise through XNNPACK as above.
+   * dW directly (wasmConv.ts: SIMD, 2 taps x 16 output channels in registers, per-image sums) where
+   * the direct convolution applies (1.8x the XNNPACK composition below on the small CNN's second
+   * layer); otherwise through XNNPACK as above.
    */
   function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
     const { inputs, attrs, backend } = args;
     const { x, dy } = inputs;
     const filterShape = attrs.filterShape as number[];
-    const simd = filterShape.length === 4 && filterShape[3] % 16 === 0 && filterShape[2] <= DIRECT_FILTER_GRAD_MAX_CI ? simdFor(backend) : null;
-    if (!simd) return filterGradViaConv(args, true);
-    const K = 'Conv2DBackpropFilter';
-    checkFloat(K, x, dy);
-    const info = conv2DInfo(K, x.shape, filterShape, attrs);
-    const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = info;
-    const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW, padInfo } = info;
-    checkShape(K, 'dy', dy.shape, [N, OH, OW, CO]);
-    const out = backend.makeOutput([KH, KW, CI, CO], 'float32');
-    f32(backend, out).fill(0);
-    simd.filterGrad(
-      heapOffset(backend, x), heapOffset(backend, dy), heapOffset(backend, out),
-      N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, padInfo.top, padInfo.left,
-    );
-    return out;
+    // directConvInfo reads only the filter's shape and dtype.
+    const info = dy.dtype === 'float32' ? directConvInfo(x, { dataId: dy.dataId, shape: filterShape, dtype: 'float32' }, attrs) : null;
+    if (!info) return filterGradViaConv(args, true);
+    const { batchSize: N, outHeight: OH, outWidth: OW, outChannels: CO } = info;
+    checkShape('Conv2DBackpropFilter', 'dy', dy.shape, [N, OH, OW, CO]);
+    return directConvFilterGrad(backend, x, dy, info) ?? filterGradViaConv(args, true);
   }
 
   /** The reference filter gradient for 'builtin' mode: built-in Transpose + Conv2D only. */
@@ -518,7 +519,85 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     return out;
   }
 
+  /**
+   * The geometry of a float32 NHWC conv2d the direct SIMD kernel (wasmConv.ts) handles, or null:
+   * output channels in fours, no dilation, up to DIRECT_CONV_MAX_TAPS taps per output channel.
+   */
+  function directConvInfo(x: TensorInfo, filter: TensorInfo, attrs: Attrs): ConvInfo | null {
+    if (x.dtype !== 'float32' || filter.dtype !== 'float32' || x.shape.length !== 4 || filter.shape.length !== 4) return null;
+    if (attrs.dataFormat != null && attrs.dataFormat !== 'NHWC') return null;
+    let info: ConvInfo;
+    try {
+      info = bu.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filter.shape as [number, number, number, number],
+        attrs.strides as number | [number, number],
+        (attrs.dilations as number | [number, number] | undefined) ?? 1,
+        attrs.pad as Pad as 'valid',
+        attrs.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
+        false,
+        'channelsLast',
+      );
+    } catch {
+      return null; // the built-in reports it
+    }
+    return directConvApplies(info) ? info : null;
+  }
+
+  /**
+   * Conv2D: the direct SIMD kernel (wasmConv.ts; 2.3x XNNPACK on the small CNN's first layer, 1.2x
+   * on its second, bitwise the same values) where it applies, XNNPACK otherwise.
+   */
+  function conv2D(args: KernelArgs): TensorInfo {
+    const { inputs, attrs, backend } = args;
+    const { x, filter } = inputs;
+    const info = directConvInfo(x, filter, attrs);
+    return (info && directConv2d(backend, x, filter, null, false, info)) || call(conv2d, backend, inputs, attrs);
+  }
+
+  /**
+   * FusedConv2D (conv + bias + activation, used outside gradient tapes) with the direct kernel when
+   * the activation is 'linear' or 'relu' and the bias is per channel; the built-in otherwise.
+   */
+  function fusedConv2D(args: KernelArgs): TensorInfo {
+    const { inputs, attrs, backend } = args;
+    const { x, filter, bias, preluActivationWeights } = inputs;
+    const activation = (attrs.activation as string | undefined) ?? 'linear';
+    const info =
+      (activation === 'linear' || activation === 'relu') && !preluActivationWeights ? directConvInfo(x, filter, attrs) : null;
+    const biasOk = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && info != null && bias.shape[0] === info.outChannels);
+    const out = info && biasOk ? directConv2d(backend, x, filter, bias ?? null, activation === 'relu', info) : null;
+    return out ?? call(fusedConv2dOrig, backend, inputs, attrs);
+  }
+
+  /**
+   * Add of a per-channel bias, x [.., C] + b [C] (either order, float32, C % 4 == 0), in one SIMD
+   * pass (tfjs's wasm Add broadcasts generically); every other Add goes to the built-in.
+   */
+  function add(args: KernelArgs): TensorInfo {
+    const { inputs, backend } = args;
+    const { a, b } = inputs;
+    const isBiasOf = (t: TensorInfo, v: TensorInfo) => {
+      const C = v.shape[v.shape.length - 1];
+      return (
+        t.shape.length >= 2 &&
+        v.shape.length === 1 &&
+        t.shape[t.shape.length - 1] === C &&
+        C % 4 === 0 &&
+        t.dtype === 'float32' &&
+        v.dtype === 'float32'
+      );
+    };
+    let out: TensorInfo | null = null;
+    if (isBiasOf(a, b)) out = biasAdd(backend, a, b);
+    else if (isBiasOf(b, a)) out = biasAdd(backend, b, a);
+    return out ?? call(addOrig, backend, inputs, args.attrs);
+  }
+
   return {
+    conv2D,
+    fusedConv2D,
+    add,
     conv2DBackpropInput,
     conv2DBackpropFilter,
     conv2DBackpropFilterComposed,
@@ -636,12 +715,6 @@ interface SimdModule {
   maxPoolGrad(...args: number[]): void;
   /** total[c] += sum_r x[r, c], C % 4 == 0, rows summed in f32 blocks of 256. (x, rows, C, partial, total) */
   sumRows(x: number, rows: number, c: number, partial: number, total: number): void;
-  /**
-   * Conv2D filter gradient, direct: out[kh,kw,ci,co] += sum x * dy, CO % 16 == 0, accumulated per
-   * image in f32 registers and added to out per image; out must be zeroed.
-   * (x, dy, out, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, padTop, padLeft)
-   */
-  filterGrad(...args: number[]): void;
   /** dst[c][b][a] = src[a][b][c], 4-byte elements. (src, dst, A, B, C) */
   transpose3(src: number, dst: number, a: number, b: number, c: number): void;
   /** dst[b][a][:] = src[a][b][:], rows of rowBytes bytes. (src, dst, A, B, rowBytes) */
@@ -661,7 +734,7 @@ function heapOffset(backend: WasmBackend, t: TensorInfo): number {
 }
 
 function assembleSimdModule(): Uint8Array {
-  return assembleModule([maxPoolGradFn(), sumRowsFn(), filterGradFn(), transpose3Fn(), swapOuterFn()]);
+  return assembleModule([maxPoolGradFn(), sumRowsFn(), transpose3Fn(), swapOuterFn()]);
 }
 
 /**
@@ -753,80 +826,6 @@ function sumRowsFn(): FnDef {
     ]),
   ];
   return { exportName: 'sumRows', params: 5, i32Locals: 6, v128Locals: 0, body };
-}
-
-/**
- * for n: for (kh, kw, ci): for 16-channel block of co:
- *   acc0..3 = 0
- *   for oh, ow whose input pixel (oh*SH+kh-pt, ow*SW+kw-pl) is inside x:
- *     acc += splat(x[n, ih, iw, ci]) * dy[n, oh, ow, co-block]
- *   out[kh, kw, ci, co-block] += acc
- */
-function filterGradFn(): FnDef {
-  const [x, dy, out, N, H, W, CI, OH, OW, CO, KH, KW, SH, SW, PT, PL] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
-  let l = 16;
-  const [n, kh, kw, ci, cb, oh, ow, ohs, ohe, ows, owe, ciB, coB, xImg, dyImg, xa, dya, oa, xStep] = Array.from({ length: 19 }, () => l++);
-  const [xv, a0, a1, a2, a3] = Array.from({ length: 5 }, () => l++);
-  const accs = [a0, a1, a2, a3];
-  // Smallest o with o*S + k - p >= 0, i.e. ceil((p - k) / S) clamped at 0; largest bound: o*S + k - p < X.
-  // lo = max(0, (p - k + S - 1) / S) (integer division, valid as numerator >= 0 when p >= k ... else 0)
-  const lo = (p: number, k: number, s: number): Code => [
-    ...max([...get(p), ...get(k), ...SUB, ...get(s), ...ADD, ...i32(1), ...SUB], i32(0)),
-    ...get(s), 0x6d, // i32.div_s
-  ];
-  // hi = min(O, ceil((X + p - k) / S)) = min(O, (X + p - k + S - 1) / S), numerator clamped >= 0
-  const hi = (X: number, p: number, k: number, s: number, O: number): Code =>
-    min(
-      [...max([...get(X), ...get(p), ...ADD, ...get(k), ...SUB, ...get(s), ...ADD, ...i32(1), ...SUB], i32(0)), ...get(s), 0x6d],
-      get(O),
-    );
-  const body: Code = [
-    ...get(CI), ...i32(4), ...MUL, ...set(ciB),
-    ...get(CO), ...i32(4), ...MUL, ...set(coB),
-    ...get(SW), ...get(ciB), ...MUL, ...set(xStep),
-    ...forRange(n, i32(0), get(N), i32(1), [
-      ...get(x), ...get(n), ...get(H), ...MUL, ...get(W), ...MUL, ...get(ciB), ...MUL, ...ADD, ...set(xImg),
-      ...get(dy), ...get(n), ...get(OH), ...MUL, ...get(OW), ...MUL, ...get(coB), ...MUL, ...ADD, ...set(dyImg),
-      ...forRange(kh, i32(0), get(KH), i32(1), [
-        ...lo(PT, kh, SH), ...set(ohs),
-        ...hi(H, PT, kh, SH, OH), ...set(ohe),
-        ...forRange(kw, i32(0), get(KW), i32(1), [
-          ...lo(PL, kw, SW), ...set(ows),
-          ...hi(W, PL, kw, SW, OW), ...set(owe),
-          ...ifThen([...get(ohs), ...get(ohe), ...LT_S, ...get(ows), ...get(owe), ...LT_S, 0x71 /* i32.and */], [
-            ...forRange(ci, i32(0), get(CI), i32(1), [
-              ...forRange(cb, i32(0), get(coB), i32(64), [
-                ...accs.flatMap((a) => [...V_ZERO, ...set(a)]),
-                ...forRange(oh, get(ohs), get(ohe), i32(1), [
-                  // xa = xImg + ((oh*SH + kh - pt) * W + ows*SW + kw - pl) * ciB + ci*4
-                  ...get(oh), ...get(SH), ...MUL, ...get(kh), ...ADD, ...get(PT), ...SUB, ...get(W), ...MUL,
-                  ...get(ows), ...get(SW), ...MUL, ...ADD, ...get(kw), ...ADD, ...get(PL), ...SUB,
-                  ...get(ciB), ...MUL, ...get(xImg), ...ADD, ...get(ci), ...i32(4), ...MUL, ...ADD, ...set(xa),
-                  // dya = dyImg + (oh*OW + ows) * coB + cb
-                  ...get(oh), ...get(OW), ...MUL, ...get(ows), ...ADD, ...get(coB), ...MUL, ...get(dyImg), ...ADD, ...get(cb), ...ADD, ...set(dya),
-                  ...forRange(ow, get(ows), get(owe), i32(1), [
-                    ...get(xa), ...F32_LOAD, ...F32X4_SPLAT, ...set(xv),
-                    ...accs.flatMap((a, i) => [
-                      ...get(a), ...get(xv), ...get(dya), ...simd(0x00, 0, i * 16), ...F32X4_MUL, ...F32X4_ADD, ...set(a),
-                    ]),
-                    ...get(xa), ...get(xStep), ...ADD, ...set(xa),
-                    ...get(dya), ...get(coB), ...ADD, ...set(dya),
-                  ]),
-                ]),
-                // oa = out + ((kh*KW + kw)*CI + ci) * coB + cb
-                ...get(kh), ...get(KW), ...MUL, ...get(kw), ...ADD, ...get(CI), ...MUL, ...get(ci), ...ADD,
-                ...get(coB), ...MUL, ...get(out), ...ADD, ...get(cb), ...ADD, ...set(oa),
-                ...accs.flatMap((a, i) => [
-                  ...get(oa), ...get(oa), ...simd(0x00, 0, i * 16), ...get(a), ...F32X4_ADD, ...simd(0x0b, 0, i * 16),
-                ]),
-              ]),
-            ]),
-          ]),
-        ]),
-      ]),
-    ]),
-  ];
-  return { exportName: 'filterGrad', params: 16, i32Locals: 19, v128Locals: 5, body };
 }
 
 /** for b: for a: for c: dst[(c*B + b)*A + a] = src[(a*B + b)*C + c] */

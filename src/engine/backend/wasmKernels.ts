@@ -3,13 +3,15 @@
  *
  * The wasm backend lacks `Conv2DBackpropFilter`, and several kernels a training step needs are slow
  * there: `Conv2DBackpropInput` and `MaxPoolGrad` are naive scalar loops, `BatchMatMul` with a
- * transposed operand skips XNNPACK, `Sum` over leading axes (bias gradients) transposes first, and
- * `Identity` (used to save tensors for the backward pass) copies. This module registers
- * replacements that route the arithmetic through XNNPACK (the backend's own Conv2D / BatchMatMul
- * kernels) or do the data movement in a small WebAssembly SIMD module assembled below (JS loops when
- * it is unavailable). Convolutions (`Conv2D`, `FusedConv2D` with bias + linear/relu, the input and
- * filter gradients) run the direct SIMD kernels of wasmConv.ts where they apply, and a per-channel
- * bias `Add` runs in one SIMD pass; every other configuration goes to the built-in kernel. Every
+ * transposed operand skips XNNPACK (and without one repacks weights that change every step), `Sum`
+ * over leading axes (bias gradients) transposes first, and `Identity` (used to save tensors for the
+ * backward pass) copies. This module registers replacements that route the arithmetic through
+ * XNNPACK (the backend's own Conv2D / BatchMatMul kernels) or do the data movement in a small
+ * WebAssembly SIMD module assembled below (JS loops when it is unavailable). Convolutions (`Conv2D`,
+ * `FusedConv2D` with bias + linear/relu, the input and filter gradients) run the direct SIMD kernels
+ * of wasmConv.ts where they apply, single matrix products (`BatchMatMul`, `_FusedMatMul` with bias +
+ * linear/relu, any transposes) the direct SIMD GEMM of wasmGemm.ts, and a per-channel bias `Add`
+ * runs in one SIMD pass; every other configuration goes to the built-in kernel. Every
  * kernel checks the configuration it supports and throws a clear error otherwise; none of them
  * approximates: all match tfjs's cpu backend to float32 rounding.
  *
@@ -23,6 +25,7 @@ import {
   type Code, type FnDef,
 } from './wasmAsm';
 import { biasAdd, directConv2d, directConvApplies, directConvFilterGrad } from './wasmConv';
+import { directMatMul } from './wasmGemm';
 export { setWasmSimdKernelsEnabled } from './wasmAsm';
 
 /** What a kernel receives and returns (tfjs-core's TensorInfo). */
@@ -72,6 +75,7 @@ export const WASM_TRAINING_KERNELS = [
   'Conv2D',
   'FusedConv2D',
   'Add',
+  '_FusedMatMul',
 ] as const;
 export type WasmTrainingKernel = (typeof WASM_TRAINING_KERNELS)[number];
 
@@ -109,6 +113,7 @@ export function registerWasmTrainingKernels(tf: TF, options: RegisterOptions = {
           Conv2D: k.conv2D,
           FusedConv2D: k.fusedConv2D,
           Add: k.add,
+          _FusedMatMul: k.fusedMatMul,
         }
       : {
           Conv2DBackpropFilter: k.conv2DBackpropFilterComposed,
@@ -120,6 +125,7 @@ export function registerWasmTrainingKernels(tf: TF, options: RegisterOptions = {
           Conv2D: null,
           FusedConv2D: null,
           Add: null,
+          _FusedMatMul: null,
         };
   const changed: string[] = [];
   for (const name of WASM_TRAINING_KERNELS) {
@@ -160,7 +166,7 @@ function captureOriginals(tf: TF): Map<string, KernelConfigLike> {
       const config = tf.getKernel(name, BACKEND) as unknown as KernelConfigLike | undefined;
       if (config && !(config.kernelFunc as unknown as Record<symbol, unknown>)[MARK]) originals.set(name, { ...config });
     }
-    for (const name of ['Conv2D', 'FusedConv2D', 'Add', 'Transpose', 'BatchMatMul', 'Sum', 'Identity']) {
+    for (const name of ['Conv2D', 'FusedConv2D', 'Add', 'Transpose', 'BatchMatMul', '_FusedMatMul', 'Sum', 'Identity']) {
       if (!originals.has(name)) {
         throw new Error(
           `tfjs-backend-wasm's '${name}' kernel is not registered: load @tensorflow/tfjs-backend-wasm ` +
@@ -187,6 +193,7 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
   const identityOrig = orig('Identity');
   const fusedConv2dOrig = orig('FusedConv2D');
   const addOrig = orig('Add');
+  const fusedMatMulOrig = orig('_FusedMatMul');
 
   const call = (fn: KernelFn, backend: WasmBackend, inputs: Record<string, TensorInfo>, attrs: Attrs): TensorInfo =>
     fn({ inputs, attrs, backend }) as TensorInfo;
@@ -426,19 +433,63 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     return dx;
   }
 
+  /** Whether a float32 tensor of rank >= 2 holds one matrix (leading dimensions of 1). */
+  const singleMatrix = (t: TensorInfo) => t.dtype === 'float32' && t.shape.length >= 2 && t.shape.slice(0, -2).every((d) => d === 1);
+
   /**
-   * BatchMatMul: the built-in runs XNNPACK only for a single product without transposes (the second
-   * operand is packed as the weights each call) and a naive loop otherwise. With a transposed
-   * operand, a single product is rewritten as a non-transposed one, A·B or (Bᵀ·Aᵀ)ᵀ, whichever moves
-   * and packs fewer elements; batched products go to the built-in.
+   * A single product [relu](op(a)·op(b) [+ bias]) by the direct SIMD GEMM (wasmGemm.ts), shaped
+   * as tfjs shapes it ([...leading 1s, m, n]); null when it does not apply (the caller delegates).
+   */
+  function directProduct(
+    backend: WasmBackend, a: TensorInfo, b: TensorInfo, bias: TensorInfo | null, relu: boolean, tA: boolean, tB: boolean,
+  ): TensorInfo | null {
+    if (!singleMatrix(a) || !singleMatrix(b)) return null;
+    const ar = a.shape[a.shape.length - 2];
+    const ac = a.shape[a.shape.length - 1];
+    const br = b.shape[b.shape.length - 2];
+    const bc = b.shape[b.shape.length - 1];
+    const [m, k] = tA ? [ac, ar] : [ar, ac];
+    const [k2, n] = tB ? [bc, br] : [br, bc];
+    if (k !== k2 || m < 1 || n < 1 || k < 1) return null; // the built-in reports a mismatch
+    if (bias && !(bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n)) return null;
+    const transpose2d = (t: TensorInfo, rows: number, cols: number) =>
+      call(transpose, backend, { x: { dataId: t.dataId, shape: [rows, cols], dtype: t.dtype } }, { perm: [1, 0] });
+    const out = directMatMul(backend, a, b, bias, relu, tA, tB, { m, k, n }, transpose2d);
+    if (out) out.shape = [...(a.shape.length > b.shape.length ? a.shape : b.shape).slice(0, -2), m, n];
+    return out;
+  }
+
+  /**
+   * _FusedMatMul (matMul + bias + activation; training's linear output layer and evaluation's
+   * layers) by the direct GEMM for linear/relu and a per-column bias; the built-in otherwise.
+   */
+  function fusedMatMul(args: KernelArgs): TensorInfo {
+    const { inputs, attrs, backend } = args;
+    const { a, b, bias, preluActivationWeights } = inputs;
+    const activation = (attrs.activation as string | undefined) ?? 'linear';
+    const out =
+      (activation === 'linear' || activation === 'relu') && !preluActivationWeights
+        ? directProduct(backend, a, b, bias ?? null, activation === 'relu', !!attrs.transposeA, !!attrs.transposeB)
+        : null;
+    return out ?? call(fusedMatMulOrig, backend, inputs, attrs);
+  }
+
+  /**
+   * BatchMatMul: a single float32 product (any transposes) by the direct GEMM: no packing of the
+   * weights, which change every training step (XNNPACK repacks them each call), and no transpose of
+   * W for dy·Wᵀ. Batched and non-float32 products go to the built-in. Without the SIMD module, the
+   * built-in runs XNNPACK only for a single product without transposes and a naive loop otherwise,
+   * so a transposed single product is rewritten as a non-transposed one, A·B or (Bᵀ·Aᵀ)ᵀ, whichever
+   * moves and packs fewer elements.
    */
   function batchMatMul(args: KernelArgs): TensorInfo {
     const { inputs, attrs, backend } = args;
     const { a, b } = inputs;
     const tA = !!attrs.transposeA;
     const tB = !!attrs.transposeB;
-    const single = (t: TensorInfo) => t.shape.length >= 2 && t.shape.slice(0, -2).every((d) => d === 1);
-    if ((!tA && !tB) || a.dtype !== 'float32' || b.dtype !== 'float32' || !single(a) || !single(b)) {
+    const direct = directProduct(backend, a, b, null, false, tA, tB);
+    if (direct) return direct;
+    if ((!tA && !tB) || !singleMatrix(a) || !singleMatrix(b)) {
       return call(batchMatMulOrig, backend, inputs, attrs);
     }
     const ar = a.shape[a.shape.length - 2];
@@ -452,7 +503,7 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     const b2d: TensorInfo = { dataId: b.dataId, shape: [br, bc], dtype: b.dtype };
     const lead = a.shape.length > b.shape.length ? a.shape.slice(0, -2) : b.shape.slice(0, -2);
     // Elements transposed + packed (XNNPACK copies the right operand into its own layout).
-    const direct = (tA ? m * k : 0) + (tB ? k * n : 0) + k * n;
+    const moved = (tA ? m * k : 0) + (tB ? k * n : 0) + k * n;
     const swapped = (tB ? 0 : k * n) + (tA ? 0 : m * k) + m * k + m * n;
     const temps: TensorInfo[] = [];
     const t2 = (t: TensorInfo) => {
@@ -461,7 +512,7 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
       return r;
     };
     let out: TensorInfo;
-    if (direct <= swapped) {
+    if (moved <= swapped) {
       const lhs = tA ? t2(a2d) : a2d;
       const rhs = tB ? t2(b2d) : b2d;
       out = call(batchMatMulOrig, backend, { a: lhs, b: rhs }, { transposeA: false, transposeB: false });
@@ -603,6 +654,7 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     conv2DBackpropFilterComposed,
     maxPoolGrad,
     batchMatMul,
+    fusedMatMul,
     sum,
     identity,
   };

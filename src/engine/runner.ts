@@ -16,7 +16,7 @@ import { clampNotes } from './config/clamps';
 import { fieldName } from './config/source';
 import type { ResolveOptions } from './data/resolve';
 import { loadTaskData, normalisedImages, type TaskData } from './data/scenarios/taskData';
-import { pixelBytes } from './data/pixels';
+import { pixelBytes, pixelLevels } from './data/pixels';
 import { stratifiedSubset } from './data/subset';
 import { buildModel } from './models/build';
 import type { ClassifierModel, EvalSet, TF } from './models/types';
@@ -24,7 +24,9 @@ import { computeMetrics } from './metrics/metrics';
 import { deriveSeed } from './random';
 import { strategyDefinition, strategyParams } from './strategies/registry';
 import type { Strategy, TrainSet } from './strategies/types';
-import { evaluateModel } from './train/evaluate';
+import { evaluateModel, type EvalOutcome } from './train/evaluate';
+import { createEvalLanes, type EvalLanes } from './train/evalLanes';
+import type { EvalRequest, HostEvalSet } from './train/evalUnits';
 import { alternateScenario, buildHead, maskVector, scoringUnits, type HeadLayout } from './train/head';
 import { canTrainDataParallel, createDataParallel, type DataParallelTrainer } from './train/parallel/dataParallel';
 import { createOptimizer, createStrategyEnv, planPhases, runPhases, throwIfAborted, totalSteps, type LoopObserver } from './train/loop';
@@ -54,6 +56,8 @@ export interface RunOptions {
   onCheckpoint?: (at: RunCheckpoint) => void;
   /** Encoding of the stored trajectory checkpoints between phase ends (default CHECKPOINT_DTYPE). */
   weightsDtype?: WeightDtype;
+  /** Worker entry of the evaluation lanes (default: the evaluation pool's): for tests. */
+  evaluationWorkerScript?: string;
 }
 
 /**
@@ -90,10 +94,10 @@ async function phase<T>(name: RunError['phase'], fn: () => Promise<T> | T): Prom
 interface PreparedTask {
   info: TaskInfo;
   train: TrainSet;
-  /** Whole test set: rows of R. */
-  test: EvalSet;
-  /** Seeded stratified subset of the test set: curves. */
-  curve: EvalSet;
+  /** Whole test set, as bytes: rows of R. */
+  test: HostEvalSet;
+  /** Seeded stratified subset of the test set, as bytes: curves. */
+  curve: HostEvalSet;
   /** Seeded stratified subset of the test set, with the task's final scoring mask: landscape. */
   landscape: EvalSet | null;
 }
@@ -140,22 +144,43 @@ export async function loadExperimentTasks(ex: NormalisedExperiment, opts: TaskLo
   return { raw, head: buildHead(ex.scenario, raw) };
 }
 
-/** Task i's normalised test set with its targets (output units), and seeded stratified subsets of it. */
+/**
+ * Task i's test set with its targets (output units), and seeded stratified subsets of it:
+ * normalised float32 images (`images` is normalised when first read) or the bytes (`hostSubset`).
+ */
 export function taskTestData(ex: NormalisedExperiment, data: TaskData, i: number, head: HeadLayout) {
   const pixels = data.shape[0] * data.shape[1];
   const unitOf = new Map(data.classIds.map((c, k) => [c, head.units[i][k]]));
   const units = (labels: Uint8Array) => Int32Array.from(labels, (l) => unitOf.get(l)!);
-  const images = normalisedImages(data.test.images, null, pixels, data.mean, data.std);
+  let images: Float32Array | null = null;
+  const allImages = () => (images ??= normalisedImages(data.test.images, null, pixels, data.mean, data.std));
   const labels = units(data.test.labels);
-  /** `n` examples drawn with the seed stream `${stream}/${i}` ('curve', 'landscape'); the whole set when n covers it. */
+  /** The indices of `n` examples drawn with the seed stream `${stream}/${i}` ('curve', 'landscape'); null = the whole set (n covers it). */
+  const indices = (n: number, stream: string) => (n >= data.test.n ? null : stratifiedSubset(data.test.labels, n, deriveSeed(ex.seed, `${stream}/${i}`)));
   const subset = (n: number, stream: string) => {
-    if (n >= data.test.n) return { images, labels };
-    const idx = stratifiedSubset(data.test.labels, n, deriveSeed(ex.seed, `${stream}/${i}`));
-    const imgs = new Float32Array(idx.length * pixels);
-    for (let k = 0; k < idx.length; k++) imgs.set(images.subarray(idx[k] * pixels, (idx[k] + 1) * pixels), k * pixels);
-    return { images: imgs, labels: Int32Array.from(idx, (j) => labels[j]) };
+    const idx = indices(n, stream);
+    if (!idx) return { images: allImages(), labels };
+    return { images: normalisedImages(data.test.images, idx, pixels, data.mean, data.std), labels: Int32Array.from(idx, (j) => labels[j]) };
   };
-  return { images, labels, units, pixels, subset };
+  /** The same subset as bytes with their normalisation (normalised per batch: the same values). */
+  const hostSubset = (n: number, stream: string): HostEvalSet => {
+    const idx = indices(n, stream);
+    const levels = pixelLevels(data.mean, data.std);
+    if (!idx) return { bytes: data.test.images.subarray(0, data.test.n * pixels), levels, labels };
+    const bytes = new Uint8Array(idx.length * pixels);
+    for (let k = 0; k < idx.length; k++) bytes.set(data.test.images.subarray(idx[k] * pixels, (idx[k] + 1) * pixels), k * pixels);
+    return { bytes, levels, labels: Int32Array.from(idx, (j) => labels[j]) };
+  };
+  return {
+    get images() {
+      return allImages();
+    },
+    labels,
+    units,
+    pixels,
+    subset,
+    hostSubset,
+  };
 }
 
 /** The landscape's evaluation set of task i: its seeded subset, scored with the task's final mask (every task seen). */
@@ -171,7 +196,6 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
   const { raw, head } = await loadExperimentTasks(ex, { ...opts, log: (message) => emit({ type: 'log', level: 'info', message }) });
   const prepared = raw.map((data, i): PreparedTask => {
     const test = taskTestData(ex, data, i, head);
-    const curve = test.subset(ex.training.evalSamples, 'curve');
     const land = ex.landscape ? landscapeSubset({ ...ex, landscape: ex.landscape }, test, i, head, raw.length) : null;
     const trainLabels = test.units(data.train.labels);
     const info: TaskInfo = {
@@ -191,8 +215,8 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
     return {
       info,
       train: taskTrainSet(data, i, trainLabels),
-      test: evalSet(tf, test.images, test.labels, data.shape),
-      curve: evalSet(tf, curve.images, curve.labels, data.shape),
+      test: test.hostSubset(data.test.n, 'test'),
+      curve: test.hostSubset(ex.training.evalSamples, 'curve'),
       landscape: land ? evalSet(tf, land.images, land.labels, data.shape, land.mask ?? null) : null,
     };
   });
@@ -201,32 +225,47 @@ async function prepareTasks(opts: RunOptions, emit: (e: RunEvent) => void): Prom
 
 function disposeTasks(tasks: PreparedTask[]) {
   for (const t of tasks) {
-    for (const s of [t.test, t.curve, t.landscape]) {
-      if (!s) continue;
-      s.images.dispose();
-      s.labels.dispose();
-      s.mask?.dispose();
-    }
+    const s = t.landscape;
+    if (!s) continue;
+    s.images.dispose();
+    s.labels.dispose();
+    s.mask?.dispose();
   }
 }
 
-/** Scores every task's set after `seenTasks` were trained: the head's masks, the strategy's classifier, the alternate scenario. */
-function scoreTasks(tf: TF, model: ClassifierModel, head: HeadLayout, strategy: Strategy, sets: EvalSet[], seenTasks: number[], signal?: AbortSignal, before?: (task: number) => void) {
+/** Rows per evaluation unit: the batch size the run's evaluations have always used. */
+export const EVAL_BATCH = 1000;
+
+/**
+ * Scores task j's set `sets[j]` (an index into the lanes' sets) for every j after `seenTasks` were
+ * trained: the head's masks, the strategy's classifier, the alternate scenario.
+ */
+export function scoreTasks(lanes: EvalLanes, head: HeadLayout, strategy: Strategy, sets: number[], seenTasks: number[], signal?: AbortSignal, before?: (task: number) => void): Promise<EvalOutcome[]> {
   const alt = seenTasks.length ? alternateScenario(head) : null;
-  return sets.map((set, j) => {
-    before?.(j);
-    throwIfAborted(signal);
+  const requests = sets.map((set, j): EvalRequest => {
     const mask = maskVector(head.outputs, scoringUnits(head, j, seenTasks));
-    const altMask = alt ? maskVector(head.outputs, scoringUnits(head, j, seenTasks, alt)) : undefined;
-    const m = mask ? tf.tensor1d(mask) : null;
-    const a = altMask === undefined ? undefined : altMask ? tf.tensor1d(altMask) : null;
-    try {
-      return evaluateModel(tf, model, set, 1000, { mask: m, alternateMask: a, scores: strategy.scores?.bind(strategy) });
-    } finally {
-      m?.dispose();
-      a?.dispose();
-    }
+    return alt ? { set, mask, alternateMask: maskVector(head.outputs, scoringUnits(head, j, seenTasks, alt)) } : { set, mask };
   });
+  return lanes.evaluate(requests, { signal, scores: strategy.scores?.bind(strategy), before });
+}
+
+/**
+ * The run's evaluation lanes, started once: on wasm/cpu with 2 cores for this run (CLW_THREADS), a
+ * worker thread scores units beside this one (same bits as this thread alone); this thread alone
+ * otherwise, or when the worker cannot start.
+ */
+export async function evaluationLanes(tf: TF, model: ClassifierModel, spec: NormalisedExperiment['model'], sets: HostEvalSet[], log: (level: 'info' | 'warn', message: string) => void, workerScript?: string): Promise<EvalLanes> {
+  const backend = tf.getBackend();
+  const local = () => createEvalLanes({ tf, model, spec, sets, batchSize: EVAL_BATCH, workers: 0 });
+  if ((backend !== 'wasm' && backend !== 'cpu') || runCores() < 2) return local();
+  try {
+    const lanes = await createEvalLanes({ tf, model, spec, sets, batchSize: EVAL_BATCH, workers: 1, workerScript });
+    log('info', `evaluation: 1 worker thread beside this one`);
+    return lanes;
+  } catch (e) {
+    log('warn', `evaluation's worker thread did not start (${e instanceof Error ? e.message : String(e)}): evaluating on this thread`);
+    return local();
+  }
 }
 
 /** Runs the experiment to the end, cancellation or failure; always returns the (written) result. */
@@ -252,6 +291,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
   write();
 
   let tasks: PreparedTask[] = [];
+  let lanesReady: Promise<EvalLanes> | null = null;
   let model: ClassifierModel | null = null;
   let strategy: Strategy | null = null;
   let trainImages = 0;
@@ -273,6 +313,11 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     model = await phase('model', () => buildModel(tf, ex.model, tasks[0].train.shape, head.outputs, ex.seed));
     throwIfAborted(signal);
     const m = model;
+    // Test sets, then curve sets: task j's test set is lanes set j, its curve set tasks.length + j.
+    const testSets = tasks.map((_, j) => j);
+    const curveSets = tasks.map((_, j) => tasks.length + j);
+    // Started now, ready by the baseline (the worker loads tfjs while the strategy is built).
+    lanesReady = evaluationLanes(tf, m, ex.model, [...tasks.map((t) => t.test), ...tasks.map((t) => t.curve)], (level, message) => emit({ type: 'log', level, message }), opts.evaluationWorkerScript);
     const optimizer = createOptimizer(tf, ex.training);
     const env = createStrategyEnv({
       tf,
@@ -287,18 +332,20 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
     throwIfAborted(signal);
     const strat = strategy;
     const seenAfter = (p: number) => [...new Set(phases.slice(0, p + 1).flat())].sort((a, b) => a - b);
-    const score = (sets: EvalSet[], seen: number[], before?: (task: number) => void) => scoreTasks(tf, m, head, strat, sets, seen, signal, before);
+    const lanes = await phase('evaluate', () => lanesReady!);
+    throwIfAborted(signal);
+    const score = (sets: number[], seen: number[], before?: (task: number) => void) => scoreTasks(lanes, head, strat, sets, seen, signal, before);
 
     // Baseline b: the seeded, untrained model on every task's full test set (FWT needs it).
-    const base = await phase('evaluate', () => score(tasks.map((t) => t.test), []));
+    const base = await phase('evaluate', () => score(testSets, []));
     emit({ type: 'baseline', accuracy: base.map((o) => o.accuracy), loss: base.map((o) => o.loss) });
     traceMemory('baseline evaluated');
-    const curvePoint = (step: number, trainingPhase: number, epoch: number) => {
-      const outs = score(tasks.map((t) => t.curve), trainingPhase < 0 ? [] : seenAfter(trainingPhase));
+    const curvePoint = async (step: number, trainingPhase: number, epoch: number) => {
+      const outs = await score(curveSets, trainingPhase < 0 ? [] : seenAfter(trainingPhase));
       const point: CurvePoint = { step, trainingTask: trainingPhase, epoch, accuracy: outs.map((o) => o.accuracy), loss: outs.map((o) => o.loss) };
       emit({ type: 'curvePoint', point });
     };
-    curvePoint(0, -1, 0);
+    await phase('evaluate', () => curvePoint(0, -1, 0));
     traceMemory('first curve point');
 
     const plan = landscapePlan(ex, phases.length);
@@ -348,7 +395,7 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       async phaseEnded(p) {
         const trainPhaseMs = now() - phaseStart - evalMsInPhase;
         const tEval = now();
-        const row = await phase('evaluate', () => score(tasks.map((t) => t.test), seenAfter(p), (j) => opts.onCheckpoint?.({ phase: 'evaluate', row: p, task: j })));
+        const row = await phase('evaluate', () => score(testSets, seenAfter(p), (j) => opts.onCheckpoint?.({ phase: 'evaluate', row: p, task: j })));
         const R = [...state!.result.accuracyMatrix.slice(0, p), row.map((o) => o.accuracy)];
         const alt = alternateScenario(head);
         emit({
@@ -372,6 +419,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       );
     } finally {
       await parallel?.dispose();
+      // The landscape starts its own workers: the evaluation's worker ends with the last row of R.
+      await lanes.dispose();
     }
 
     traceMemory('training done');
@@ -435,6 +484,8 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       emit(finishedEvent('failed', t0, trainImages, trainMs, resultFile, err, state!.result.weights));
     }
   } finally {
+    // After a cancel or a failure, the evaluation's worker must not outlive the run.
+    await (await lanesReady?.catch(() => null))?.dispose();
     strategy?.dispose?.();
     model?.dispose();
     disposeTasks(tasks);

@@ -14,6 +14,11 @@
 // thread only coordinating ran x1.84-2.07 the in-process speed, 1 worker + the main thread
 // x1.60-1.83 (a worker's result waits while the main thread evaluates), hence the default of
 // availableParallelism() workers and no local lane.
+//
+// The same workers also compute a run's evaluation units (train/evalLanes.ts: `hostSets`, the
+// evaluation sets as bytes in shared memory, and scoreUnits): every worker and the main thread
+// claim (task, batch) units from one shared counter and write each unit's partial sums into shared
+// memory; the caller combines them in unit order (train/evalUnits.ts).
 
 import { existsSync } from 'node:fs';
 import { runCores } from '../cores';
@@ -21,6 +26,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ResolvedModelSpec } from '../../protocol/experiment';
 import type { EvalSet } from '../models/types';
+import type { EvalRequest, HostEvalSet } from '../train/evalUnits';
 import type { PointEvaluator, TaskOutcome } from './compute';
 
 export interface PoolEvalSet {
@@ -38,6 +44,8 @@ export interface EvaluatorPoolOptions {
   outputs: number;
   /** One set per task, in task order (posted to the workers once, in shared memory). */
   sets: PoolEvalSet[];
+  /** Evaluation sets as bytes for scoreUnits (posted once; shared memory, never copied). */
+  hostSets?: HostEvalSet[];
   /** Evaluation batch size: the same as the in-process evaluator's for identical results. */
   batchSize: number;
   /** Worker threads (default: runCores() - 1 when `local` is given, else runCores(); at least 1; engine/cores.ts). */
@@ -53,6 +61,8 @@ export interface EvaluatorPoolOptions {
   local?: PointEvaluator;
   /** How long a worker may take to load tfjs and build its model (default 60 s). */
   startTimeoutMs?: number;
+  /** What the workers do, in error messages (default 'landscape'). */
+  label?: string;
 }
 
 export interface EvaluatorPool {
@@ -60,8 +70,29 @@ export interface EvaluatorPool {
   evaluateAt(theta: Float32Array): Promise<TaskOutcome[]>;
   /** Evaluations that run at once: pass as computeLandscape's `concurrency`. */
   size: number;
+  /**
+   * Every worker claims and computes units of `job` until none are left (the caller may claim
+   * units from the same counter meanwhile); resolves with the units each worker computed. Needs
+   * `hostSets` and no evaluateAt pending.
+   */
+  scoreUnits(job: UnitsJob): Promise<number[]>;
   /** Terminates the workers; pending evaluations reject. */
   dispose(): Promise<void>;
+}
+
+/** One evaluation's units, shared by every lane: claimed from `next`, their sums written to `sums`. */
+export interface UnitsJob {
+  /** The weights to evaluate (copied: the caller may reuse the buffer once this returns). */
+  theta: Float32Array;
+  requests: EvalRequest[];
+  /** evalUnits.packUnits: [request, start, size] per unit. */
+  units: Int32Array;
+  /** Int32 [1]: the next unit to claim (Atomics.add); a lane stops at units.length / 3. */
+  next: SharedArrayBuffer;
+  /** Float32 [3 * units]: each unit's correct, loss and alternate-correct sums. */
+  sums: SharedArrayBuffer;
+  /** Int32 [units]: 1 + the lane (worker index + 1) that wrote the unit's sums, 0 = not computed. */
+  done: SharedArrayBuffer;
 }
 
 // Messages between pool.ts and worker.ts.
@@ -72,15 +103,18 @@ export type PoolRequest =
       inputShape: [number, number, number];
       outputs: number;
       sets: PoolEvalSet[];
+      hostSets: HostEvalSet[];
       batchSize: number;
       backend: 'wasm' | 'cpu';
     }
-  | { type: 'eval'; id: number; theta: Float32Array };
+  | { type: 'eval'; id: number; theta: Float32Array }
+  | ({ type: 'units'; id: number; lane: number } & UnitsJob);
 
 export type PoolReply =
   | { type: 'ready'; backend: string; parameterCount: number }
   | { type: 'initError'; message: string }
   | { type: 'result'; id: number; outs: TaskOutcome[] }
+  | { type: 'unitsDone'; id: number; computed: number }
   | { type: 'evalError'; id: number; message: string };
 
 /**
@@ -117,6 +151,16 @@ function sharedCopy<T extends Float32Array | Int32Array>(values: T): T {
   return out;
 }
 
+/** A byte set in shared memory (levels are 1 KB: copied). */
+export function sharedHostSet(s: HostEvalSet): HostEvalSet {
+  let bytes = s.bytes;
+  if (!(bytes.buffer instanceof SharedArrayBuffer)) {
+    bytes = new Uint8Array(new SharedArrayBuffer(s.bytes.byteLength));
+    bytes.set(s.bytes);
+  }
+  return { bytes, levels: s.levels, labels: sharedCopy(s.labels) };
+}
+
 /** The sets with their arrays in shared memory (one copy for every worker instead of one each). */
 export function sharedPoolSets(sets: PoolEvalSet[]): PoolEvalSet[] {
   return sets.map((s) => ({ images: sharedCopy(s.images), labels: sharedCopy(s.labels), ...(s.mask ? { mask: sharedCopy(s.mask) } : {}) }));
@@ -139,9 +183,12 @@ interface Job {
   reject(e: Error): void;
 }
 
+/** What a worker is busy with: a point (evaluateAt) or its share of an evaluation's units (scoreUnits). */
+type SlotJob = (Job & { id: number; kind: 'point' }) | { id: number; kind: 'units'; resolve(computed: number): void; reject(e: Error): void };
+
 interface Slot {
   worker: Worker;
-  job: (Job & { id: number }) | null;
+  job: SlotJob | null;
 }
 
 function errorMessage(e: unknown): string {
@@ -152,9 +199,10 @@ export async function createEvaluatorPool(opts: EvaluatorPoolOptions): Promise<E
   const parallelism = runCores();
   const count = Math.max(1, Math.floor(opts.workers ?? (opts.local ? parallelism - 1 : parallelism)));
   const script = opts.workerScript ?? defaultWorkerScript();
+  const label = opts.label ?? 'landscape';
   if (!existsSync(script)) {
     throw new Error(
-      `landscape worker script not found: ${script}` +
+      `${label} worker script not found: ${script}` +
         (script.endsWith('landscapeWorker.js') ? ' (build it with `npm run build`)' : ''),
     );
   }
@@ -172,6 +220,7 @@ export async function createEvaluatorPool(opts: EvaluatorPoolOptions): Promise<E
     inputShape: opts.inputShape,
     outputs: opts.outputs,
     sets: sharedPoolSets(opts.sets), // read-only: every worker reads the same memory
+    hostSets: (opts.hostSets ?? []).map(sharedHostSet),
     batchSize: opts.batchSize,
     backend: opts.backend ?? 'wasm',
   };
@@ -205,7 +254,7 @@ export async function createEvaluatorPool(opts: EvaluatorPoolOptions): Promise<E
       if (slot) {
         const job = queue.shift()!;
         const id = nextId++;
-        slot.job = { ...job, id };
+        slot.job = { ...job, id, kind: 'point' };
         slot.worker.ref();
         const msg: PoolRequest = { type: 'eval', id, theta: job.theta };
         slot.worker.postMessage(msg); // copies theta
@@ -260,25 +309,27 @@ export async function createEvaluatorPool(opts: EvaluatorPoolOptions): Promise<E
         } else if (msg.type === 'initError') {
           clearTimeout(timer);
           reject(new Error(`worker ${index}: ${msg.message}`));
-        } else if (msg.type === 'result' || msg.type === 'evalError') {
+        } else if (msg.type === 'result' || msg.type === 'unitsDone' || msg.type === 'evalError') {
           const job = slot.job;
           if (!job || job.id !== msg.id) return; // settled already (pool failed or disposed)
           slot.job = null;
           worker.unref();
-          if (msg.type === 'result') job.resolve(msg.outs);
-          else job.reject(new Error(`landscape worker: ${msg.message}`));
+          if (msg.type === 'evalError') job.reject(new Error(`${label} worker: ${msg.message}`));
+          else if (job.kind === 'point' && msg.type === 'result') job.resolve(msg.outs);
+          else if (job.kind === 'units' && msg.type === 'unitsDone') job.resolve(msg.computed);
+          else job.reject(new Error(`worker ${index} answered '${msg.type}' to a ${job.kind} request`));
           pump();
         }
       });
       worker.on('error', (e) => {
         clearTimeout(timer);
         if (!ready) reject(new Error(`worker ${index}: ${errorMessage(e)}`));
-        else fail(new Error(`landscape worker ${index} failed: ${errorMessage(e)}`));
+        else fail(new Error(`${label} worker ${index} failed: ${errorMessage(e)}`));
       });
       worker.on('exit', (code) => {
         clearTimeout(timer);
         if (!ready) reject(new Error(`worker ${index} exited with code ${code} before it was ready`));
-        else if (!disposed) fail(new Error(`landscape worker ${index} exited unexpectedly (code ${code})`));
+        else if (!disposed) fail(new Error(`${label} worker ${index} exited unexpectedly (code ${code})`));
       });
       worker.postMessage(init);
     });
@@ -288,7 +339,7 @@ export async function createEvaluatorPool(opts: EvaluatorPoolOptions): Promise<E
   if (failed) {
     disposed = true;
     await terminateAll();
-    throw new Error(`landscape worker pool failed to start: ${errorMessage(failed.reason)}`);
+    throw new Error(`${label} worker pool failed to start: ${errorMessage(failed.reason)}`);
   }
 
   return {
@@ -308,10 +359,30 @@ export async function createEvaluatorPool(opts: EvaluatorPoolOptions): Promise<E
         pump();
       });
     },
+    scoreUnits(job: UnitsJob): Promise<number[]> {
+      if (broken) return Promise.reject(broken);
+      if (!opts.hostSets?.length) return Promise.reject(new Error('scoreUnits: the pool was started without hostSets'));
+      if (queue.length || slots.some((s) => s.job)) return Promise.reject(new Error('scoreUnits: the workers are busy'));
+      if (job.theta.length !== parameterCount) {
+        return Promise.reject(new Error(`scoreUnits: theta has ${job.theta.length} values, the model has ${parameterCount} parameters`));
+      }
+      return Promise.all(
+        slots.map(
+          (slot, k) =>
+            new Promise<number>((resolve, reject) => {
+              const id = nextId++;
+              slot.job = { id, kind: 'units', resolve, reject };
+              slot.worker.ref();
+              const msg: PoolRequest = { type: 'units', id, lane: k + 1, ...job };
+              slot.worker.postMessage(msg); // copies theta, requests and units; shares the buffers
+            }),
+        ),
+      );
+    },
     async dispose(): Promise<void> {
       if (disposed) return;
       disposed = true;
-      fail(new Error('landscape worker pool disposed'));
+      fail(new Error(`${label} worker pool disposed`));
       await terminateAll();
     },
   };

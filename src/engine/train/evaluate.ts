@@ -39,46 +39,99 @@ function rowsInChunks(tf: TF, x: tfjs.Tensor4D, f: (x: tfjs.Tensor4D) => tfjs.Te
   return tf.concat(parts, 0);
 }
 
+/** Additive logit masks a batch is scored with (tensors [outputs] or null = none). */
+export interface BatchMasks {
+  mask: tfjs.Tensor1D | null;
+  /** The alternate scenario's mask; undefined = not scored. */
+  alternateMask?: tfjs.Tensor1D | null;
+  /** The strategy's classifier (see EvalOptions.scores). */
+  scores?: (x: tfjs.Tensor4D) => tfjs.Tensor2D;
+}
+
+/** A batch's partial sums as the backend computed them (float32 values): what evaluations combine, in batch order. */
+export interface BatchSums {
+  /** Examples classified correctly under the mask. */
+  correct: number;
+  /** Sum over the batch of -log softmax(masked logits)[target] (the negated float32 sum, exact). */
+  loss: number;
+  /** Examples correct under the alternate mask (0 without one). */
+  correctAlternate: number;
+}
+
 /**
- * Accuracy and mean cross-entropy of the model's current weights on a set, in batches.
- * One host read per call (sums accumulate on the backend).
+ * The partial sums of one batch (x [n,h,w,c], y [n] int32 targets): one forward pass, one host
+ * read. Every evaluation (evaluateModel here, the evaluation lanes of evalLanes.ts on the main
+ * thread and in the worker) computes its batches with this one function.
+ */
+export function batchSums(tf: TF, model: ClassifierModel, x: tfjs.Tensor4D, y: tfjs.Tensor1D, masks: BatchMasks): BatchSums {
+  const { mask, alternateMask: alternate, scores: scoreFn } = masks;
+  const hits = (scores: tfjs.Tensor2D, m: tfjs.Tensor1D | null) => tf.sum(tf.cast(tf.equal(tf.argMax(m ? tf.add(scores, m) : scores, 1), y), 'float32'));
+  const sums = tf.tidy(() => {
+    const logits = rowsInChunks(tf, x, (rows) => model.forward(rows));
+    const logp = tf.logSoftmax(mask ? tf.add(logits, mask) : logits);
+    const logLikelihood = tf.sum(tf.mul(logp, tf.oneHot(y, model.outputs)));
+    const scores = scoreFn ? rowsInChunks(tf, x, scoreFn) : logits;
+    const correct = hits(scores, mask);
+    const correctAlt = alternate !== undefined ? hits(scores, alternate) : tf.scalar(0);
+    return tf.stack([correct, logLikelihood, correctAlt]);
+  });
+  try {
+    const [correct, logLikelihood, correctAlternate] = sums.dataSync();
+    return { correct, loss: -logLikelihood, correctAlternate };
+  } finally {
+    sums.dispose();
+  }
+}
+
+/** The running totals of an evaluation, float32 as the backend accumulated them when the sums stayed there. */
+export interface EvalTotals {
+  correct: number;
+  lossSum: number;
+  correctAlternate: number;
+}
+
+export const emptyTotals = (): EvalTotals => ({ correct: 0, lossSum: 0, correctAlternate: 0 });
+
+/**
+ * Adds one batch in float32 arithmetic, exactly the backend's scalar ops of the evaluation that
+ * kept its sums as tensors (correct + hits, lossSum - log-likelihood): combined in batch order,
+ * the totals are bitwise the same wherever and whenever each batch was computed.
+ */
+export function addBatch(t: EvalTotals, b: BatchSums): EvalTotals {
+  return {
+    correct: Math.fround(t.correct + b.correct),
+    lossSum: Math.fround(t.lossSum + b.loss),
+    correctAlternate: Math.fround(t.correctAlternate + b.correctAlternate),
+  };
+}
+
+/** Accuracy and mean loss of `n` examples from their totals (alternateAccuracy when the alternate mask was scored). */
+export function outcomeOf(t: EvalTotals, n: number, alternate: boolean): EvalOutcome {
+  if (n === 0) return { accuracy: NaN, loss: NaN };
+  const out: EvalOutcome = { accuracy: t.correct / n, loss: t.lossSum / n };
+  if (alternate) out.alternateAccuracy = t.correctAlternate / n;
+  return out;
+}
+
+/**
+ * Accuracy and mean cross-entropy of the model's current weights on a set, in batches (one host
+ * read per batch; each batch's activations are freed before the next).
  */
 export function evaluateModel(tf: TF, model: ClassifierModel, set: EvalSet, batchSize = 1000, opts: EvalOptions = {}): EvalOutcome {
   const n = set.labels.shape[0];
   if (n === 0) return { accuracy: NaN, loss: NaN };
-  const mask = opts.mask === undefined ? (set.mask ?? null) : opts.mask;
-  const alternate = opts.alternateMask;
-  const hits = (scores: tfjs.Tensor2D, m: tfjs.Tensor1D | null, y: tfjs.Tensor1D) =>
-    tf.sum(tf.cast(tf.equal(tf.argMax(m ? tf.add(scores, m) : scores, 1), y), 'float32'));
-  let sums = [tf.scalar(0), tf.scalar(0), tf.scalar(0)]; // correct, loss sum, correct under the alternate mask
-  let totals: tfjs.Tensor1D;
-  try {
-    for (let start = 0; start < n; start += batchSize) {
-      const size = Math.min(batchSize, n - start);
-      // One tidy per batch: a batch's activations are freed before the next (one tidy over all
-      // batches kept every batch's, growing the wasm heap, which never shrinks, by ~150 MB a batch).
-      const next = tf.tidy(() => {
-        let [correct, lossSum, correctAlt] = sums;
-        const x = set.images.slice([start, 0, 0, 0], [size, -1, -1, -1]);
-        const y = set.labels.slice([start], [size]);
-        const logits = rowsInChunks(tf, x, (rows) => model.forward(rows));
-        const logp = tf.logSoftmax(mask ? tf.add(logits, mask) : logits);
-        lossSum = tf.sub(lossSum, tf.sum(tf.mul(logp, tf.oneHot(y, model.outputs))));
-        const scores = opts.scores ? rowsInChunks(tf, x, opts.scores) : logits;
-        correct = tf.add(correct, hits(scores, mask, y));
-        if (alternate !== undefined) correctAlt = tf.add(correctAlt, hits(scores, alternate, y));
-        return [correct, lossSum, correctAlt];
-      });
-      for (const t of sums) if (!next.includes(t)) t.dispose();
-      sums = next;
+  const masks: BatchMasks = { mask: opts.mask === undefined ? (set.mask ?? null) : opts.mask, alternateMask: opts.alternateMask, scores: opts.scores };
+  let totals = emptyTotals();
+  for (let start = 0; start < n; start += batchSize) {
+    const size = Math.min(batchSize, n - start);
+    const x = set.images.slice([start, 0, 0, 0], [size, -1, -1, -1]);
+    const y = set.labels.slice([start], [size]);
+    try {
+      totals = addBatch(totals, batchSums(tf, model, x, y, masks));
+    } finally {
+      x.dispose();
+      y.dispose();
     }
-    totals = tf.stack(sums) as tfjs.Tensor1D;
-  } finally {
-    tf.dispose(sums);
   }
-  const [correct, lossSum, correctAlt] = totals.dataSync();
-  totals.dispose();
-  const out: EvalOutcome = { accuracy: correct / n, loss: lossSum / n };
-  if (alternate !== undefined) out.alternateAccuracy = correctAlt / n;
-  return out;
+  return outcomeOf(totals, n, opts.alternateMask !== undefined);
 }

@@ -11,7 +11,7 @@ import { runExperiment } from '../../src/engine/runner';
 import { readWeightStore } from '../../src/engine/landscape/store';
 import { readParameters } from '../../src/engine/landscape/vector';
 import * as loop from '../../src/engine/train/loop';
-import { benchExperiment, createEngineSession, measureKernelCeiling, scoreTask, timeTraining, trainFirstPhase } from '../../src/engine/bench/training';
+import { benchExperiment, createEngineSession, measureKernelCeiling, scoreRow, timeTraining, trainFirstPhase } from '../../src/engine/bench/training';
 import { parseJsonLines, parseTorchBench, parseTorchGrid } from '../../src/engine/bench/torch';
 import { parseGnuTime } from '../../src/engine/bench/system';
 import { compare, formatBenchReport, type BenchReport } from '../../src/engine/bench/report';
@@ -54,7 +54,7 @@ test('bench training steps are the engine loop\'s: after 7 steps its weights and
       for (let i = 0; i < benchWeights.length; i++) if (!Object.is(benchWeights[i], runWeights[i])) differing++;
       assert.equal(differing, 0, `${differing} of ${benchWeights.length} weights differ from the run's after phase 0`);
       // The evaluation the bench times scores like the runner's row of R.
-      assert.equal(scoreTask(session, 0, session.phases[0]).accuracy, result.accuracyMatrix[0][0]);
+      assert.equal((await scoreRow(session, session.phases[0]))[0].accuracy, result.accuracyMatrix[0][0]);
       // No tensor leaks across the timed steps.
       assert.equal(timing.tensorsAtEnd, timing.tensorsAfterWarmup);
     } finally {
@@ -168,7 +168,7 @@ test('ratios pair each engine case with torch rows of the same model, batch and 
     parameterCount: 1,
     training: { batchSize, warmupSteps: 1, windows: 1, stepsPerWindow: 1, windowImagesPerSecond: [ips], imagesPerSecond: ips, medianStepMs: 1, tensorsAfterWarmup: 5, tensorsAtEnd: 5, firstLoss: 2, lastLoss: 1 },
     trainGflops: null,
-    evaluation: { images: 10000, windows: 1, windowImagesPerSecond: [ips * 4], imagesPerSecond: ips * 4, accuracy: 0.9 },
+    evaluation: { images: 10000, windows: 1, windowImagesPerSecond: [ips * 4], imagesPerSecond: ips * 4, accuracy: 0.9, threads: 2 },
     ceiling: [{ what: 'conv', gflops: 25 }, { what: 'matmul', gflops: 20 }],
     flopsPerImage: 10e6,
     cores: 2,

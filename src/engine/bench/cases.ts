@@ -77,7 +77,7 @@ async function trainCase(c: Extract<BenchCase, { kind: 'train' }>, ctx: CaseCont
   const setupMs = performance.now() - t0;
   try {
     const training = await timeTraining(session, c);
-    const evaluation = timeEvaluation(session, c.evalWindows);
+    const evaluation = await timeEvaluation(session, c.evalWindows);
     const flops = trainFlopsPerImage(session.model);
     const ceiling = measureKernelCeiling(ctx.tf);
     const cores = runCores();

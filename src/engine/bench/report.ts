@@ -154,7 +154,7 @@ export function formatBenchReport(r: BenchReport): string {
       const leak = c.training.tensorsAtEnd - c.training.tensorsAfterWarmup;
       out.push(
         `  ${c.model} b${c.training.batchSize}: windows [${w}] img/s (${c.training.windows} x ${c.training.stepsPerWindow} steps after ${c.training.warmupSteps} warm-up), ` +
-          `${fix(c.training.medianStepMs, 1)} ms/step${c.trainGflops !== null ? `, ${fix(c.trainGflops, 1)} GFLOP/s effective` : ''}, tensors ${leak === 0 ? 'constant' : `+${leak} over the timed steps`}, setup ${fix(c.setupMs / 1000, 1)} s, load ${c.loadavg1.join(' -> ')}`,
+          `${fix(c.training.medianStepMs, 1)} ms/step${c.trainGflops !== null ? `, ${fix(c.trainGflops, 1)} GFLOP/s effective` : ''}, tensors ${leak === 0 ? 'constant' : `+${leak} over the timed steps`}, evaluation (a row of R, ${int(c.evaluation.images)} images) on ${c.evaluation.threads ?? 1} thread(s), setup ${fix(c.setupMs / 1000, 1)} s, load ${c.loadavg1.join(' -> ')}`,
       );
     }
     for (const c of train) {

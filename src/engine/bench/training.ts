@@ -7,12 +7,14 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { NormalisedExperiment } from '../../protocol/experiment';
 import { formatDiagnostic, parseExperiment } from '../config/load';
 import { buildModel } from '../models/build';
-import type { ClassifierModel, EvalSet, TF } from '../models/types';
-import { dataParallelFor, loadExperimentTasks, taskTestData, taskTrainSet, type TaskLoadOptions } from '../runner';
+import type { ClassifierModel, TF } from '../models/types';
+import { dataParallelFor, evaluationLanes, loadExperimentTasks, scoreTasks, taskTestData, taskTrainSet, type TaskLoadOptions } from '../runner';
+import type { EvalLanes } from '../train/evalLanes';
+import type { HostEvalSet } from '../train/evalUnits';
 import { strategyDefinition, strategyParams } from '../strategies/registry';
 import type { Strategy, StrategyEnv, TrainSet } from '../strategies/types';
-import { evaluateModel, type EvalOutcome } from '../train/evaluate';
-import { alternateScenario, maskVector, scoringUnits, type HeadLayout } from '../train/head';
+import type { EvalOutcome } from '../train/evaluate';
+import type { HeadLayout } from '../train/head';
 import { createOptimizer, createStrategyEnv, planPhases, runPhases, type LoopObserver, type StepInfo } from '../train/loop';
 import type { DataParallelTrainer } from '../train/parallel/dataParallel';
 import { median } from './system';
@@ -40,8 +42,10 @@ export interface EngineSession {
   strategy: Strategy;
   /** Training sets per task (what the loop sees). */
   train: TrainSet[];
-  /** Rows of R: every task's whole test set. */
-  test: EvalSet[];
+  /** Rows of R: every task's whole test set (as bytes, normalised per batch, as a run keeps them). */
+  test: HostEvalSet[];
+  /** The run's evaluation lanes over `test` (this thread plus a worker on 2 cores, as runner.ts scores). */
+  lanes: EvalLanes;
   /** The run's phases (rows of R). */
   phases: number[][];
   /** Data-parallel lanes the run's training uses (null: one lane on this thread). */
@@ -52,10 +56,7 @@ export interface EngineSession {
 export async function createEngineSession(tf: TF, experiment: NormalisedExperiment, load: TaskLoadOptions = {}): Promise<EngineSession> {
   const { raw, head } = await loadExperimentTasks(experiment, load);
   const train = raw.map((data, i) => taskTrainSet(data, i, taskTestData(experiment, data, i, head).units(data.train.labels)));
-  const test = raw.map((data, i) => {
-    const t = taskTestData(experiment, data, i, head);
-    return { images: tf.tensor4d(t.images, [t.labels.length, ...data.shape]), labels: tf.tensor1d(t.labels, 'int32') } as EvalSet;
-  });
+  const test = raw.map((data, i) => taskTestData(experiment, data, i, head).hostSubset(data.test.n, 'test'));
   const definition = strategyDefinition(experiment.strategy.name);
   if (!definition) throw new Error(`unknown strategy '${experiment.strategy.name}'`);
   const model = buildModel(tf, experiment.model, train[0].shape, head.outputs, experiment.seed);
@@ -64,6 +65,7 @@ export async function createEngineSession(tf: TF, experiment: NormalisedExperime
   const strategy = await definition.create(env, strategyParams(experiment.strategy));
   // The run's training lanes (data-parallel on 2 cores for a wasm CNN), as runner.ts trains.
   const parallel = await dataParallelFor(tf, model, experiment, strategy, () => undefined);
+  const lanes = await evaluationLanes(tf, model, experiment.model, test, () => undefined);
   return {
     tf,
     experiment,
@@ -74,14 +76,15 @@ export async function createEngineSession(tf: TF, experiment: NormalisedExperime
     strategy,
     train,
     test,
+    lanes,
     phases: planPhases(definition.phases ?? 'sequential', train.length),
     parallel,
     async dispose() {
       await parallel?.dispose();
+      await lanes.dispose();
       strategy.dispose?.();
       optimizer.dispose();
       model.dispose();
-      for (const s of test) tf.dispose([s.images, s.labels]);
     },
   };
 }
@@ -96,20 +99,9 @@ export async function trainFirstPhase(session: EngineSession, steps: number, obs
   await runPhases({ tf, env, strategy, optimizer, phases: session.phases.slice(0, 1), training: { ...ex.training, iterations: steps }, seed: ex.seed, observers, parallel });
 }
 
-/** Scores task j's test set the way runner.ts scoreTasks does after `seenTasks` were trained (head masks, strategy classifier, alternate scenario). */
-export function scoreTask(session: EngineSession, j: number, seenTasks: number[]): EvalOutcome {
-  const { tf, model, head, strategy } = session;
-  const alt = seenTasks.length ? alternateScenario(head) : null;
-  const mask = maskVector(head.outputs, scoringUnits(head, j, seenTasks));
-  const altMask = alt ? maskVector(head.outputs, scoringUnits(head, j, seenTasks, alt)) : undefined;
-  const m = mask ? tf.tensor1d(mask) : null;
-  const a = altMask === undefined ? undefined : altMask ? tf.tensor1d(altMask) : null;
-  try {
-    return evaluateModel(tf, model, session.test[j], 1000, { mask: m, alternateMask: a, scores: strategy.scores?.bind(strategy) });
-  } finally {
-    m?.dispose();
-    a?.dispose();
-  }
+/** A row of R: every task's test set scored as runner.ts scores it after `seenTasks` were trained (its lanes, masks, classifier). */
+export function scoreRow(session: EngineSession, seenTasks: number[]): Promise<EvalOutcome[]> {
+  return scoreTasks(session.lanes, session.head, session.strategy, session.test.map((_, j) => j), seenTasks);
 }
 
 export interface TrainingTiming {
@@ -172,26 +164,29 @@ export async function timeTraining(session: EngineSession, opts: { warmupSteps: 
 }
 
 export interface EvaluationTiming {
-  /** Images per window: one scoring of the task's whole test set (a row of R), batch 1000. */
+  /** Images per window: one row of R (every task's whole test set), batch 1000. */
   images: number;
   windows: number;
   windowImagesPerSecond: number[];
   imagesPerSecond: number;
+  /** Task 0's accuracy in the last window. */
   accuracy: number;
+  /** Threads the row is scored on (this one plus the evaluation workers). */
+  threads: number;
 }
 
-/** One untimed scoring of task 0's test set, then `windows` timed ones (runner.ts scoreTasks, after phase 0). */
-export function timeEvaluation(session: EngineSession, windows: number): EvaluationTiming {
+/** One untimed row of R after phase 0, then `windows` timed ones (runner.ts scoreTasks on the run's lanes). */
+export async function timeEvaluation(session: EngineSession, windows: number): Promise<EvaluationTiming> {
   const seen = session.phases[0];
-  let out = scoreTask(session, 0, seen);
+  let out = await scoreRow(session, seen);
   const rates: number[] = [];
-  const n = session.test[0].labels.shape[0];
+  const n = session.test.reduce((sum, t) => sum + t.labels.length, 0);
   for (let w = 0; w < windows; w++) {
     const t0 = performance.now();
-    out = scoreTask(session, 0, seen);
+    out = await scoreRow(session, seen);
     rates.push((n * 1000) / (performance.now() - t0));
   }
-  return { images: n, windows, windowImagesPerSecond: rates, imagesPerSecond: median(rates), accuracy: out.accuracy };
+  return { images: n, windows, windowImagesPerSecond: rates, imagesPerSecond: median(rates), accuracy: out[0].accuracy, threads: 1 + session.lanes.workers };
 }
 
 /** Floating-point operations of one training image (forward + both gradients), for an effective GFLOP/s figure; null for models it does not know. */

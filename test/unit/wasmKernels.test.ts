@@ -206,6 +206,25 @@ test('Identity shares data safely (clone, dispose, variables)', () => {
   tf.dispose([b, v]);
 });
 
+test('Cast to the same dtype shares data (no copy); other casts convert', () => {
+  const a = tf.tensor1d([1.5, -2.25, 3]);
+  const b = tf.cast(a, 'float32');
+  assert.equal(b.dataId, a.dataId, 'a same-dtype cast shares the data');
+  a.dispose();
+  assert.deepEqual(Array.from(b.dataSync()), [1.5, -2.25, 3]);
+  const i = tf.cast(b, 'int32');
+  assert.equal(i.dtype, 'int32');
+  assert.notEqual(i.dataId, b.dataId);
+  assert.deepEqual(Array.from(i.dataSync()), [1, -2, 3]);
+  const f = tf.cast(tf.tensor1d([7, 8], 'int32'), 'float32');
+  assert.deepEqual(Array.from(f.dataSync()), [7, 8]);
+  // relu's gradient (dy * cast(step(x))) is unchanged.
+  const x = tf.tensor1d([-1, 0.5, 2]);
+  const g = tf.grad((t: Tensor) => tf.sum(tf.mul(tf.relu(t), tf.tensor1d([3, 4, 5]))))(x);
+  assert.deepEqual(Array.from(g.dataSync()), [0, 4, 5]);
+  tf.dispose([b, i, f, x, g]);
+});
+
 test('unsupported configurations throw a clear error', () => {
   const x = tf.zeros([1, 4, 4, 2]);
   const dy = tf.zeros([1, 2, 2, 3]);

@@ -76,6 +76,7 @@ export const WASM_TRAINING_KERNELS = [
   'FusedConv2D',
   'Add',
   '_FusedMatMul',
+  'Cast',
 ] as const;
 export type WasmTrainingKernel = (typeof WASM_TRAINING_KERNELS)[number];
 
@@ -114,6 +115,7 @@ export function registerWasmTrainingKernels(tf: TF, options: RegisterOptions = {
           FusedConv2D: k.fusedConv2D,
           Add: k.add,
           _FusedMatMul: k.fusedMatMul,
+          Cast: k.cast,
         }
       : {
           Conv2DBackpropFilter: k.conv2DBackpropFilterComposed,
@@ -126,6 +128,7 @@ export function registerWasmTrainingKernels(tf: TF, options: RegisterOptions = {
           FusedConv2D: null,
           Add: null,
           _FusedMatMul: null,
+          Cast: null,
         };
   const changed: string[] = [];
   for (const name of WASM_TRAINING_KERNELS) {
@@ -191,6 +194,7 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
   const batchMatMulOrig = orig('BatchMatMul');
   const sumOrig = orig('Sum');
   const identityOrig = orig('Identity');
+  const castOrig = orig('Cast');
   const fusedConv2dOrig = orig('FusedConv2D');
   const addOrig = orig('Add');
   const fusedMatMulOrig = orig('_FusedMatMul');
@@ -537,6 +541,17 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
   }
 
   /**
+   * Cast to the dtype the tensor already has (relu's gradient casts its float32 step mask to
+   * float32) without a copy, as Identity; every other cast is the built-in's.
+   */
+  function cast({ inputs, attrs, backend }: KernelArgs): TensorInfo {
+    const { x } = inputs;
+    if (x.dtype !== attrs.dtype || x.dtype === 'string') return call(castOrig, backend, inputs, attrs);
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  }
+
+  /**
    * Sum over leading axes (a bias gradient: [n, h, w, c] -> [c]) as one pass with float64
    * accumulators; other reductions go to the built-in.
    */
@@ -657,6 +672,7 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     fusedMatMul,
     sum,
     identity,
+    cast,
   };
 }
 

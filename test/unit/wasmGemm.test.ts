@@ -7,70 +7,20 @@ import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { loadBackend } from '../../src/engine/backend/index';
-import { registerWasmTrainingKernels, setWasmSimdKernelsEnabled } from '../../src/engine/backend/wasmKernels';
+import { setWasmSimdKernelsEnabled } from '../../src/engine/backend/wasmKernels';
 import { directGemmCalls } from '../../src/engine/backend/wasmGemm';
 import { buildModel } from '../../src/engine/models/build';
 import type { ResolvedModelSpec as ModelSpec } from '../../src/protocol/experiment';
 import type { TF, Tensor, Tensor2D, Tensor4D } from '../../src/engine/models/types';
+import { assertSameBits, builtin as builtinOn, on as onBackend, randoms, relErr, size } from '../helpers/kernels';
 
 let tf: TF;
 before(async () => {
   tf = (await loadBackend('wasm')).tf;
 });
 
-/** Deterministic uniform(-1, 1) values. */
-function randoms(n: number, seed: number): Float32Array {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = (s / 4294967296) * 2 - 1;
-  }
-  return out;
-}
-const size = (shape: number[]) => shape.reduce((p, q) => p * q, 1);
-
-/** Runs f on a backend inside a tidy and returns its tensors' values (the wasm backend is re-activated after). */
-async function on(backend: 'cpu' | 'wasm', f: () => Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const ts = tf.tidy(f);
-  const values = ts.map((t) => t.dataSync() as Float32Array);
-  tf.dispose(ts);
-  await tf.setBackend('wasm');
-  return values;
-}
-
-/** f on wasm with tfjs's own kernels ('builtin' mode), then the engine's restored. */
-function builtin<T>(f: () => T): T {
-  registerWasmTrainingKernels(tf, { mode: 'builtin' });
-  try {
-    return f();
-  } finally {
-    registerWasmTrainingKernels(tf, { mode: 'fast' });
-  }
-}
-
-/** Max |ref - got| relative to max |ref|. */
-function relErr(ref: Float32Array, got: Float32Array): number {
-  assert.equal(got.length, ref.length, 'sizes differ');
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    assert.ok(Number.isFinite(got[i]), `non-finite value at ${i}`);
-    d = Math.max(d, Math.abs(ref[i] - got[i]));
-    m = Math.max(m, Math.abs(ref[i]));
-  }
-  return d / Math.max(m, 1e-12);
-}
-
-function assertSameBits(a: Float32Array, b: Float32Array, label: string): void {
-  assert.equal(a.length, b.length, `${label}: sizes differ`);
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
-  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  for (let i = 0; i < ua.length; i++) {
-    if (ua[i] !== ub[i]) assert.fail(`${label}: element ${i} differs (${a[i]} vs ${b[i]})`);
-  }
-}
+const on = (backend: 'cpu' | 'wasm', f: () => Tensor[]) => onBackend(tf, backend, f);
+const builtin = <T>(f: () => T): T => builtinOn(tf, f);
 
 /** The values of tensors made by f on wasm (tidied). */
 function run(f: () => Tensor | Tensor[]): Float32Array[] {

@@ -8,49 +8,16 @@ import {
   WASM_TRAINING_KERNELS,
 } from '../../src/engine/backend/wasmKernels';
 import type { TF, Tensor, Tensor4D, Variable } from '../../src/engine/models/types';
+import { on as onBackend, randoms, relErr, size } from '../helpers/kernels';
 
 let tf: TF;
 before(async () => {
   tf = (await loadBackend('wasm')).tf;
 });
 
+const on = (backend: 'cpu' | 'wasm', f: () => Tensor[]) => onBackend(tf, backend, f);
+
 const TOL = 1e-4;
-
-/** Deterministic uniform(-1, 1) values. */
-function randoms(n: number, seed: number, quantize = 0): Float32Array {
-  let s = (seed * 2654435761) >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    const v = (s / 4294967296) * 2 - 1;
-    out[i] = quantize ? Math.round(v * quantize) / quantize : v;
-  }
-  return out;
-}
-const size = (shape: number[]) => shape.reduce((p, q) => p * q, 1);
-
-/** Runs f on a backend inside a tidy and returns its tensors' values. */
-async function on(backend: 'cpu' | 'wasm', f: () => Tensor[]): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const ts = tf.tidy(f);
-  const values = ts.map((t) => t.dataSync() as Float32Array);
-  tf.dispose(ts);
-  await tf.setBackend('wasm');
-  return values;
-}
-
-/** Max |a - b| relative to max |reference|. */
-function relErr(ref: Float32Array, got: Float32Array): number {
-  assert.equal(got.length, ref.length, 'sizes differ');
-  let d = 0;
-  let m = 0;
-  for (let i = 0; i < ref.length; i++) {
-    d = Math.max(d, Math.abs(ref[i] - got[i]));
-    m = Math.max(m, Math.abs(ref[i]));
-    assert.ok(Number.isFinite(got[i]), `non-finite value at ${i}`);
-  }
-  return d / Math.max(m, 1e-12);
-}
 
 async function compare(label: string, f: () => Tensor[]): Promise<void> {
   const ref = await on('cpu', f);

@@ -440,6 +440,17 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
   /** Whether a float32 tensor of rank >= 2 holds one matrix (leading dimensions of 1). */
   const singleMatrix = (t: TensorInfo) => t.dtype === 'float32' && t.shape.length >= 2 && t.shape.slice(0, -2).every((d) => d === 1);
 
+  /** A product's operand sizes (rows/columns as stored) and m x k times k2 x n as multiplied. */
+  function productDims(a: TensorInfo, b: TensorInfo, tA: boolean, tB: boolean) {
+    const ar = a.shape[a.shape.length - 2];
+    const ac = a.shape[a.shape.length - 1];
+    const br = b.shape[b.shape.length - 2];
+    const bc = b.shape[b.shape.length - 1];
+    const [m, k] = tA ? [ac, ar] : [ar, ac];
+    const [k2, n] = tB ? [bc, br] : [br, bc];
+    return { ar, ac, br, bc, m, k, k2, n };
+  }
+
   /**
    * A single product [relu](op(a)·op(b) [+ bias]) by the direct SIMD GEMM (wasmGemm.ts), shaped
    * as tfjs shapes it ([...leading 1s, m, n]); null when it does not apply (the caller delegates).
@@ -448,12 +459,7 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     backend: WasmBackend, a: TensorInfo, b: TensorInfo, bias: TensorInfo | null, relu: boolean, tA: boolean, tB: boolean,
   ): TensorInfo | null {
     if (!singleMatrix(a) || !singleMatrix(b)) return null;
-    const ar = a.shape[a.shape.length - 2];
-    const ac = a.shape[a.shape.length - 1];
-    const br = b.shape[b.shape.length - 2];
-    const bc = b.shape[b.shape.length - 1];
-    const [m, k] = tA ? [ac, ar] : [ar, ac];
-    const [k2, n] = tB ? [bc, br] : [br, bc];
+    const { m, k, k2, n } = productDims(a, b, tA, tB);
     if (k !== k2 || m < 1 || n < 1 || k < 1) return null; // the built-in reports a mismatch
     if (bias && !(bias.dtype === 'float32' && bias.shape.length === 1 && bias.shape[0] === n)) return null;
     const transpose2d = (t: TensorInfo, rows: number, cols: number) =>
@@ -496,12 +502,7 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     if ((!tA && !tB) || !singleMatrix(a) || !singleMatrix(b)) {
       return call(batchMatMulOrig, backend, inputs, attrs);
     }
-    const ar = a.shape[a.shape.length - 2];
-    const ac = a.shape[a.shape.length - 1];
-    const br = b.shape[b.shape.length - 2];
-    const bc = b.shape[b.shape.length - 1];
-    const [m, k] = tA ? [ac, ar] : [ar, ac];
-    const [k2, n] = tB ? [bc, br] : [br, bc];
+    const { ar, ac, br, bc, m, k, k2, n } = productDims(a, b, tA, tB);
     if (k !== k2) return call(batchMatMulOrig, backend, inputs, attrs); // let the built-in report it
     const a2d: TensorInfo = { dataId: a.dataId, shape: [ar, ac], dtype: a.dtype };
     const b2d: TensorInfo = { dataId: b.dataId, shape: [br, bc], dtype: b.dtype };

@@ -11,7 +11,10 @@
  * It writes new buffers (never in place: the Identity kernel lets tensors share a buffer).
  */
 import type { TF } from '../models/types';
-import { ADD, F32X4_ADD, F32X4_MUL, V_LOAD, V_STORE, assembleModule, forRange, get, i32, moduleFor, set, simd, tee, type Code, type FnDef } from './wasmAsm';
+import {
+  ADD, F32X4_ADD, F32X4_MUL, V_LOAD, V_STORE, assembleModule, forRange, get, heapOffset, i32, moduleFor, set, simd, tee, type Code, type FnDef,
+  type HeapBackend as WasmBackend, type HeapTensor as TensorInfo,
+} from './wasmAsm';
 
 export const ADAM_KERNEL = 'ClwAdamUpdate';
 const BACKEND = 'wasm';
@@ -33,16 +36,6 @@ const ATTR_ORDER: (keyof AdamUpdateAttrs)[] = [
   'beta1', 'oneMinusBeta1', 'beta2', 'oneMinusBeta2', 'oneMinusAccBeta1', 'oneMinusAccBeta2', 'epsilon', 'negLearningRate',
 ];
 
-interface TensorInfo {
-  dataId: object;
-  shape: number[];
-  dtype: string;
-}
-interface WasmBackend {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
 interface AdamModule {
   /** (w, m, v, g, wOut, mOut, vOut, vectorBytes, totalBytes, ...the 8 scalars' float32 bits in ATTR_ORDER) */
   adamUpdate(...args: number[]): void;
@@ -111,11 +104,6 @@ function bitsOf(x: number): number {
   return i32bits[0];
 }
 
-function heapOffset(backend: WasmBackend, t: TensorInfo): number {
-  const d = backend.dataIdMap.get(t.dataId);
-  if (!d) throw new Error(`${ADAM_KERNEL}: tensor data is not on the wasm backend`);
-  return d.memoryOffset;
-}
 
 function adamUpdateKernel(args: { inputs: Record<string, TensorInfo>; attrs: Record<string, unknown>; backend: unknown }): TensorInfo[] {
   const backend = args.backend as WasmBackend;

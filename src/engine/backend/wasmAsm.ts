@@ -13,6 +13,29 @@ export interface WasmApi {
 }
 export const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
+/** What a kernel receives and returns (tfjs-core's TensorInfo). */
+export interface HeapTensor {
+  dataId: object;
+  shape: number[];
+  dtype: string;
+}
+
+/** The parts of tfjs-backend-wasm's BackendWasm the engine's kernels use. */
+export interface HeapBackend {
+  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
+  makeOutput(shape: number[], dtype: string): HeapTensor;
+  typedArrayFromHeap(t: HeapTensor): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: object, force?: boolean): boolean;
+  incRef(dataId: object): void;
+}
+
+/** Byte offset of a tensor in the wasm heap. */
+export function heapOffset(backend: HeapBackend, t: HeapTensor): number {
+  const d = backend.dataIdMap.get(t.dataId);
+  if (!d) throw new Error('tensor data is not on the wasm backend');
+  return d.memoryOffset;
+}
+
 /** The wasm backend's linear memory (non-shared), or null (another backend, a threaded build). */
 export function backendMemory(backend: unknown): { buffer: ArrayBufferLike } | null {
   if (!WA) return null;

@@ -20,23 +20,10 @@
  */
 import {
   ADD, F32X4_ADD, F32X4_MUL, F32X4_PMAX, MUL, SUB, V_LOAD, V_STORE, V_ZERO, assembleModule, forRange, get, i32, max, min, moduleFor,
-  set, simd, uleb, type Code, type FnDef,
+  heapOffset, set, simd, uleb, type Code, type FnDef, type HeapBackend, type HeapTensor,
 } from './wasmAsm';
 
-/** What a kernel receives and returns (tfjs-core's TensorInfo). */
-export interface ConvTensorInfo {
-  dataId: object;
-  shape: number[];
-  dtype: string;
-}
 
-/** The parts of tfjs-backend-wasm's BackendWasm used here. */
-export interface ConvBackend {
-  dataIdMap: { get(dataId: object): { memoryOffset: number } | undefined };
-  makeOutput(shape: number[], dtype: string): ConvTensorInfo;
-  typedArrayFromHeap(t: ConvTensorInfo): Float32Array | Int32Array | Uint8Array;
-  disposeData(dataId: object, force?: boolean): boolean;
-}
 
 /**
  * Direct convolution up to this many filter taps per output channel (KH * KW * CI); XNNPACK above.
@@ -111,13 +98,7 @@ interface ConvGeometryKey {
 }
 
 /** The geometry a generated filter-gradient module is specialised for. */
-interface FilterGradKey {
-  KH: number;
-  KW: number;
-  CI: number;
-  CO: number;
-  SH: number;
-  SW: number;
+interface FilterGradKey extends Pick<ConvGeometryKey, 'KH' | 'KW' | 'CI' | 'CO' | 'SH' | 'SW'> {
   /** Width of the (padded) input the kernel reads. */
   WP: number;
 }
@@ -128,25 +109,19 @@ export function directKernelCalls(): { conv: number; filterGrad: number; biasAdd
   return { ...calls };
 }
 
-/** Byte offset of a tensor in the wasm heap. */
-function heapOffset(backend: ConvBackend, t: ConvTensorInfo): number {
-  const d = backend.dataIdMap.get(t.dataId);
-  if (!d) throw new Error('tensor data is not on the wasm backend');
-  return d.memoryOffset;
-}
 
 /**
  * out = [relu](conv2d(x, filter) [+ bias]) computed directly; null when the SIMD module is
  * unavailable (the caller delegates). The geometry must satisfy directConvApplies.
  */
 export function directConv2d(
-  backend: ConvBackend,
-  x: ConvTensorInfo,
-  filter: ConvTensorInfo,
-  bias: ConvTensorInfo | null,
+  backend: HeapBackend,
+  x: HeapTensor,
+  filter: HeapTensor,
+  bias: HeapTensor | null,
   relu: boolean,
   g: DirectConvGeometry,
-): ConvTensorInfo | null {
+): HeapTensor | null {
   const { batchSize: N, inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
   const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW } = g;
   const shape: ConvGeometryKey = {
@@ -170,11 +145,11 @@ export function directConv2d(
  * must satisfy directConvApplies.
  */
 export function directConvFilterGrad(
-  backend: ConvBackend,
-  x: ConvTensorInfo,
-  dy: ConvTensorInfo,
+  backend: HeapBackend,
+  x: HeapTensor,
+  dy: HeapTensor,
   g: DirectConvGeometry,
-): ConvTensorInfo | null {
+): HeapTensor | null {
   const { inChannels: CI, outHeight: OH, outWidth: OW, outChannels: CO } = g;
   const { filterHeight: KH, filterWidth: KW, strideHeight: SH, strideWidth: SW } = g;
   const rows = readRows(g);
@@ -201,7 +176,7 @@ function readRows(g: DirectConvGeometry): { HP: number; WP: number; inPlace: boo
 }
 
 /** x zero-padded (or cropped) to [N, HP, WP, CI]: row hr of a padded image holds input row hr - top. */
-function paddedCopy(backend: ConvBackend, x: ConvTensorInfo, g: DirectConvGeometry, rows: { HP: number; WP: number }): ConvTensorInfo {
+function paddedCopy(backend: HeapBackend, x: HeapTensor, g: DirectConvGeometry, rows: { HP: number; WP: number }): HeapTensor {
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: CI } = g;
   const { HP, WP } = rows;
   const top = g.padInfo.top;
@@ -227,7 +202,7 @@ function paddedCopy(backend: ConvBackend, x: ConvTensorInfo, g: DirectConvGeomet
 }
 
 /** x [.., C] + b [C] (float32, C % 4 == 0) in one SIMD pass; null when the module is unavailable. */
-export function biasAdd(backend: ConvBackend, x: ConvTensorInfo, b: ConvTensorInfo): ConvTensorInfo | null {
+export function biasAdd(backend: HeapBackend, x: HeapTensor, b: HeapTensor): HeapTensor | null {
   const m = moduleFor<BiasAddModule>(backend, 'bias-add', () => assembleModule([biasAddFn()]));
   if (!m) return null;
   const C = b.shape.length === 0 ? 1 : b.shape[b.shape.length - 1];

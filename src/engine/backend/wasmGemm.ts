@@ -28,9 +28,8 @@
  */
 import {
   ADD, F32X4_ADD, F32X4_MUL, F32X4_PMAX, MUL, SUB, V_ZERO, assembleModule, forRange, get, i32, min, moduleFor, set, simd, uleb,
-  type Code, type FnDef,
+  heapOffset, type Code, type FnDef, type HeapBackend, type HeapTensor,
 } from './wasmAsm';
-import type { ConvBackend as GemmBackend, ConvTensorInfo as GemmTensorInfo } from './wasmConv';
 
 /**
  * One generated product: out(r, c) = [relu]([bias[c] +] sum_p A(r, p) * B[p, c]) for r < rows, where
@@ -59,19 +58,13 @@ export function directGemmCalls(): { gemm: number; transposed: number } {
   return { ...calls };
 }
 
-/** Byte offset of a tensor in the wasm heap. */
-function heapOffset(backend: GemmBackend, t: GemmTensorInfo): number {
-  const d = backend.dataIdMap.get(t.dataId);
-  if (!d) throw new Error('tensor data is not on the wasm backend');
-  return d.memoryOffset;
-}
 
-function gemmModule(backend: GemmBackend, key: GemmKey): GemmModule | null {
+function gemmModule(backend: HeapBackend, key: GemmKey): GemmModule | null {
   return moduleFor<GemmModule>(backend, `direct-gemm:${JSON.stringify(key)}`, () => assembleModule([gemmFn(key)]));
 }
 
 /** A [m, k] matrix read as its transpose [k, m]: a new heap tensor the caller disposes. */
-export type Transpose2d = (t: GemmTensorInfo, rows: number, cols: number) => GemmTensorInfo;
+export type Transpose2d = (t: HeapTensor, rows: number, cols: number) => HeapTensor;
 
 /**
  * out [m, n] = [relu](op(a) · op(b) [+ bias]) for single (2-D, or leading dimensions of 1) float32
@@ -80,16 +73,16 @@ export type Transpose2d = (t: GemmTensorInfo, rows: number, cols: number) => Gem
  * returned tensor has shape [m, n]; `transpose2d` makes the operand copy dy·Wᵀ and xᵀ·dy take.
  */
 export function directMatMul(
-  backend: GemmBackend,
-  a: GemmTensorInfo,
-  b: GemmTensorInfo,
-  bias: GemmTensorInfo | null,
+  backend: HeapBackend,
+  a: HeapTensor,
+  b: HeapTensor,
+  bias: HeapTensor | null,
   relu: boolean,
   transposeA: boolean,
   transposeB: boolean,
   dims: { m: number; k: number; n: number },
   transpose2d: Transpose2d,
-): GemmTensorInfo | null {
+): HeapTensor | null {
   const { m, k, n } = dims;
   // The vector operand runs along the output's columns (B, not transposed) or, computing Cᵀ = B·Aᵀ,
   // along its rows (A, transposed). dy·Wᵀ has neither: transpose the smaller operand.

@@ -22,27 +22,13 @@ import type { TF } from '../models/types';
 import {
   ADD, F32_CONST_NEG_INF, F32_LOAD, F32X4_ADD, F32X4_EQ, F32X4_GT, F32X4_PMAX, F32X4_SPLAT, MUL, SUB,
   V_AND, V_ANDNOT, V_LOAD, V_NOT, V_OR, V_STORE, V_ZERO, assembleModule, forRange, get, i32, max, min, moduleFor, set,
-  type Code, type FnDef,
+  heapOffset, type Code, type FnDef, type HeapBackend as WasmBackend, type HeapTensor as TensorInfo,
 } from './wasmAsm';
 import { biasAdd, directConv2d, directConvApplies, directConvFilterGrad } from './wasmConv';
 import { directMatMul } from './wasmGemm';
 export { setWasmSimdKernelsEnabled } from './wasmAsm';
 
-/** What a kernel receives and returns (tfjs-core's TensorInfo). */
-interface TensorInfo {
-  dataId: object;
-  shape: number[];
-  dtype: string;
-}
 
-/** The parts of tfjs-backend-wasm's BackendWasm these kernels use. */
-interface WasmBackend {
-  dataIdMap: { get(dataId: object): { id: number; memoryOffset: number; shape: number[]; dtype: string } | undefined };
-  makeOutput(shape: number[], dtype: string): TensorInfo;
-  typedArrayFromHeap(t: TensorInfo): Float32Array | Int32Array | Uint8Array;
-  disposeData(dataId: object, force?: boolean): boolean;
-  incRef(dataId: object): void;
-}
 
 type Attrs = Record<string, unknown>;
 type KernelArgs = { inputs: Record<string, TensorInfo>; attrs: Attrs; backend: WasmBackend };
@@ -795,12 +781,6 @@ function simdFor(backend: unknown): SimdModule | null {
   return moduleFor<SimdModule>(backend, 'training-kernels', assembleSimdModule);
 }
 
-/** Byte offset of a tensor in the wasm heap. */
-function heapOffset(backend: WasmBackend, t: TensorInfo): number {
-  const d = backend.dataIdMap.get(t.dataId);
-  if (!d) throw new Error('tensor data is not on the wasm backend');
-  return d.memoryOffset;
-}
 
 function assembleSimdModule(): Uint8Array {
   return assembleModule([maxPoolGradFn(), sumRowsFn(), transpose3Fn(), swapOuterFn()]);

@@ -51,7 +51,7 @@ async function handle(msg: PoolRequest): Promise<void> {
       evaluate = modelEvaluator(tf, model, sets, msg.batchSize);
       replica = { tf, model, hostSets: msg.hostSets };
       trace = memoryTracer(tf);
-      trace(`landscape worker ${threadId} ready`);
+      trace(`evaluation pool worker ${threadId} ready`);
       const reply: PoolReply = { type: 'ready', backend: tf.getBackend(), parameterCount: model.parameterCount };
       port.postMessage(reply);
     } catch (e) {

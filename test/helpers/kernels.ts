@@ -2,6 +2,7 @@
 // the cpu reference backend, tfjs's own kernels ('builtin' mode), error and bit comparisons.
 import assert from 'node:assert/strict';
 import { registerWasmTrainingKernels } from '../../src/engine/backend/wasmKernels';
+import { setWasmFmaEnabled } from '../../src/engine/backend/wasmAsm';
 import type { TF, Tensor } from '../../src/engine/models/types';
 
 /** Deterministic uniform(-1, 1) values (rounded to multiples of 1/quantize when given). */
@@ -57,5 +58,45 @@ export function assertSameBits(a: Float32Array, b: Float32Array, label: string):
   const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < ua.length; i++) {
     if (ua[i] !== ub[i]) assert.fail(`${label}: element ${i} differs (${a[i]} vs ${b[i]})`);
+  }
+}
+
+const bits32 = new Float32Array(1);
+const word32 = new Uint32Array(bits32.buffer);
+/** The float32 next to r (a float32, finite, nonzero or zero) in the direction of `toward`. */
+function nextFloat32(r: number, toward: number): number {
+  if (r === 0) return toward > 0 ? 1.401298464324817e-45 : -1.401298464324817e-45;
+  bits32[0] = r;
+  word32[0] += (toward > r) === (r > 0) ? 1 : -1;
+  return bits32[0];
+}
+
+/**
+ * The float32 fused multiply-add round32(c + a * b) with one rounding, exactly: a * b of two float32
+ * values is exact in float64; the float64 sum's rounding error (TwoSum) decides the float32 rounding
+ * where the float64 sum sits on a float32 midpoint (where rounding twice could differ).
+ */
+export function fma32(c: number, a: number, b: number): number {
+  const p = a * b;
+  const s = c + p;
+  const r = Math.fround(s);
+  if (r === s || !Number.isFinite(s)) return r;
+  const bb = s - c;
+  const e = c - (s - bb) + (p - bb);
+  const other = nextFloat32(r, s);
+  if (s - r !== other - s || e === 0) return r; // not a midpoint, or an exact tie (fround: to even)
+  return e > 0 ? Math.max(r, other) : Math.min(r, other);
+}
+
+/** One multiply-accumulate step of the kernels in the given mode: fused, or a rounded product then a rounded sum. */
+export const multiplyAdd = (fused: boolean) => (fused ? fma32 : (c: number, a: number, b: number) => Math.fround(c + Math.fround(a * b)));
+
+/** f with the kernels' fused multiply-add on or off, then the previous mode restored. */
+export async function withFma<T>(enabled: boolean, f: () => T | Promise<T>): Promise<T> {
+  const previous = setWasmFmaEnabled(enabled);
+  try {
+    return await f();
+  } finally {
+    setWasmFmaEnabled(previous);
   }
 }

@@ -10,7 +10,8 @@ import { loadBackend } from '../../src/engine/backend/index';
 import { DIRECT_CONV_MAX_TAPS, directKernelCalls } from '../../src/engine/backend/wasmConv';
 import { buildModel } from '../../src/engine/models/build';
 import type { TF, Tensor, Tensor4D } from '../../src/engine/models/types';
-import { assertSameBits, builtin as builtinOn, on as onBackend, randoms, relErr, size } from '../helpers/kernels';
+import { assertSameBits, builtin as builtinOn, fma32, multiplyAdd, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
+import { wasmFmaEnabled } from '../../src/engine/backend/wasmAsm';
 
 let tf: TF;
 before(async () => {
@@ -42,15 +43,17 @@ function padding(c: ConvCase, OH: number, OW: number): [number, number] {
 
 /**
  * The kernel's documented arithmetic in JS: per output, acc = bias or 0; acc += x * w over
- * (kh, kw, ci) in that order, padding read as zeros, each step rounded to f32; then relu (acc < 0 ? 0 : acc).
+ * (kh, kw, ci) in that order, padding skipped (XNNPACK adds its zeros: the same sums), each step
+ * `mac` (fused, or a rounded product then a rounded sum); then relu (acc < 0 ? 0 : acc).
  */
-function referenceConv(c: ConvCase, xv: Float32Array, wv: Float32Array, bv: Float32Array | null, outShape: number[]): Float32Array {
+function referenceConv(
+  c: ConvCase, xv: Float32Array, wv: Float32Array, bv: Float32Array | null, outShape: number[], mac: (c: number, a: number, b: number) => number,
+): Float32Array {
   const [N, H, W, CI] = c.x;
   const [KH, KW, , CO] = c.f;
   const [, OH, OW] = outShape;
   const [SH, SW] = typeof c.s === 'number' ? [c.s, c.s] : c.s;
   const [top, left] = padding(c, OH, OW);
-  const f = Math.fround;
   const out = new Float32Array(N * OH * OW * CO);
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
@@ -63,7 +66,7 @@ function referenceConv(c: ConvCase, xv: Float32Array, wv: Float32Array, bv: Floa
                 const ih = oh * SH + kh - top;
                 const iw = ow * SW + kw - left;
                 const xval = ih >= 0 && ih < H && iw >= 0 && iw < W ? xv[((n * H + ih) * W + iw) * CI + ci] : 0;
-                acc = f(acc + f(xval * wv[((kh * KW + kw) * CI + ci) * CO + co]));
+                if (ih >= 0 && ih < H && iw >= 0 && iw < W) acc = mac(acc, xval, wv[((kh * KW + kw) * CI + ci) * CO + co]);
               }
             }
           }
@@ -102,28 +105,50 @@ const cases: ConvCase[] = [
   { x: [1, 3, 2, 2], f: [3, 3, 2, 16], s: 1, p: 'same' }, // no interior column at all
 ];
 
-test('the direct conv matches cpu and, bitwise, its documented summation order and XNNPACK (Cin 1-4 and 32, Cout 4-64, kernels 3/5, strides 1/2, valid/same/explicit pads, batch 1 and 37)', async () => {
-  let seed = 1;
-  for (const c of cases) {
-    const xv = randoms(size(c.x), seed++);
-    const wv = randoms(size(c.f), seed++);
-    const bv = randoms(c.f[3], seed++);
-    const label = JSON.stringify(c);
-    const [ref] = await on('cpu', convOp(c, xv, wv, bv));
-    const calls = directKernelCalls().conv;
-    const [got] = await on('wasm', convOp(c, xv, wv, bv));
-    assert.equal(directKernelCalls().conv, calls + 1, `${label}: the direct kernel ran`);
-    const e = relErr(ref, got);
-    assert.ok(e <= 1e-5, `${label}: relative error ${e.toExponential(2)} against cpu`);
-    const outShape = tf.tidy(() => convOp(c, xv, wv, bv)()[0].shape);
-    assertSameBits(referenceConv(c, xv, wv, c.bias ? bv : null, outShape), got, `${label} against the documented order`);
-    const [xnn] = builtin(() => tf.tidy(convOp(c, xv, wv, bv)).map((t) => t.dataSync() as Float32Array));
-    assertSameBits(xnn, got, `${label} against XNNPACK`);
+test('the direct conv matches cpu and, bitwise, its documented summation order (fused multiply-add, and unfused: XNNPACK\'s bits) (Cin 1-4 and 32, Cout 4-64, kernels 3/5, strides 1/2, valid/same/explicit pads, batch 1 and 37)', async () => {
+  assert.ok(wasmFmaEnabled(), 'fused multiply-add is on by default (relaxed SIMD)');
+  for (const fused of [true, false]) {
+    await withFma(fused, async () => {
+      let seed = 1;
+      for (const c of cases) {
+        const xv = randoms(size(c.x), seed++);
+        const wv = randoms(size(c.f), seed++);
+        const bv = randoms(c.f[3], seed++);
+        const label = `${JSON.stringify(c)}, fma ${fused}`;
+        const [ref] = await on('cpu', convOp(c, xv, wv, bv));
+        const calls = directKernelCalls().conv;
+        const [got] = await on('wasm', convOp(c, xv, wv, bv));
+        assert.equal(directKernelCalls().conv, calls + 1, `${label}: the direct kernel ran`);
+        const e = relErr(ref, got);
+        assert.ok(e <= 1e-5, `${label}: relative error ${e.toExponential(2)} against cpu`);
+        const outShape = tf.tidy(() => convOp(c, xv, wv, bv)()[0].shape);
+        assertSameBits(referenceConv(c, xv, wv, c.bias ? bv : null, outShape, multiplyAdd(fused)), got, `${label} against the documented order`);
+        if (!fused) {
+          const [xnn] = builtin(() => tf.tidy(convOp(c, xv, wv, bv)).map((t) => t.dataSync() as Float32Array));
+          assertSameBits(xnn, got, `${label} against XNNPACK`);
+        }
+      }
+    });
   }
 });
 
+test('with fused multiply-add on, the kernels round once: a sum that two roundings get wrong comes out right', async () => {
+  // acc = 1 + 2^-23 (bias), x * w = 2^-24 - 2^-70: just below the float32 midpoint 1 + 2^-23 + 2^-24.
+  // Fused: 1 + 2^-23. A rounded product (2^-24) then a rounded sum (a tie, to even): 1 + 2^-22.
+  const x = [1 + 2 ** -23];
+  const w = [2 ** -24 * (1 - 2 ** -23), 0, 0, 0];
+  const b = [1 + 2 ** -23, 0, 0, 0];
+  const conv = () =>
+    tf.tidy(() => tf.fused.conv2d({ x: tf.tensor4d(x, [1, 1, 1, 1]), filter: tf.tensor4d(w, [1, 1, 1, 4]), bias: tf.tensor1d(b), strides: 1, pad: 'valid' }).dataSync()[0]);
+  assert.equal(await withFma(true, conv), 1 + 2 ** -23);
+  assert.equal(await withFma(false, conv), 1 + 2 ** -22);
+  assert.equal(fma32(b[0], x[0], w[0]), 1 + 2 ** -23);
+});
+
 /** dW in the kernel's documented order: per image, a f32 sum over output pixels in order; dW += it image by image. */
-function referenceFilterGrad(c: ConvCase, xv: Float32Array, dyv: Float32Array, outShape: number[]): Float32Array {
+function referenceFilterGrad(
+  c: ConvCase, xv: Float32Array, dyv: Float32Array, outShape: number[], mac: (c: number, a: number, b: number) => number,
+): Float32Array {
   const [N, H, W, CI] = c.x;
   const [KH, KW, , CO] = c.f;
   const [, OH, OW] = outShape;
@@ -142,7 +167,7 @@ function referenceFilterGrad(c: ConvCase, xv: Float32Array, dyv: Float32Array, o
                 const ih = oh * SH + kh - top;
                 const iw = ow * SW + kw - left;
                 const xval = ih >= 0 && ih < H && iw >= 0 && iw < W ? xv[((n * H + ih) * W + iw) * CI + ci] : 0;
-                acc = f(acc + f(xval * dyv[((n * OH + oh) * OW + ow) * CO + co]));
+                acc = mac(acc, xval, dyv[((n * OH + oh) * OW + ow) * CO + co]);
               }
             }
             const i = ((kh * KW + kw) * CI + ci) * CO + co;
@@ -155,25 +180,29 @@ function referenceFilterGrad(c: ConvCase, xv: Float32Array, dyv: Float32Array, o
   return dw;
 }
 
-test('the direct filter gradient (Conv2DBackpropFilter) matches cpu and, bitwise, its documented order, over the same geometries', async () => {
-  let seed = 100;
-  for (const c of cases) {
-    const xv = randoms(size(c.x), seed++);
-    const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as Tensor4D, tf.zeros(c.f) as Tensor4D, c.s, c.p as 'valid').shape);
-    const dyv = randoms(size(outShape), seed++);
-    const label = JSON.stringify(c);
-    const dW = (): Tensor[] => [
-      tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor(dyv, outShape) }, {
-        strides: c.s, pad: c.p, dataFormat: 'NHWC', filterShape: c.f,
-      }) as Tensor,
-    ];
-    const [ref] = await on('cpu', dW);
-    const calls = directKernelCalls().filterGrad;
-    const [got] = await on('wasm', dW);
-    assert.equal(directKernelCalls().filterGrad, calls + 1, `${label}: the direct kernel ran`);
-    const e = relErr(ref, got);
-    assert.ok(e <= 1e-5, `${label}: relative error ${e.toExponential(2)} against cpu`);
-    assertSameBits(referenceFilterGrad(c, xv, dyv, outShape), got, `${label} against the documented order`);
+test('the direct filter gradient (Conv2DBackpropFilter) matches cpu and, bitwise, its documented order (fused and unfused), over the same geometries', async () => {
+  for (const fused of [true, false]) {
+    await withFma(fused, async () => {
+      let seed = 100;
+      for (const c of cases) {
+        const xv = randoms(size(c.x), seed++);
+        const outShape = tf.tidy(() => tf.conv2d(tf.zeros(c.x) as Tensor4D, tf.zeros(c.f) as Tensor4D, c.s, c.p as 'valid').shape);
+        const dyv = randoms(size(outShape), seed++);
+        const label = `${JSON.stringify(c)}, fma ${fused}`;
+        const dW = (): Tensor[] => [
+          tf.engine().runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(xv, c.x), dy: tf.tensor(dyv, outShape) }, {
+            strides: c.s, pad: c.p, dataFormat: 'NHWC', filterShape: c.f,
+          }) as Tensor,
+        ];
+        const [ref] = await on('cpu', dW);
+        const calls = directKernelCalls().filterGrad;
+        const [got] = await on('wasm', dW);
+        assert.equal(directKernelCalls().filterGrad, calls + 1, `${label}: the direct kernel ran`);
+        const e = relErr(ref, got);
+        assert.ok(e <= 1e-5, `${label}: relative error ${e.toExponential(2)} against cpu`);
+        assertSameBits(referenceFilterGrad(c, xv, dyv, outShape, multiplyAdd(fused)), got, `${label} against the documented order`);
+      }
+    });
   }
   // Not handled (10 output channels): the XNNPACK composition, bitwise as in 'builtin' mode.
   const x = tf.tensor4d(randoms(2 * 9 * 9 * 3, 120), [2, 9, 9, 3]);
@@ -186,7 +215,7 @@ test('the direct filter gradient (Conv2DBackpropFilter) matches cpu and, bitwise
   tf.dispose([x, dy]);
 });
 
-test('the unfused first layer of a training step, Relu(Add(Conv2D)), gives bitwise what the built-in kernels give', () => {
+test('the unfused first layer of a training step, Relu(Add(Conv2D)), gives bitwise what the built-in kernels give (unfused multiply-add)', async () => {
   const xv = randoms(5 * 28 * 28, 20);
   const wv = randoms(9 * 32, 21);
   const bv = randoms(32, 22);
@@ -195,7 +224,7 @@ test('the unfused first layer of a training step, Relu(Add(Conv2D)), gives bitwi
       const x = tf.tensor4d(xv, [5, 28, 28, 1]);
       return tf.relu(tf.add(tf.conv2d(x, tf.tensor4d(wv, [3, 3, 1, 32]), 1, 'valid'), tf.tensor1d(bv))).dataSync() as Float32Array;
     });
-  assertSameBits(layer(), builtin(layer), 'unfused layer');
+  assertSameBits(await withFma(false, layer), builtin(layer), 'unfused layer');
 });
 
 test('configurations the direct conv does not handle give bitwise what the built-in kernels give', () => {

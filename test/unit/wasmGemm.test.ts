@@ -12,7 +12,7 @@ import { directGemmCalls } from '../../src/engine/backend/wasmGemm';
 import { buildModel } from '../../src/engine/models/build';
 import type { ResolvedModelSpec as ModelSpec } from '../../src/protocol/experiment';
 import type { TF, Tensor, Tensor2D, Tensor4D } from '../../src/engine/models/types';
-import { assertSameBits, builtin as builtinOn, on as onBackend, randoms, relErr, size } from '../helpers/kernels';
+import { assertSameBits, builtin as builtinOn, fma32, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
 
 let tf: TF;
 before(async () => {
@@ -91,7 +91,29 @@ test('without the SIMD module, products (transposed ones through XNNPACK after e
   }
 });
 
-test('the forward product (BatchMatMul, _FusedMatMul with bias and linear/relu) is bitwise XNNPACK\'s', () => {
+test('the forward product (BatchMatMul, _FusedMatMul with bias and linear/relu) is bitwise XNNPACK\'s with unfused multiply-add, and its documented order with fused', async () => {
+  await withFma(false, forwardProducts);
+  // Fused: out = [relu](bias or 0, then acc = fma(a, b, acc) over k in order).
+  await withFma(true, () => {
+    for (const [m, k, n] of [[37, 29, 21], [64, 784, 40]] as [number, number, number][]) {
+      const av = randoms(m * k, m + k);
+      const bv = randoms(k * n, n);
+      const biasv = randoms(n, k);
+      const [got] = run(() => tf.fused.matMul({ a: tf.tensor2d(av, [m, k]), b: tf.tensor2d(bv, [k, n]), bias: tf.tensor1d(biasv), activation: 'relu' }));
+      const ref = new Float32Array(m * n);
+      for (let r = 0; r < m; r++) {
+        for (let c = 0; c < n; c++) {
+          let acc = biasv[c];
+          for (let p = 0; p < k; p++) acc = fma32(acc, av[r * k + p], bv[p * n + c]);
+          ref[r * n + c] = acc > 0 ? acc : 0;
+        }
+      }
+      assertSameBits(ref, got, `fused [${m},${k}]x[${k},${n}]`);
+    }
+  });
+});
+
+function forwardProducts(): void {
   const dims: [number, number, number][] = [[64, 784, 400], [64, 400, 10], [1, 5, 3], [37, 29, 21], [250, 1600, 128]];
   let seed = 200;
   let negatives = 0;
@@ -119,7 +141,7 @@ test('the forward product (BatchMatMul, _FusedMatMul with bias and linear/relu) 
     tf.dispose([a, b, bias]);
   }
   assert.ok(negatives > 1000, 'relu had outputs to zero');
-});
+}
 
 test('configurations the direct GEMM does not handle give bitwise what the built-in kernels give', () => {
   const a3 = tf.tensor3d(randoms(2 * 6 * 5, 300), [2, 6, 5]);
@@ -239,7 +261,7 @@ for (const [name, spec, batch, products] of [
   // the dense layers: forward x2, dx x2 (the first one's is conv2's dy), dW x2
   ['small CNN', { type: 'cnn', conv: [{ filters: 32, kernel: 3, pool: 2 }, { filters: 64, kernel: 3, pool: 2 }], dense: [128] }, 6, 6],
 ] as [string, ModelSpec, number, number][]) {
-  test(`${name} training step: every parameter gradient matches cpu; the same seed gives the same bits${spec.type === 'mlp' ? '; weight gradients are bitwise the XNNPACK products' : ''}`, async () => {
+  test(`${name} training step: every parameter gradient matches cpu; the same seed gives the same bits${spec.type === 'mlp' ? '; weight gradients (unfused multiply-add) are bitwise the XNNPACK products' : ''}`, async () => {
     const xv = randoms(batch * 784, 70).map((v) => (v + 1) / 2);
     const labels = Array.from({ length: batch }, (_, i) => (i * 7) % 10);
     const f = gradients(spec, xv, labels);
@@ -256,13 +278,16 @@ for (const [name, spec, batch, products] of [
     if (spec.type === 'mlp') {
       // Weight gradients: the same sums in the same order as XNNPACK after explicit transposes (the
       // engine's products before this kernel). Bias gradients are Sums, whose JS fallback differs.
-      const previous = setWasmSimdKernelsEnabled(false);
-      try {
-        const viaXnnpack = await on('wasm', f);
-        for (let i = 0; i < got.length; i += 2) assertSameBits(got[i], viaXnnpack[i], `weight gradient ${i} vs XNNPACK`);
-      } finally {
-        setWasmSimdKernelsEnabled(previous);
-      }
+      await withFma(false, async () => {
+        const unfused = await on('wasm', f);
+        const previous = setWasmSimdKernelsEnabled(false);
+        try {
+          const viaXnnpack = await on('wasm', f);
+          for (let i = 0; i < got.length; i += 2) assertSameBits(unfused[i], viaXnnpack[i], `weight gradient ${i} vs XNNPACK`);
+        } finally {
+          setWasmSimdKernelsEnabled(previous);
+        }
+      });
     }
   });
 }

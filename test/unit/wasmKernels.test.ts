@@ -97,7 +97,8 @@ test('fused conv2d + bias + relu (as the models use it) matches cpu', async () =
 
 type PoolCase = { x: number[]; k: number; s: number; p: 'valid' | 'same' };
 const poolCases: PoolCase[] = [
-  { x: [4, 26, 26, 32], k: 2, s: 2, p: 'valid' }, // the small CNN's first pool
+  { x: [4, 26, 26, 32], k: 2, s: 2, p: 'valid' }, // the small CNN's first pool (windows tile the input)
+  { x: [2, 9, 9, 8], k: 3, s: 3, p: 'valid' }, // 3x3 windows tiling the input
   { x: [2, 11, 11, 64], k: 2, s: 2, p: 'valid' }, // its second (drops the last row and column)
   { x: [2, 7, 7, 8], k: 3, s: 2, p: 'same' }, // overlapping windows + padding
   { x: [1, 7, 6, 4], k: 3, s: 1, p: 'same' },

@@ -4,6 +4,7 @@
  * (each kernel file documents its pseudo-code beside it) and instantiated over the backend's own
  * memory, so they read and write tensors in place by heap byte offset.
  */
+import { setFlagsFromString } from 'node:v8';
 
 /** The slice of the WebAssembly JS API used here (the project's TS lib has no DOM/WebAssembly types). */
 export interface WasmApi {
@@ -49,6 +50,46 @@ export function backendMemory(backend: unknown): { buffer: ArrayBufferLike } | n
 const instances = new WeakMap<object, Map<string, object | null>>();
 let disabled = false;
 
+let fused: boolean | null = null;
+
+function relaxedSimdValid(): boolean {
+  const api = WA as unknown as { validate?: (b: Uint8Array) => boolean } | undefined;
+  // A function computing relaxed_madd(0, 0, 0) and dropping it.
+  const probe = assembleModule([
+    { exportName: 'probe', params: 0, i32Locals: 0, v128Locals: 0, body: [...V_ZERO, ...V_ZERO, ...V_ZERO, ...F32X4_RELAXED_MADD, 0x1a] },
+  ]);
+  return !!api?.validate && api.validate(probe);
+}
+
+/**
+ * Whether kernels multiply-add with f32x4.relaxed_madd (one fused multiply-add instruction where
+ * the CPU has FMA, as every x64 and arm64 server here does; V8 compiles it the same way in both of
+ * its tiers, so a machine gives the same bits every time). Node 20's V8 has relaxed SIMD behind a
+ * flag, turned on here before the first kernel is compiled; Electron's V8 has it on. Off with
+ * CLW_WASM_FMA=0, or when this V8 lacks it: kernels then multiply and add separately (tfjs's bits).
+ */
+export function wasmFmaEnabled(): boolean {
+  if (fused !== null) return fused;
+  fused = false;
+  if (process.env.CLW_WASM_FMA === '0' || !WA) return fused;
+  try {
+    if (!relaxedSimdValid()) {
+      setFlagsFromString('--experimental-wasm-relaxed-simd');
+    }
+    fused = relaxedSimdValid();
+  } catch {
+    fused = false;
+  }
+  return fused;
+}
+
+/** Turns fused multiply-add in kernels on or off (tests compare both numerics); returns the previous state. */
+export function setWasmFmaEnabled(enabled: boolean): boolean {
+  const previous = wasmFmaEnabled();
+  fused = enabled ? (wasmFmaEnabled(), relaxedSimdValid()) : false;
+  return previous;
+}
+
 /** Turns the engine's SIMD modules off (kernels use their JS loops), e.g. to compare the two; returns the previous state. */
 export function setWasmSimdKernelsEnabled(enabled: boolean): boolean {
   const previous = !disabled;
@@ -66,6 +107,8 @@ export function moduleFor<T>(backend: unknown, key: string, assemble: () => Uint
   if (!memory || !WA) return null;
   let byKey = instances.get(memory);
   if (!byKey) instances.set(memory, (byKey = new Map()));
+  // Kernels assemble differently with fused multiply-add: one instance of each variant.
+  key = `${key}|fma=${wasmFmaEnabled()}`;
   if (byKey.has(key)) return byKey.get(key) as T | null;
   let exports: object | null = null;
   try {
@@ -122,6 +165,10 @@ export const F32_LOAD = [0x2a, 2, 0];
 export const F32_CONST_NEG_INF = [0x43, 0x00, 0x00, 0x80, 0xff];
 export const simd = (op: number, ...imm: number[]): Code => [0xfd, ...uleb(op), ...imm];
 export const V_LOAD = simd(0x00, 0, 0); // align hint 1 (any alignment), offset 0
+/** v128.load / v128.store at a constant byte offset from the address on the stack; load32_splat (4 copies of one f32). */
+export const vLoad = (offset: number): Code => simd(0x00, 0, ...uleb(offset));
+export const vStore = (offset: number): Code => simd(0x0b, 0, ...uleb(offset));
+export const vLoad32Splat = (offset: number): Code => simd(0x09, 2, ...uleb(offset));
 export const V_STORE = simd(0x0b, 0, 0);
 export const V_ZERO = simd(0x0c, ...new Array<number>(16).fill(0));
 export const F32X4_SPLAT = simd(0x13);
@@ -134,6 +181,11 @@ export const V_OR = simd(0x50);
 export const F32X4_ADD = simd(0xe4);
 export const F32X4_MUL = simd(0xe6);
 export const F32X4_PMAX = simd(0xeb);
+/** relaxed SIMD: a * b + c, fused where the CPU has FMA. */
+export const F32X4_RELAXED_MADD = simd(0x105);
+/** Code leaving acc + a * b: fused (relaxed_madd) when wasmFmaEnabled(), else a multiply and an add. */
+export const madd = (acc: Code, a: Code, b: Code): Code =>
+  wasmFmaEnabled() ? [...a, ...b, ...acc, ...F32X4_RELAXED_MADD] : [...acc, ...a, ...b, ...F32X4_MUL, ...F32X4_ADD];
 /** if (cond) { body } — cond is code leaving an i32. */
 export const ifThen = (cond: Code, body: Code): Code => [...cond, 0x04, 0x40, ...body, 0x0b];
 /** for (i = start; i < end; i += step) body — start/end/step are code leaving an i32 (end re-evaluated). */

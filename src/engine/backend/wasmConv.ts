@@ -19,8 +19,8 @@
  * every thread runs the same code (same bits).
  */
 import {
-  ADD, F32X4_ADD, F32X4_MUL, F32X4_PMAX, MUL, SUB, V_LOAD, V_STORE, V_ZERO, assembleModule, forRange, get, i32, max, min, moduleFor,
-  heapOffset, set, simd, uleb, type Code, type FnDef, type HeapBackend, type HeapTensor,
+  ADD, F32X4_ADD, F32X4_PMAX, MUL, SUB, V_LOAD, V_STORE, V_ZERO, assembleModule, forRange, get, madd, i32, max, min, moduleFor,
+  heapOffset, vLoad, vLoad32Splat, vStore, set, type Code, type FnDef, type HeapBackend, type HeapTensor,
 } from './wasmAsm';
 
 
@@ -229,9 +229,6 @@ export function biasAdd(backend: HeapBackend, x: HeapTensor, b: HeapTensor): Hea
 // weights + a splat fit the 16 SIMD registers. Bias and relu are compiled in (no branch per block).
 // ---------------------------------------------------------------------------------------------
 
-const vLoad32Splat = (offset: number): Code => simd(0x09, 2, ...uleb(offset));
-const vLoad = (offset: number): Code => simd(0x00, 0, ...uleb(offset));
-const vStore = (offset: number): Code => simd(0x0b, 0, ...uleb(offset));
 
 /** The `conv` function for one geometry (pseudo-code above). */
 function convFn(s: ConvGeometryKey): FnDef {
@@ -269,7 +266,7 @@ function convFn(s: ConvGeometryKey): FnDef {
     for (let j = 0; j < V; j++) tap.push(...get(wt), ...vLoad(16 * j), ...set(wv[j]));
     for (let p = 0; p < P; p++) {
       tap.push(...get(xt), ...vLoad32Splat(p * SW * CI * 4), ...set(sv));
-      for (let j = 0; j < V; j++) tap.push(...get(a(p, j)), ...get(sv), ...get(wv[j]), ...F32X4_MUL, ...F32X4_ADD, ...set(a(p, j)));
+      for (let j = 0; j < V; j++) tap.push(...madd(get(a(p, j)), get(sv), get(wv[j])), ...set(a(p, j)));
     }
     const first: Code = clipped ? [...get(kws), ...i32(CI), ...MUL] : i32(0); // first tap of a row, in (kw, ci) units
     code.push(
@@ -358,7 +355,7 @@ function filterGradFn(s: FilterGradKey): FnDef {
     for (let j = 0; j < V; j++) pixel.push(...get(dp), ...vLoad(16 * j), ...set(dv[j]));
     for (let p = 0; p < P; p++) {
       pixel.push(...get(xp), ...vLoad32Splat(4 * p), ...set(sv));
-      for (let j = 0; j < V; j++) pixel.push(...get(a(p, j)), ...get(sv), ...get(dv[j]), ...F32X4_MUL, ...F32X4_ADD, ...set(a(p, j)));
+      for (let j = 0; j < V; j++) pixel.push(...madd(get(a(p, j)), get(sv), get(dv[j])), ...set(a(p, j)));
     }
     const code: Code = [];
     for (let p = 0; p < P; p++) for (let j = 0; j < V; j++) code.push(...V_ZERO, ...set(a(p, j)));

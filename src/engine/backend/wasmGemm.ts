@@ -27,8 +27,8 @@
  * gives the same bits), and every thread runs the same code (same bits).
  */
 import {
-  ADD, F32X4_ADD, F32X4_MUL, F32X4_PMAX, MUL, SUB, V_ZERO, assembleModule, forRange, get, i32, min, moduleFor, set, simd, uleb,
-  heapOffset, type Code, type FnDef, type HeapBackend, type HeapTensor,
+  ADD, F32X4_PMAX, MUL, SUB, V_ZERO, assembleModule, forRange, get, madd, i32, min, moduleFor, set, simd, uleb,
+  heapOffset, vLoad, vLoad32Splat, vStore, type Code, type FnDef, type HeapBackend, type HeapTensor,
 } from './wasmAsm';
 
 /**
@@ -36,7 +36,7 @@ import {
  * B is [K, COLS] row-major (the vector operand), A(r, p) is at a + r*ARS + p*APS bytes (the
  * splatted operand) and out(r, c) at out + r*ORS + c*OCS bytes (OCS = 4: vector stores).
  */
-interface GemmKey {
+export interface GemmKey {
   K: number;
   COLS: number;
   ARS: number;
@@ -47,7 +47,7 @@ interface GemmKey {
   relu: boolean;
 }
 
-interface GemmModule {
+export interface GemmModule {
   /** (a, b, bias, out, rows); pointers are heap byte offsets (the geometry, bias and relu are built in). */
   gemm(a: number, b: number, bias: number, out: number, rows: number): void;
 }
@@ -59,7 +59,7 @@ export function directGemmCalls(): { gemm: number; transposed: number } {
 }
 
 
-function gemmModule(backend: HeapBackend, key: GemmKey): GemmModule | null {
+export function gemmModule(backend: HeapBackend, key: GemmKey): GemmModule | null {
   return moduleFor<GemmModule>(backend, `direct-gemm:${JSON.stringify(key)}`, () => assembleModule([gemmFn(key)]));
 }
 
@@ -131,9 +131,6 @@ export function directMatMul(
 // The k loop stays a loop (as the conv's tap loop: unrolled, V8 hoists and spills the B loads).
 // ---------------------------------------------------------------------------------------------
 
-const vLoad32Splat = (offset: number): Code => simd(0x09, 2, ...uleb(offset));
-const vLoad = (offset: number): Code => simd(0x00, 0, ...uleb(offset));
-const vStore = (offset: number): Code => simd(0x0b, 0, ...uleb(offset));
 const f32Store = (offset: number): Code => [0x38, 2, ...uleb(offset)];
 const extractLane = (lane: number): Code => simd(0x1f, lane);
 /** Terms per chunk: a 16-column panel of B of KC rows is 8 KB (measured: 128 beats 256 and unchunked by 1.2-1.3x on [64,784]x[784,400]). */
@@ -189,7 +186,7 @@ function gemmFn(s: GemmKey): FnDef {
     for (let j = 0; j < nv; j++) term.push(...get(bp), ...(single ? vLoad32Splat(0) : vLoad(16 * j)), ...set(wv[j]));
     for (let p = 0; p < P; p++) {
       term.push(...get(ap), ...vLoad32Splat(p * ARS), ...set(sv));
-      for (let j = 0; j < nv; j++) term.push(...get(at(p, j)), ...get(sv), ...get(wv[j]), ...F32X4_MUL, ...F32X4_ADD, ...set(at(p, j)));
+      for (let j = 0; j < nv; j++) term.push(...madd(get(at(p, j)), get(sv), get(wv[j])), ...set(at(p, j)));
     }
     code.push(
       ...forRange(bp, get(bp), get(bEnd), i32(COLS * 4), [

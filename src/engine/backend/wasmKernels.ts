@@ -22,7 +22,7 @@ import type { TF } from '../models/types';
 import {
   ADD, F32_CONST_NEG_INF, F32_LOAD, F32X4_ADD, F32X4_EQ, F32X4_GT, F32X4_PMAX, F32X4_SPLAT, MUL, SUB,
   V_AND, V_ANDNOT, V_LOAD, V_NOT, V_OR, V_STORE, V_ZERO, assembleModule, forRange, get, i32, max, min, moduleFor, set,
-  heapOffset, type Code, type FnDef, type HeapBackend as WasmBackend, type HeapTensor as TensorInfo,
+  heapOffset, tee, vLoad, vStore, type Code, type FnDef, type HeapBackend as WasmBackend, type HeapTensor as TensorInfo,
 } from './wasmAsm';
 import { biasAdd, directConv2d, directConvApplies, directConvFilterGrad } from './wasmConv';
 import { directMatMul } from './wasmGemm';
@@ -408,6 +408,13 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     const xs = f32(backend, input);
     const g = f32(backend, dy);
     const o = f32(backend, dx);
+    // Windows that tile the input exactly (a 2x2 pool of an even-sized map) write every dx once.
+    const tiled = padInfo.top === 0 && padInfo.left === 0 && SH === FH && SW === FW && OH * SH === H && OW * SW === W;
+    const tiledModule = tiled && C % 4 === 0 && FH * FW <= 9 ? maxPoolGradTiledFor(backend, { FH, FW, W, C, OW }) : null;
+    if (tiledModule) {
+      tiledModule.maxPoolGradTiled(heapOffset(backend, input), heapOffset(backend, dy), heapOffset(backend, dx), N * OH);
+      return dx;
+    }
     o.fill(0);
     const simd = C % 4 === 0 ? simdFor(backend) : null;
     if (simd) {
@@ -774,6 +781,64 @@ interface SimdModule {
   transpose3(src: number, dst: number, a: number, b: number, c: number): void;
   /** dst[b][a][:] = src[a][b][:], rows of rowBytes bytes. (src, dst, A, B, rowBytes) */
   swapOuter(src: number, dst: number, a: number, b: number, rowBytes: number): void;
+}
+
+/** The geometry a tiled max-pool gradient module is specialised for (windows FH x FW, stride = window). */
+interface MaxPoolTiledKey {
+  FH: number;
+  FW: number;
+  W: number;
+  C: number;
+  OW: number;
+}
+
+function maxPoolGradTiledFor(backend: unknown, key: MaxPoolTiledKey): { maxPoolGradTiled(x: number, dy: number, dx: number, rows: number): void } | null {
+  return moduleFor(backend, `max-pool-grad-tiled:${JSON.stringify(key)}`, () => assembleModule([maxPoolGradTiledFn(key)]));
+}
+
+/**
+ * maxPoolGrad's arithmetic when the windows tile the input (stride = window, no padding, OH*FH = H,
+ * OW*FW = W), with the window unrolled: every dx element is written once (no zeroing, no sums).
+ * for each row block r (N*OH of them: FH input rows), ow, 4-channel group:
+ *   v[i] = x at window position i (row-major); m = pmax(-inf, v[0], v[1], ..); taken = !(m > -inf)
+ *   for i in order: eq = (v[i] == m) & !taken; taken |= eq; dx at i = dy & eq
+ */
+function maxPoolGradTiledFn(k: MaxPoolTiledKey): FnDef {
+  const { FH, FW, W, C, OW } = k;
+  const [x, dy, dx, rows] = [0, 1, 2, 3];
+  let l = 4;
+  const [r, ow, cb, xo, dxo, g] = Array.from({ length: 6 }, () => l++);
+  const i32Locals = l - 4;
+  const v = Array.from({ length: FH * FW }, () => l++);
+  const [m, taken, gv, eq, ninf] = Array.from({ length: 5 }, () => l++);
+  const v128Locals = l - 4 - i32Locals;
+  const blockBytes = FH * W * C * 4;
+  const at = (i: number) => (Math.floor(i / FW) * W + (i % FW)) * C * 4; // window position i, bytes from its corner
+  const group: Code = [...get(ninf), ...set(m)];
+  // m = pmax(m, v[i]) (m < v ? v : m: NaN never wins), as maxPoolGrad's window loop
+  v.forEach((vi, i) => group.push(...get(m), ...get(xo), ...get(cb), ...ADD, ...vLoad(at(i)), ...tee(vi), ...F32X4_PMAX, ...set(m)));
+  group.push(...get(m), ...get(ninf), ...F32X4_GT, ...V_NOT, ...set(taken), ...get(g), ...get(cb), ...ADD, ...V_LOAD, ...set(gv));
+  v.forEach((vi, i) => {
+    group.push(
+      ...get(vi), ...get(m), ...F32X4_EQ, ...get(taken), ...V_ANDNOT, ...set(eq),
+      ...get(taken), ...get(eq), ...V_OR, ...set(taken),
+      ...get(dxo), ...get(cb), ...ADD, ...get(gv), ...get(eq), ...V_AND, ...vStore(at(i)),
+    );
+  });
+  const body: Code = [
+    ...F32_CONST_NEG_INF, ...F32X4_SPLAT, ...set(ninf),
+    ...get(dy), ...set(g),
+    ...forRange(r, i32(0), get(rows), i32(1), [
+      ...forRange(ow, i32(0), i32(OW), i32(1), [
+        ...get(r), ...i32(blockBytes), ...MUL, ...get(ow), ...i32(FW * C * 4), ...MUL, ...ADD, ...set(xo),
+        ...get(xo), ...get(dx), ...ADD, ...set(dxo),
+        ...get(xo), ...get(x), ...ADD, ...set(xo),
+        ...forRange(cb, i32(0), i32(C * 4), i32(16), group),
+        ...get(g), ...i32(C * 4), ...ADD, ...set(g),
+      ]),
+    ]),
+  ];
+  return { exportName: 'maxPoolGradTiled', params: 4, i32Locals, v128Locals, body };
 }
 
 /** The SIMD helper module for this backend's memory, or null when it cannot be used. */

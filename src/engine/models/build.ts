@@ -61,9 +61,16 @@ export function buildModel(
       const k = add(`conv${i + 1}/kernel`, 'conv-kernel', [c.kernel, c.kernel, channels, c.filters], c.kernel * c.kernel * channels);
       const b = add(`conv${i + 1}/bias`, 'bias', [c.filters], c.kernel * c.kernel * channels);
       const pool = c.pool ?? 1;
+      const filter = k as unknown as Tensor4D;
       layers.push((x) => {
-        const y = tf.fused.conv2d({ x: x as Tensor4D, filter: k as unknown as Tensor4D, strides: 1, pad: 'valid', bias: b, activation: 'relu' });
-        return pool > 1 ? tf.maxPool(y, pool, pool, 'valid') : y;
+        if (pool <= 1) return tf.fused.conv2d({ x: x as Tensor4D, filter, strides: 1, pad: 'valid', bias: b, activation: 'relu' });
+        // relu(maxPool(z)) = maxPool(relu(z)), and the same first maximum takes the gradient: pooling
+        // first leaves relu and its gradient a quarter of the values. Under a gradient tape, conv + add
+        // (tfjs's fused conv would also compute the input gradient of the first layer); fused outside.
+        const z = tf.engine().state.gradientDepth > 0
+          ? tf.add(tf.conv2d(x as Tensor4D, filter, 1, 'valid'), b)
+          : tf.fused.conv2d({ x: x as Tensor4D, filter, strides: 1, pad: 'valid', bias: b });
+        return tf.relu(tf.maxPool(z as Tensor4D, pool, pool, 'valid'));
       });
       channels = c.filters;
     });

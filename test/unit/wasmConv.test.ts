@@ -12,6 +12,7 @@ import { buildModel } from '../../src/engine/models/build';
 import type { TF, Tensor, Tensor4D } from '../../src/engine/models/types';
 import { assertSameBits, builtin as builtinOn, fma32, multiplyAdd, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
 import { wasmFmaEnabled } from '../../src/engine/backend/wasmAsm';
+import { setWinogradEnabled, winogradKernelCalls } from '../../src/engine/backend/wasmWinograd';
 
 let tf: TF;
 before(async () => {
@@ -105,8 +106,11 @@ const cases: ConvCase[] = [
   { x: [1, 3, 2, 2], f: [3, 3, 2, 16], s: 1, p: 'same' }, // no interior column at all
 ];
 
-test('the direct conv matches cpu and, bitwise, its documented summation order (fused multiply-add, and unfused: XNNPACK\'s bits) (Cin 1-4 and 32, Cout 4-64, kernels 3/5, strides 1/2, valid/same/explicit pads, batch 1 and 37)', async () => {
+test('the direct conv matches cpu and, bitwise, its documented summation order (fused multiply-add, and unfused: XNNPACK\'s bits) (Cin 1-4 and 32, Cout 4-64, kernels 3/5, strides 1/2, valid/same/explicit pads, batch 1 and 37)', async (t) => {
   assert.ok(wasmFmaEnabled(), 'fused multiply-add is on by default (relaxed SIMD)');
+  // Winograd takes the 3x3 stride-1 layers with 8+ input channels by default (wasmWinograd.test.ts).
+  const winograd = setWinogradEnabled(false);
+  t.after(() => setWinogradEnabled(winograd));
   for (const fused of [true, false]) {
     await withFma(fused, async () => {
       let seed = 1;
@@ -290,8 +294,10 @@ test('chunk invariance: a 1000-image batch through the small CNN gives bitwise t
   const model = buildModel(tf, spec, [28, 28, 1], 10, 3);
   const x = tf.tensor4d(randoms(1000 * 784, 50).map((v) => (v + 1) / 2), [1000, 28, 28, 1]);
   const calls = directKernelCalls().conv;
+  const winograd = winogradKernelCalls();
   const whole = tf.tidy(() => model.forward(x).dataSync() as Float32Array);
-  assert.equal(directKernelCalls().conv, calls + 2, 'both conv layers ran directly');
+  assert.equal(directKernelCalls().conv, calls + 1, 'the first conv layer ran directly');
+  assert.equal(winogradKernelCalls(), winograd + 1, 'the second by Winograd');
   const parts = tf.tidy(() =>
     tf.concat([0, 250, 500, 750].map((s) => model.forward(x.slice([s, 0, 0, 0], [250, -1, -1, -1]) as Tensor4D)), 0).dataSync() as Float32Array,
   );
@@ -352,9 +358,11 @@ test('small CNN training step: every parameter gradient matches cpu; the same se
   };
   const ref = await on('cpu', grads);
   const calls = directKernelCalls();
+  const winograd = winogradKernelCalls();
   const got = await on('wasm', grads);
-  // conv1 and conv2 forward, and conv2's input gradient (a stride-1 convolution of dy); both filter gradients.
-  assert.equal(directKernelCalls().conv, calls.conv + 3, 'the direct convolution ran in the step');
+  // conv1 forward directly; conv2 forward and its input gradient (a stride-1 convolution of dy) by Winograd; both filter gradients.
+  assert.equal(directKernelCalls().conv, calls.conv + 1, 'the direct convolution ran in the step');
+  assert.equal(winogradKernelCalls(), winograd + 2, 'Winograd ran in the step');
   assert.equal(directKernelCalls().filterGrad, calls.filterGrad + 2, 'the direct filter gradient ran in the step');
   const again = await on('wasm', grads);
   ref.forEach((r, i) => {

@@ -26,6 +26,7 @@ import {
 } from './wasmAsm';
 import { biasAdd, directConv2d, directConvApplies, directConvFilterGrad } from './wasmConv';
 import { directMatMul } from './wasmGemm';
+import { winogradApplies, winogradConv2d } from './wasmWinograd';
 export { setWasmSimdKernelsEnabled } from './wasmAsm';
 
 
@@ -612,7 +613,9 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     const { inputs, attrs, backend } = args;
     const { x, filter } = inputs;
     const info = directConvInfo(x, filter, attrs);
-    return (info && directConv2d(backend, x, filter, null, false, info)) || call(conv2d, backend, inputs, attrs);
+    const out =
+      info && ((winogradApplies(info) && winogradConv2d(backend, x, filter, null, false, info)) || directConv2d(backend, x, filter, null, false, info));
+    return out || call(conv2d, backend, inputs, attrs);
   }
 
   /**
@@ -626,7 +629,11 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     const info =
       (activation === 'linear' || activation === 'relu') && !preluActivationWeights ? directConvInfo(x, filter, attrs) : null;
     const biasOk = !bias || (bias.dtype === 'float32' && bias.shape.length === 1 && info != null && bias.shape[0] === info.outChannels);
-    const out = info && biasOk ? directConv2d(backend, x, filter, bias ?? null, activation === 'relu', info) : null;
+    const relu = activation === 'relu';
+    const out =
+      info && biasOk
+        ? (winogradApplies(info) && winogradConv2d(backend, x, filter, bias ?? null, relu, info)) || directConv2d(backend, x, filter, bias ?? null, relu, info)
+        : null;
     return out ?? call(fusedConv2dOrig, backend, inputs, attrs);
   }
 

@@ -168,10 +168,7 @@ export async function createDataParallel(opts: DataParallelOptions): Promise<Dat
   const pixels = h * w * c;
   const paramsBuffer = new SharedArrayBuffer(total * 4);
   const paramsView = new Float32Array(paramsBuffer);
-  const localGrads = new Float32Array(localLanes > 0 ? total : 0);
-  // The cpu backend keeps the array a tensor is made from, so it gets a fresh sum each step.
-  const reuseSum = tf.getBackend() !== 'cpu';
-  let sum = new Float32Array(total);
+  const copyViews = tf.getBackend() === 'cpu';
 
   const slots: Slot[] = [];
   let broken: Error | null = null;
@@ -314,47 +311,59 @@ export async function createDataParallel(opts: DataParallelOptions): Promise<Dat
       for (const p of remote) p?.catch(() => undefined);
       lap('publish');
       // Lanes are summed in lane order (float addition is not associative): the local lanes
-      // (0, 1, ...) as they are computed, then the workers' lanes once they have answered.
-      if (!reuseSum) sum = new Float32Array(total);
+      // (0, 1, ...) as they are computed, then the workers' lanes once they have answered. The sum
+      // is tensor adds on the backend (float32, correctly rounded): no read-back of the local lanes.
       let loss = 0;
-      let filled = false;
-      const accumulate = (src: Float32Array, laneLoss: number) => {
+      let sum: tfjs.Tensor[] | null = null;
+      const accumulate = (lane: tfjs.Tensor[], laneLoss: number) => {
         loss += laneLoss;
-        if (!filled) {
-          sum.set(src);
-          filled = true;
-        } else {
-          for (let i = 0; i < total; i++) sum[i] += src[i];
+        if (!sum) {
+          sum = lane;
+          return;
         }
+        const previous: tfjs.Tensor[] = sum;
+        sum = previous.map((a, k) => tf.add(a, lane[k]));
+        disposeAll(previous);
+        disposeAll(lane);
       };
-      for (let lane = 0; lane < localLanes; lane++) {
-        const [a, b] = rows[lane];
-        if (b <= a) continue;
-        // Runs here while the workers run theirs.
-        const out = tf.tidy(() => {
-          const x = tf.slice(batch.x, [a, 0, 0, 0], [b - a, h, w, c]) as tfjs.Tensor4D;
-          const y = tf.slice(batch.y, [a], [b - a]) as tfjs.Tensor1D;
-          const mask = batch.mask ? (tf.slice(batch.mask, [a, 0], [b - a, model.outputs]) as tfjs.Tensor2D) : null;
-          const r = laneGradients(tf, model, x, y, mask, n);
-          return [r.value, ...r.grads];
-        });
-        try {
-          writeFlat(out.slice(1), offsets, localGrads);
-          accumulate(localGrads, out[0].dataSync()[0]);
-        } finally {
-          disposeAll(out);
+      try {
+        for (let lane = 0; lane < localLanes; lane++) {
+          const [a, b] = rows[lane];
+          if (b <= a) continue;
+          // Runs here while the workers run theirs.
+          const out = tf.tidy(() => {
+            const x = tf.slice(batch.x, [a, 0, 0, 0], [b - a, h, w, c]) as tfjs.Tensor4D;
+            const y = tf.slice(batch.y, [a], [b - a]) as tfjs.Tensor1D;
+            const mask = batch.mask ? (tf.slice(batch.mask, [a, 0], [b - a, model.outputs]) as tfjs.Tensor2D) : null;
+            const r = laneGradients(tf, model, x, y, mask, n);
+            return [r.value, ...r.grads];
+          });
+          let value: number;
+          try {
+            value = out[0].dataSync()[0];
+          } catch (e) {
+            disposeAll(out);
+            throw e;
+          }
+          out[0].dispose();
+          accumulate(out.slice(1), value);
         }
+        lap('local');
+        const remoteLoss = await Promise.all(remote.map((p) => p ?? Promise.resolve(0)));
+        if (broken) throw broken;
+        lap('wait');
+        slots.forEach((slot, k) => {
+          const [a, b] = rows[first + k];
+          if (b <= a) return;
+          // The cpu backend keeps the array a tensor is made from: it gets a copy of the shared buffer.
+          const view = (p: { variable: { size: number } }, j: number) => slot.grads.subarray(offsets[j], offsets[j] + p.variable.size);
+          accumulate(model.params.map((p, j) => tf.tensor(copyViews ? view(p, j).slice() : view(p, j), p.shape, 'float32')), remoteLoss[k]);
+        });
+      } catch (e) {
+        if (sum) disposeAll(sum);
+        throw e;
       }
-      lap('local');
-      const remoteLoss = await Promise.all(remote.map((p) => p ?? Promise.resolve(0)));
-      if (broken) throw broken;
-      lap('wait');
-      slots.forEach((slot, k) => {
-        const [a, b] = rows[first + k];
-        if (b > a) accumulate(slot.grads, remoteLoss[k]);
-      });
-      if (!filled) sum.fill(0);
-      let grads: Gradients = model.params.map((p, k) => tf.tensor(sum.subarray(offsets[k], offsets[k] + p.variable.size), p.shape, 'float32'));
+      let grads: Gradients = sum ?? model.params.map((p) => tf.zeros(p.shape));
       lap('reduce');
       timings.steps++;
       if (extraLoss) {

@@ -13,6 +13,7 @@ import type { TF, Tensor, Tensor4D } from '../../src/engine/models/types';
 import { assertSameBits, builtin as builtinOn, fma32, multiplyAdd, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
 import { wasmFmaEnabled } from '../../src/engine/backend/wasmAsm';
 import { setWinogradEnabled, winogradKernelCalls } from '../../src/engine/backend/wasmWinograd';
+import { setWinogradFilterGradEnabled, winogradFilterGradCalls } from '../../src/engine/backend/wasmWinogradGrad';
 
 let tf: TF;
 before(async () => {
@@ -184,7 +185,10 @@ function referenceFilterGrad(
   return dw;
 }
 
-test('the direct filter gradient (Conv2DBackpropFilter) matches cpu and, bitwise, its documented order (fused and unfused), over the same geometries', async () => {
+test('the direct filter gradient (Conv2DBackpropFilter) matches cpu and, bitwise, its documented order (fused and unfused), over the same geometries', async (t) => {
+  // Winograd takes the 3x3 stride-1 filter gradients by default (wasmWinogradGrad.test.ts).
+  const winograd = setWinogradFilterGradEnabled(false);
+  t.after(() => setWinogradFilterGradEnabled(winograd));
   for (const fused of [true, false]) {
     await withFma(fused, async () => {
       let seed = 100;
@@ -359,11 +363,13 @@ test('small CNN training step: every parameter gradient matches cpu; the same se
   const ref = await on('cpu', grads);
   const calls = directKernelCalls();
   const winograd = winogradKernelCalls();
+  const winogradFilterGrads = winogradFilterGradCalls();
   const got = await on('wasm', grads);
-  // conv1 forward directly; conv2 forward and its input gradient (a stride-1 convolution of dy) by Winograd; both filter gradients.
+  // conv1 forward and filter gradient directly; conv2 forward, its input gradient (a stride-1 convolution of dy) and its filter gradient by Winograd.
   assert.equal(directKernelCalls().conv, calls.conv + 1, 'the direct convolution ran in the step');
   assert.equal(winogradKernelCalls(), winograd + 2, 'Winograd ran in the step');
-  assert.equal(directKernelCalls().filterGrad, calls.filterGrad + 2, 'the direct filter gradient ran in the step');
+  assert.equal(directKernelCalls().filterGrad, calls.filterGrad + 1, 'the direct filter gradient ran in the step (conv1)');
+  assert.equal(winogradFilterGradCalls(), winogradFilterGrads + 1, 'the Winograd filter gradient ran in the step (conv2)');
   const again = await on('wasm', grads);
   ref.forEach((r, i) => {
     const e = relErr(r, got[i]);

@@ -27,6 +27,7 @@ import {
 import { biasAdd, directConv2d, directConvApplies, directConvFilterGrad } from './wasmConv';
 import { directMatMul } from './wasmGemm';
 import { winogradApplies, winogradConv2d } from './wasmWinograd';
+import { winogradFilterGrad, winogradFilterGradApplies } from './wasmWinogradGrad';
 export { setWasmSimdKernelsEnabled } from './wasmAsm';
 
 
@@ -364,9 +365,10 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
   }
 
   /**
-   * dW directly (wasmConv.ts: SIMD, 2 taps x 16 output channels in registers, per-image sums) where
-   * the direct convolution applies (1.8x the XNNPACK composition below on the small CNN's second
-   * layer); otherwise through XNNPACK as above.
+   * dW by Winograd F(3x3, 4x4) / F(3x3, 2x2) for 3x3 stride-1 filters (wasmWinogradGrad.ts: 2.2-2.6x
+   * the direct kernel on the small CNN's second layer); else directly (wasmConv.ts: SIMD, 2 taps x
+   * 16 output channels in registers, per-image sums) where the direct convolution applies (1.8x the
+   * XNNPACK composition below on that layer); otherwise through XNNPACK as above.
    */
   function conv2DBackpropFilter(args: KernelArgs): TensorInfo {
     const { inputs, attrs, backend } = args;
@@ -377,7 +379,11 @@ function makeKernels(tf: TF, originals: Map<string, KernelConfigLike>) {
     if (!info) return filterGradViaConv(args, true);
     const { batchSize: N, outHeight: OH, outWidth: OW, outChannels: CO } = info;
     checkShape('Conv2DBackpropFilter', 'dy', dy.shape, [N, OH, OW, CO]);
-    return directConvFilterGrad(backend, x, dy, info) ?? filterGradViaConv(args, true);
+    return (
+      (winogradFilterGradApplies(info) && winogradFilterGrad(backend, x, dy, info)) ||
+      directConvFilterGrad(backend, x, dy, info) ||
+      filterGradViaConv(args, true)
+    );
   }
 
   /** The reference filter gradient for 'builtin' mode: built-in Transpose + Conv2D only. */

@@ -80,7 +80,7 @@ export function winogradApplies(g: DirectConvGeometry): boolean {
 }
 
 /** The geometry a generated Winograd module is specialised for. */
-interface WinogradKey {
+export interface WinogradKey {
   /** Output tile size m of F(m x m, 3 x 3) (2 or 4); input tiles are m + 2 wide. */
   M: number;
   CI: number;
@@ -200,13 +200,13 @@ export function winogradConv2d(
 // (/work/notes/wino/wasmWinograd.cse-inplace.ts).
 // ---------------------------------------------------------------------------------------------
 
-interface Transforms {
+export interface Transforms {
   BT: number[][];
   G: number[][];
   AT: number[][];
 }
 
-const TRANSFORMS: Record<number, Transforms> = {
+export const TRANSFORMS: Record<number, Transforms> = {
   2: {
     BT: [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]],
     G: [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]],
@@ -230,7 +230,7 @@ const splatConst = (c: number): Code => simd(0x0c, ...Array.from(new Uint8Array(
  * Code leaving sum_k coefs[k] * x(k) in k order; x(k) null is a known zero (dropped); V_ZERO when
  * no term is left.
  */
-function combo(coefs: number[], x: (k: number) => Code | null): Code {
+export function combo(coefs: number[], x: (k: number) => Code | null): Code {
   const code: Code = [];
   let first = true;
   coefs.forEach((c, k) => {
@@ -254,14 +254,14 @@ function combo(coefs: number[], x: (k: number) => Code | null): Code {
  * multiple of 4 KB plus 5 cache lines, so a tile's vectors are not all in one L1 set (4 KB apart;
  * measured: the transforms ran 2-4x slower with 12 KB and 24 KB strides, the filter's 10x with 8 KB).
  */
-function planes(s: WinogradKey): { uPlane: number; vPlane: number; mPlane: number } {
+export function planes(s: WinogradKey): { uPlane: number; vPlane: number; mPlane: number } {
   const TB = s.R * Math.ceil(s.OW / s.M);
   const stride = (bytes: number) => Math.ceil(bytes / 4096) * 4096 + 320;
   return { uPlane: stride(s.CI * s.CO * 4), vPlane: stride(TB * s.CI * 4), mPlane: stride(TB * s.CO * 4) };
 }
 
 /** Consecutive indices [lo, hi) of [0, count) with the same key. */
-function classes<K>(count: number, keyOf: (i: number) => K): { lo: number; hi: number; key: K }[] {
+export function classes<K>(count: number, keyOf: (i: number) => K): { lo: number; hi: number; key: K }[] {
   const out: { lo: number; hi: number; key: K }[] = [];
   for (let i = 0; i < count; i++) {
     const key = keyOf(i);
@@ -273,14 +273,14 @@ function classes<K>(count: number, keyOf: (i: number) => K): { lo: number; hi: n
 }
 
 /** Which of a tile's m + 2 input rows (columns) lie inside the input: tile i reads m*i - pad + [0, m+2). */
-const inside = (M: number, i: number, pad: number, size: number): boolean[] =>
+export const inside = (M: number, i: number, pad: number, size: number): boolean[] =>
   Array.from({ length: M + 2 }, (_, r) => M * i - pad + r >= 0 && M * i - pad + r < size);
 
 /**
  * The loop over the tiles of tile rows [g0, g1) (params), one compiled body per (row class,
  * column class); locals g, n, ty, tx given.
  */
-function overTiles<A, B>(
+export function overTiles<A, B>(
   s: WinogradKey,
   l: { g0: number; g1: number; g: number; n: number; ty: number; tx: number },
   rowsOf: (ty: number) => A,
@@ -333,7 +333,7 @@ function filterFn(s: WinogradKey): FnDef {
 }
 
 /** input(x, v, g0, g1): V[e, t, ci..] = (Bᵀ d B)[e] over each tile's patch d, 4 channels at a time. */
-function inputFn(s: WinogradKey): FnDef {
+export function inputFn(s: WinogradKey): FnDef {
   const { M, CI, H, W, TOP, LEFT } = s;
   const { BT } = TRANSFORMS[M];
   const A = M + 2;

@@ -13,8 +13,9 @@
  *
  * Numerics of the convolution: each output starts from the bias (fused) or 0, adds x * w over the
  * taps (kh, kw, ci) inside the input in that order, then relu (acc < 0 ? 0 : acc). That is
- * XNNPACK's order (it adds zeros for padding, which leaves a sum unchanged): Conv2D and FusedConv2D
- * give bitwise tfjs's results (tested), so a seed's forward values do not change. Each output
+ * XNNPACK's order (it adds zeros for padding, which leaves a sum unchanged): with separate multiply
+ * and add (CLW_WASM_FMA=0) Conv2D and FusedConv2D give bitwise tfjs's results (tested); with fused
+ * multiply-add (the default, wasmAsm.ts `madd`) each step rounds once instead of twice. Each output
  * depends only on its own image: a batch computed in chunks gives bitwise the same values, and
  * every thread runs the same code (same bits).
  */

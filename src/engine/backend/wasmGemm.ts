@@ -19,11 +19,11 @@
  * 16/8/4-wide block run in 4-lane registers one column at a time (the same arithmetic per lane).
  * Modules are generated per geometry (k, columns, strides, bias/relu), so strides are constants.
  *
- * Numerics: every output starts from its bias (fused) or 0, adds a * b over k in order (a rounded
- * product, then a rounded sum), then relu as max(0, acc) (XNNPACK's pmax(0, acc)). That is
- * XNNPACK's order, so the forward product is bitwise tfjs's, and the gradient products are bitwise
- * XNNPACK's after explicit transposes (the engine's route before this kernel): a run keeps its bits
- * (tested); all match tfjs's cpu backend to float32 rounding. An output row depends only on its own input row (evaluation in chunks
+ * Numerics: every output starts from its bias (fused) or 0, adds a * b over k in order (a fused
+ * multiply-add by default, wasmAsm.ts `madd`; with CLW_WASM_FMA=0 a rounded product, then a rounded
+ * sum), then relu as max(0, acc) (XNNPACK's pmax(0, acc)). That is XNNPACK's order: unfused, the
+ * forward product is bitwise tfjs's and the gradient products bitwise XNNPACK's after explicit
+ * transposes (tested); all match tfjs's cpu backend to float32 rounding. An output row depends only on its own input row (evaluation in chunks
  * gives the same bits), and every thread runs the same code (same bits).
  */
 import {

@@ -164,7 +164,7 @@ export function formatBenchReport(r: BenchReport): string {
       const f = torchRow(c.model, b, 'oneDNN');
       const need = [t ? `1.5x torch as installed = ${int(1.5 * t.trainImagesPerSecond)}` : '', f ? `0.7x torch --fast-linear = ${int(0.7 * f.trainImagesPerSecond)}` : ''].filter(Boolean).join(', ');
       out.push(
-        `  ${c.model} b${b} ceiling: one thread's best kernels ${c.ceiling.map((k) => `${k.what} ${fix(k.gflops, 1)} GFLOP/s`).join('; ')}; ` +
+        `  ${c.model} b${b} ceiling: one thread's best kernels (FLOPs of the direct computation per second; Winograd does fewer) ${c.ceiling.map((k) => `${k.what} ${fix(k.gflops, 1)} GFLOP/s`).join('; ')}; ` +
           `${fix((c.flopsPerImage ?? NaN) / 1e6, 2)} MFLOP per training image -> at most ${int(c.boundImagesPerSecond)} img/s on ${c.cores} core(s) with every FLOP at the faster rate and nothing else` +
           (need ? ` (targets: ${need})` : ''),
       );

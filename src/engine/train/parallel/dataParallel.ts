@@ -10,8 +10,9 @@
 // reduced gradients exactly as in loop.ts's trainStep. The lanes, not where they run, decide the
 // sums' order: 2 lanes give the same bits on 0, 1 or 2 workers.
 //
-// Measured on 2 cores (2 lanes, 1 worker): small CNN batch 64 x1.3-1.55 the single-thread step; the
-// MLP x0.8-1.03 (its step is too short for the serial part: weights out, lane sum, Adam).
+// Measured on 2 cores (2 lanes, 1 worker, against both lanes on one thread): small CNN batch 64
+// x1.28-1.35 with the FMA/Winograd kernels; the MLP x0.73-0.83 (its step is too short for the
+// serial part: weights out, gradients back, Adam), so it keeps one lane (docs/performance.md).
 //
 // Penalties that read the logits (LwF, DER) and replaced classification losses (iCaRL) would have
 // to run in the lanes; this module does not ship them there, so such strategies keep the

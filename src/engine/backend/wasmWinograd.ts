@@ -61,15 +61,19 @@ export function setWinogradEnabled(on: boolean): boolean {
  * half of every 2x2 tile: [64,3,3,32]x[3,3,32,64] valid measured 0.65x the direct kernel).
  */
 export function winogradApplies(g: DirectConvGeometry): boolean {
+  return enabled && winograd3x3(g) && g.inChannels >= WINOGRAD_MIN_IN_CHANNELS;
+}
+
+/** 3x3, stride 1, no dilation, channels in SIMD vectors, outputs at least 2 wide and high (both Winograd kernels). */
+export function winograd3x3(g: DirectConvGeometry): boolean {
   return (
-    enabled &&
     g.filterHeight === 3 &&
     g.filterWidth === 3 &&
     g.strideHeight === 1 &&
     g.strideWidth === 1 &&
     g.dilationHeight === 1 &&
     g.dilationWidth === 1 &&
-    g.inChannels >= WINOGRAD_MIN_IN_CHANNELS &&
+    g.inChannels > 0 &&
     g.inChannels % 4 === 0 &&
     g.outChannels > 0 &&
     g.outChannels % 4 === 0 &&
@@ -77,6 +81,12 @@ export function winogradApplies(g: DirectConvGeometry): boolean {
     g.outWidth >= 2 &&
     g.batchSize > 0
   );
+}
+
+/** The tile size m (2 or 4) whose m x m tiles of the output need fewer products ((m+2)² each), overhang included. */
+export function fewerProductsTile(g: DirectConvGeometry): 2 | 4 {
+  const products = (m: number) => Math.ceil(g.outHeight / m) * Math.ceil(g.outWidth / m) * (m + 2) * (m + 2);
+  return products(4) < products(2) ? 4 : 2;
 }
 
 /** The geometry a generated Winograd module is specialised for. */
@@ -131,9 +141,7 @@ export function setWinogradTile(m: 0 | 2 | 4): number {
  * (max over the output scale): F(2x2) ~1e-6, F(4x4) ~5e-6 at 32-64 input channels, ~1e-5 at 256.
  */
 export function winogradTileSize(g: DirectConvGeometry): 2 | 4 {
-  if (forcedTile === 2 || forcedTile === 4) return forcedTile;
-  const products = (m: number) => Math.ceil(g.outHeight / m) * Math.ceil(g.outWidth / m) * (m + 2) * (m + 2);
-  return products(4) < products(2) ? 4 : 2;
+  return forcedTile === 2 || forcedTile === 4 ? forcedTile : fewerProductsTile(g);
 }
 
 /**

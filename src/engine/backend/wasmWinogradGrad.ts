@@ -30,7 +30,7 @@ import {
 } from './wasmAsm';
 import type { DirectConvGeometry } from './wasmConv';
 import { gemmModule } from './wasmGemm';
-import { TRANSFORMS, combo, inputFn, overTiles, planes, type WinogradKey } from './wasmWinograd';
+import { TRANSFORMS, combo, fewerProductsTile, inputFn, overTiles, planes, winograd3x3, type WinogradKey } from './wasmWinograd';
 
 /**
  * Transformed values per channel in a block (tiles x (m+2)²), so its V and D ((CI + CO) floats
@@ -56,22 +56,7 @@ export function setWinogradFilterGradEnabled(on: boolean): boolean {
  * dilation, channels in SIMD vectors, outputs at least 2 wide and high.
  */
 export function winogradFilterGradApplies(g: DirectConvGeometry): boolean {
-  return (
-    enabled &&
-    g.filterHeight === 3 &&
-    g.filterWidth === 3 &&
-    g.strideHeight === 1 &&
-    g.strideWidth === 1 &&
-    g.dilationHeight === 1 &&
-    g.dilationWidth === 1 &&
-    g.inChannels > 0 &&
-    g.inChannels % 4 === 0 &&
-    g.outChannels > 0 &&
-    g.outChannels % 4 === 0 &&
-    g.outHeight >= 2 &&
-    g.outWidth >= 2 &&
-    g.batchSize > 0
-  );
+  return enabled && winograd3x3(g);
 }
 
 let calls = 0;
@@ -96,9 +81,7 @@ export function setWinogradFilterGradTile(m: 0 | 2 | 4): number {
  * at batch 64 with training magnitudes).
  */
 export function winogradFilterGradTile(g: DirectConvGeometry): 2 | 4 {
-  if (forcedTile === 2 || forcedTile === 4) return forcedTile;
-  const products = (m: number) => Math.ceil(g.outHeight / m) * Math.ceil(g.outWidth / m) * (m + 2) * (m + 2);
-  return products(4) < products(2) ? 4 : 2;
+  return forcedTile === 2 || forcedTile === 4 ? forcedTile : fewerProductsTile(g);
 }
 
 interface FilterGradModule {

@@ -69,24 +69,25 @@ function relaxedSimdValid(): boolean {
  * CLW_WASM_FMA=0, or when this V8 lacks it: kernels then multiply and add separately (tfjs's bits).
  */
 export function wasmFmaEnabled(): boolean {
-  if (fused !== null) return fused;
-  fused = false;
-  if (process.env.CLW_WASM_FMA === '0' || !WA) return fused;
-  try {
-    if (!relaxedSimdValid()) {
-      setFlagsFromString('--experimental-wasm-relaxed-simd');
-    }
-    fused = relaxedSimdValid();
-  } catch {
-    fused = false;
-  }
+  if (fused === null) fused = process.env.CLW_WASM_FMA !== '0' && relaxedSimdAvailable();
   return fused;
 }
 
-/** Turns fused multiply-add in kernels on or off (tests compare both numerics); returns the previous state. */
+/** Whether this V8 compiles relaxed SIMD, after turning on Node 20's flag for it if needed. */
+function relaxedSimdAvailable(): boolean {
+  if (!WA) return false;
+  try {
+    if (!relaxedSimdValid()) setFlagsFromString('--experimental-wasm-relaxed-simd');
+    return relaxedSimdValid();
+  } catch {
+    return false;
+  }
+}
+
+/** Turns fused multiply-add in kernels on (where this V8 has it) or off, e.g. to compare both numerics; returns the previous state. */
 export function setWasmFmaEnabled(enabled: boolean): boolean {
   const previous = wasmFmaEnabled();
-  fused = enabled ? (wasmFmaEnabled(), relaxedSimdValid()) : false;
+  fused = enabled && relaxedSimdAvailable();
   return previous;
 }
 

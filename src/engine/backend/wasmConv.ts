@@ -230,7 +230,6 @@ export function biasAdd(backend: HeapBackend, x: HeapTensor, b: HeapTensor): Hea
 // weights + a splat fit the 16 SIMD registers. Bias and relu are compiled in (no branch per block).
 // ---------------------------------------------------------------------------------------------
 
-
 /** The `conv` function for one geometry (pseudo-code above). */
 function convFn(s: ConvGeometryKey): FnDef {
   const { KH, KW, CI, CO, SH, SW, H, W, TOP, LEFT, OH, OW } = s;

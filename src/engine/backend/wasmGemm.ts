@@ -23,8 +23,9 @@
  * multiply-add by default, wasmAsm.ts `madd`; with CLW_WASM_FMA=0 a rounded product, then a rounded
  * sum), then relu as max(0, acc) (XNNPACK's pmax(0, acc)). That is XNNPACK's order: unfused, the
  * forward product is bitwise tfjs's and the gradient products bitwise XNNPACK's after explicit
- * transposes (tested); all match tfjs's cpu backend to float32 rounding. An output row depends only on its own input row (evaluation in chunks
- * gives the same bits), and every thread runs the same code (same bits).
+ * transposes (tested); all match tfjs's cpu backend to float32 rounding. An output row depends
+ * only on its own input row (evaluation in chunks gives the same bits), and every thread runs the
+ * same code (same bits).
  */
 import {
   ADD, F32X4_PMAX, MUL, SUB, V_ZERO, assembleModule, forRange, get, madd, i32, min, moduleFor, set, simd, uleb,

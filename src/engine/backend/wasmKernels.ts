@@ -10,8 +10,8 @@
  * WebAssembly SIMD module assembled below (JS loops when it is unavailable). Convolutions (`Conv2D`,
  * `FusedConv2D` with bias + linear/relu, the input and filter gradients) run Winograd's minimal
  * filtering (wasmWinograd.ts, wasmWinogradGrad.ts) for 3x3 stride-1 layers and the direct SIMD
- * kernels of wasmConv.ts elsewhere where they apply, single matrix products (`BatchMatMul`, `_FusedMatMul` with bias +
- * linear/relu, any transposes) the direct SIMD GEMM of wasmGemm.ts, and a per-channel bias `Add`
+ * kernels of wasmConv.ts elsewhere where they apply, single matrix products (`BatchMatMul`,
+ * `_FusedMatMul` with bias + linear/relu, any transposes) the direct SIMD GEMM of wasmGemm.ts, and a per-channel bias `Add`
  * runs in one SIMD pass; every other configuration goes to the built-in kernel. Every
  * kernel checks the configuration it supports and throws a clear error otherwise; all match tfjs's
  * cpu backend to float32 rounding (Winograd's transforms add a few roundings: within 2e-5 of the

@@ -22,8 +22,9 @@ export interface EvalOptions {
 /**
  * Rows per forward pass inside an evaluation batch on wasm. There each example's logits do not
  * depend on the other rows of its batch (the engine's kernels compute every image's outputs by the
- * same instructions in the same order, tested), so a 1000-image batch computed as 4 x 250 gives bitwise the same logits, and hence the
- * same sums, with a quarter of the activations (a small CNN's first conv output is ~86 MB at 1000).
+ * same instructions in the same order, tested), so a 1000-image batch computed as 4 x 250 gives
+ * bitwise the same logits, and hence the same sums, with a quarter of the activations (a small
+ * CNN's first conv output is ~86 MB at 1000).
  */
 export const EVAL_FORWARD_ROWS = 250;
 

@@ -26,7 +26,7 @@ import type * as tfjs from '@tensorflow/tfjs';
 import type { ResolvedModelSpec } from '../../../protocol/experiment';
 import type { ClassifierModel, TF } from '../../models/types';
 import { disposeAll, type Gradients, type StepContext, type Strategy, type StrategyEnv, type TrainBatch } from '../../strategies/types';
-import { laneGradients, laneRows, parameterOffsets, writeFlat } from './lane';
+import { laneGradients, laneRows, parameterOffsets, readFlat, writeFlat } from './lane';
 
 // Messages between dataParallel.ts and gradWorker.ts.
 export type GradRequest =
@@ -169,7 +169,6 @@ export async function createDataParallel(opts: DataParallelOptions): Promise<Dat
   const pixels = h * w * c;
   const paramsBuffer = new SharedArrayBuffer(total * 4);
   const paramsView = new Float32Array(paramsBuffer);
-  const copyViews = tf.getBackend() === 'cpu';
 
   const slots: Slot[] = [];
   let broken: Error | null = null;
@@ -332,22 +331,16 @@ export async function createDataParallel(opts: DataParallelOptions): Promise<Dat
           const [a, b] = rows[lane];
           if (b <= a) continue;
           // Runs here while the workers run theirs.
-          const out = tf.tidy(() => {
+          let value = 0;
+          const grads = tf.tidy(() => {
             const x = tf.slice(batch.x, [a, 0, 0, 0], [b - a, h, w, c]) as tfjs.Tensor4D;
             const y = tf.slice(batch.y, [a], [b - a]) as tfjs.Tensor1D;
             const mask = batch.mask ? (tf.slice(batch.mask, [a, 0], [b - a, model.outputs]) as tfjs.Tensor2D) : null;
             const r = laneGradients(tf, model, x, y, mask, n);
-            return [r.value, ...r.grads];
+            value = r.value.dataSync()[0];
+            return r.grads;
           });
-          let value: number;
-          try {
-            value = out[0].dataSync()[0];
-          } catch (e) {
-            disposeAll(out);
-            throw e;
-          }
-          out[0].dispose();
-          accumulate(out.slice(1), value);
+          accumulate(grads, value);
         }
         lap('local');
         const remoteLoss = await Promise.all(remote.map((p) => p ?? Promise.resolve(0)));
@@ -355,10 +348,7 @@ export async function createDataParallel(opts: DataParallelOptions): Promise<Dat
         lap('wait');
         slots.forEach((slot, k) => {
           const [a, b] = rows[first + k];
-          if (b <= a) return;
-          // The cpu backend keeps the array a tensor is made from: it gets a copy of the shared buffer.
-          const view = (p: { variable: { size: number } }, j: number) => slot.grads.subarray(offsets[j], offsets[j] + p.variable.size);
-          accumulate(model.params.map((p, j) => tf.tensor(copyViews ? view(p, j).slice() : view(p, j), p.shape, 'float32')), remoteLoss[k]);
+          if (b > a) accumulate(readFlat(tf, model.params, offsets, slot.grads), remoteLoss[k]);
         });
       } catch (e) {
         if (sum) disposeAll(sum);

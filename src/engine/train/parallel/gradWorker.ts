@@ -11,7 +11,7 @@ import { loadBackend } from '../../backend';
 import { buildModel } from '../../models/build';
 import type { ClassifierModel, TF } from '../../models/types';
 import type { GradReply, GradRequest } from './dataParallel';
-import { laneGradients, parameterOffsets, writeFlat } from './lane';
+import { laneGradients, parameterOffsets, readFlat, writeFlat } from './lane';
 
 if (!parentPort) {
   console.error('gradWorker.js is a worker thread of data-parallel training; it is not run by hand.');
@@ -26,8 +26,6 @@ interface Replica {
   offsets: number[];
   params: Float32Array;
   grads: Float32Array;
-  /** The cpu backend keeps the array a tensor is made from: it gets copies, wasm reads views. */
-  copyViews: boolean;
 }
 
 let replica: Replica | null = null;
@@ -53,7 +51,7 @@ async function handle(msg: GradRequest): Promise<void> {
       const params = new Float32Array(msg.params);
       const grads = new Float32Array(msg.grads);
       if (params.length !== total || grads.length !== total) throw new Error(`shared buffers hold ${params.length}/${grads.length} values, the model has ${total} parameters`);
-      replica = { tf, model, inputShape: msg.inputShape, offsets, params, grads, copyViews: tf.getBackend() === 'cpu' };
+      replica = { tf, model, inputShape: msg.inputShape, offsets, params, grads };
       reply({ type: 'ready', backend: tf.getBackend(), parameterCount: total });
     } catch (e) {
       reply({ type: 'initError', message: message(e) });
@@ -76,12 +74,9 @@ function laneStep(r: Replica, msg: Extract<GradRequest, { type: 'step' }>): { lo
   const t0 = performance.now();
   const n = msg.labels.length;
   const [h, w, c] = r.inputShape;
-  model.params.forEach((p, k) => {
-    const view = params.subarray(offsets[k], offsets[k] + p.variable.size);
-    const t = tf.tensor(r.copyViews ? view.slice() : view, p.shape, 'float32');
-    p.variable.assign(t);
-    t.dispose();
-  });
+  const weights = readFlat(tf, model.params, offsets, params);
+  model.params.forEach((p, k) => p.variable.assign(weights[k]));
+  tf.dispose(weights);
   const x = tf.tensor4d(msg.images, [n, h, w, c]);
   const y = tf.tensor1d(msg.labels, 'int32');
   const mask = msg.mask ? tf.tensor2d(msg.mask, [n, model.outputs]) : null;

@@ -46,6 +46,18 @@ export function laneGradients(
   return { value, grads: model.params.map((p) => grads[p.variable.name]) };
 }
 
+/**
+ * One tensor per parameter (model.params order) from a flat vector at `offsets`. The cpu backend
+ * keeps the array a tensor is made from, so there each tensor gets a copy (the vector is reused).
+ */
+export function readFlat(tf: TF, params: ClassifierModel['params'], offsets: readonly number[], flat: Float32Array): tfjs.Tensor[] {
+  const copy = tf.getBackend() === 'cpu';
+  return params.map((p, k) => {
+    const view = flat.subarray(offsets[k], offsets[k] + p.variable.size);
+    return tf.tensor(copy ? view.slice() : view, p.shape, 'float32');
+  });
+}
+
 /** Writes each tensor's values into `out` at its parameter's offset (one host read per tensor). */
 export function writeFlat(tensors: readonly tfjs.Tensor[], offsets: readonly number[], out: Float32Array): void {
   tensors.forEach((t, k) => out.set(t.dataSync() as Float32Array, offsets[k]));

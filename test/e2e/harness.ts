@@ -42,6 +42,8 @@ export interface WorkbenchOptions {
   theme?: Theme;
   /** Files from test/e2e/fixtures copied into the workspace (default: all of them). */
   fixtures?: string[];
+  /** Files written into the workspace before VS Code starts (path relative to it -> text): no file watcher in between. */
+  files?: Record<string, string>;
   /** Extra user settings (merged over the defaults). */
   settings?: Record<string, unknown>;
   /** Browser viewport. */
@@ -267,6 +269,7 @@ export class Workbench {
 
     const fixtures = opts.fixtures ?? readdirSync(FIXTURES_DIR);
     for (const f of fixtures) await cp(join(FIXTURES_DIR, f), join(this.workspace, f), { recursive: true });
+    for (const [rel, text] of Object.entries(opts.files ?? {})) await writeFile(join(this.workspace, rel), text);
 
     // code-server, in its own process group so close() can take down everything it started.
     this.port = await freePort();

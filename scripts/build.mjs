@@ -26,6 +26,9 @@ const configs = [
 
 const wasmDir = 'node_modules/@tensorflow/tfjs-backend-wasm/dist';
 for (const f of readdirSync(wasmDir)) if (f.endsWith('.wasm')) copyFileSync(join(wasmDir, f), join('dist', f));
+// The threaded binary's Emscripten glue: its pthread workers load it as a file (backend/wasmThreads.ts).
+const threadedGlue = 'node_modules/@tensorflow/tfjs-backend-wasm/wasm-out/tfjs-backend-wasm-threaded-simd.js';
+if (existsSync(threadedGlue)) copyFileSync(threadedGlue, 'dist/tfjs-backend-wasm-threaded-simd.js');
 
 if (watch) {
   for (const c of configs) (await esbuild.context(c)).watch();

@@ -28,6 +28,7 @@ import { evaluateModel, type EvalOutcome } from './train/evaluate';
 import { createEvalLanes, type EvalLanes } from './train/evalLanes';
 import type { EvalRequest, HostEvalSet } from './train/evalUnits';
 import { alternateScenario, buildHead, maskVector, scoringUnits, type HeadLayout } from './train/head';
+import { startKernelHelper, type KernelHelper } from './backend/kernelHelper';
 import { canTrainDataParallel, createDataParallel, type DataParallelTrainer } from './train/parallel/dataParallel';
 import { createOptimizer, createStrategyEnv, planPhases, runPhases, throwIfAborted, totalSteps, type LoopObserver } from './train/loop';
 import { computeLandscape, modelEvaluator, type LandscapeCheckpoint, type PointEvaluator } from './landscape/compute';
@@ -413,12 +414,14 @@ export async function runExperiment(opts: RunOptions): Promise<RunResult> {
       },
     };
     const parallel = await dataParallelFor(tf, m, ex, strat, emit);
+    const kernelHelper = await kernelHelperFor(tf, parallel, emit);
     try {
       await phase('train', () =>
-        runPhases({ tf, env, strategy: strat, optimizer, phases, training: ex.training, seed: ex.seed, observers: checkpoints ? [checkpoints.observer, rows] : [rows], signal, parallel }),
+        runPhases({ tf, env, strategy: strat, optimizer, phases, training: ex.training, seed: ex.seed, observers: checkpoints ? [checkpoints.observer, rows] : [rows], signal, parallel, kernelHelper }),
       );
     } finally {
       await parallel?.dispose();
+      await kernelHelper?.dispose();
       // The landscape starts its own workers: the evaluation's worker ends with the last row of R.
       await lanes.dispose();
     }
@@ -579,7 +582,8 @@ export const CNN_DATA_PARALLEL_LANES = 2;
  * Both cores for one run (docs/performance.md): on wasm, a CNN whose strategy's loss is the plain
  * masked cross-entropy trains in CNN_DATA_PARALLEL_LANES lanes, the second on a worker thread when
  * this run has 2 cores (CLW_THREADS), on this thread otherwise (same bits, ~10% slower than one lane).
- * The MLP's step is too short for the serial part (Adam, the lanes' sum): it keeps one lane.
+ * The MLP's step is too short for the serial part (Adam, the lanes' sum): it keeps one lane, and
+ * a kernel helper (kernelHelperFor).
  */
 export async function dataParallelFor(tf: TF, model: ClassifierModel, ex: NormalisedExperiment, strategy: Strategy, emit: (e: RunEvent) => void): Promise<DataParallelTrainer | null> {
   if (tf.getBackend() !== 'wasm' || ex.model.type !== 'cnn' || !canTrainDataParallel(strategy)) return null;
@@ -593,6 +597,25 @@ export async function dataParallelFor(tf: TF, model: ClassifierModel, ex: Normal
     // Without its worker the same lanes run here: the result does not change, only the speed.
     emit({ type: 'log', level: 'warn', message: `training's worker thread did not start (${e instanceof Error ? e.message : String(e)}): both lanes on this thread` });
     return createDataParallel({ tf, model, spec: ex.model, lanes, workers: 0 });
+  }
+}
+
+/**
+ * The other way to use both cores (docs/performance.md): steps that run on this thread (an MLP, a
+ * CNN whose strategy adds to the loss) cut the engine's products and Adam between this thread and a
+ * kernel helper computing in the same wasm memory (the threaded binary's shared memory, loaded when
+ * this run has 2 cores): the same bits as one thread. Null with data-parallel lanes (they hold both
+ * cores), one core, or a memory that is not shared.
+ */
+export async function kernelHelperFor(tf: TF, parallel: DataParallelTrainer | null, emit: (e: RunEvent) => void): Promise<KernelHelper | null> {
+  if (parallel || tf.getBackend() !== 'wasm' || runCores() < 2) return null;
+  try {
+    const helper = await startKernelHelper(tf.backend());
+    if (helper) emit({ type: 'log', level: 'info', message: 'training: the engine\'s kernels on 2 threads (shared wasm memory)' });
+    return helper;
+  } catch (e) {
+    emit({ type: 'log', level: 'warn', message: `training's kernel helper thread did not start (${e instanceof Error ? e.message : String(e)}): one thread` });
+    return null;
   }
 }
 

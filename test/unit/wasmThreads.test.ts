@@ -1,4 +1,4 @@
-// tfjs-backend-wasm's threaded build under Node (src/engine/train/parallel/wasmThreads.ts). The wasm
+// tfjs-backend-wasm's threaded build under Node (src/engine/backend/wasmThreads.ts). The wasm
 // binary is chosen once per process, so each configuration trains in a child process: a few real
 // steps on real MNIST, reporting the thread count and a hash of the weights.
 import { test } from 'node:test';
@@ -12,7 +12,7 @@ const child = `
 const { createHash } = require('node:crypto');
 const tf = require('@tensorflow/tfjs');
 const wasm = require('@tensorflow/tfjs-backend-wasm');
-const { prepareWasmThreads, afterWasmStart } = require('./src/engine/train/parallel/wasmThreads.ts');
+const { prepareWasmThreads, afterWasmStart } = require('./src/engine/backend/wasmThreads.ts');
 const { loadBackend } = require('./src/engine/backend/index.ts');
 const { buildModel } = require('./src/engine/models/build.ts');
 const { loadTaskData, normalisedImages } = require('./src/engine/data/scenarios/taskData.ts');

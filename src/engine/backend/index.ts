@@ -10,7 +10,9 @@
 import * as os from 'node:os';
 import type { BackendName, EnvironmentInfo } from '../../protocol/result';
 import type { TF } from '../models/types';
+import { runCores } from '../cores';
 import { registerWasmTrainingKernels } from './wasmKernels';
+import { afterWasmStart, prepareWasmThreads, type WasmBackendModule } from './wasmThreads';
 
 export type PreferredBackend = 'auto' | BackendName;
 
@@ -111,10 +113,10 @@ async function loadTensorflow(): Promise<LoadedBackend> {
 
 async function loadWasm(): Promise<LoadedBackend> {
   const tf = requireTfjs();
-  let wasm: { getThreadsCount?: () => number };
+  let wasm: WasmBackendModule;
   try {
     // Literal require: the bundles carry tfjs and its wasm backend (dist/ is self-contained).
-    wasm = quietly(() => require('@tensorflow/tfjs-backend-wasm') as { getThreadsCount?: () => number });
+    wasm = quietly(() => require('@tensorflow/tfjs-backend-wasm') as WasmBackendModule);
   } catch (e) {
     throw new Error(
       `The 'wasm' backend needs ${TFJS_WASM}, which failed to load: ${firstLine(e)}. ` +
@@ -133,9 +135,16 @@ async function loadWasm(): Promise<LoadedBackend> {
     uncaughtException: process.listeners('uncaughtException'),
     unhandledRejection: process.listeners('unhandledRejection'),
   };
+  // With 2 cores for this run, the threaded binary on one pthread: the same kernels and bits, over a
+  // shared memory that the engine's kernel helper (kernelHelper.ts) computes in as well.
+  const threaded = wantsSharedWasmMemory() ? prepareWasmThreads(tf, wasm, 1, { evenForOne: true }) : null;
   try {
     await setBackendOrThrow(tf, 'wasm', `the wasm backend did not initialise (is WebAssembly available?)`);
   } finally {
+    if (threaded && 'restore' in threaded) {
+      threaded.restore();
+      afterWasmStart(tf, wasm);
+    }
     for (const l of process.listeners('uncaughtException')) {
       if (!before.uncaughtException.includes(l)) process.removeListener('uncaughtException', l);
     }
@@ -158,6 +167,15 @@ async function loadWasm(): Promise<LoadedBackend> {
   }
   silenceCpuBanner(tf);
   return { tf, info: environment(tf, 'wasm', threads, simd), notes: [] };
+}
+
+/**
+ * Whether the wasm backend starts on the threaded binary (one pthread, a shared memory): when this
+ * run has 2 or more cores (CLW_THREADS) and CLW_WASM_SHARED is not 0. prepareWasmThreads skips it
+ * in worker threads, without SharedArrayBuffer, or without the binary's glue file.
+ */
+function wantsSharedWasmMemory(): boolean {
+  return runCores() >= 2 && process.env.CLW_WASM_SHARED !== '0';
 }
 
 async function loadCpu(): Promise<LoadedBackend> {

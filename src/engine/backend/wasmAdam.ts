@@ -15,6 +15,7 @@ import {
   ADD, F32X4_ADD, F32X4_MUL, V_LOAD, V_STORE, assembleModule, forRange, get, heapOffset, i32, moduleFor, set, simd, tee, type Code, type FnDef,
   type HeapBackend as WasmBackend, type HeapTensor as TensorInfo,
 } from './wasmAsm';
+import { cutInTwo, kernelHelperEngaged, runParts } from './kernelHelper';
 
 export const ADAM_KERNEL = 'ClwAdamUpdate';
 const BACKEND = 'wasm';
@@ -87,7 +88,7 @@ function assembleAdamModule(): Uint8Array {
   return assembleModule([adamFn()]);
 }
 
-/** The SIMD module over this backend's memory, or null (not wasm, SIMD kernels disabled, a threaded build). */
+/** The SIMD module over this backend's memory, or null (not wasm, SIMD kernels disabled). */
 function adamModule(backend: unknown): AdamModule | null {
   return moduleFor<AdamModule>(backend, MODULE_KEY, assembleAdamModule);
 }
@@ -128,7 +129,17 @@ function adamUpdateKernel(args: { inputs: Record<string, TensorInfo>; attrs: Rec
   if (mod) {
     // Offsets after every makeOutput (an allocation may grow the heap; offsets stay valid).
     const [wo, mo, vo, go, wOo, mOo, vOo] = [w, m, v, g, wOut, mOut, vOut].map((t) => heapOffset(backend, t));
-    mod.adamUpdate(wo, mo, vo, go, wOo, mOo, vOo, (n & ~3) * 4, n * 4, ...s.map(bitsOf));
+    const scalars = s.map(bitsOf);
+    // Elementwise: with a kernel helper engaged (kernelHelper.ts) each thread updates a range.
+    const cut = kernelHelperEngaged() ? cutInTwo(n, 4, 4096) : null;
+    if (cut === null) mod.adamUpdate(wo, mo, vo, go, wOo, mOo, vOo, (n & ~3) * 4, n * 4, ...scalars);
+    else {
+      const at = [wo, mo, vo, go, wOo, mOo, vOo];
+      runParts(mod, 'adamUpdate', [
+        [...at, cut * 4, cut * 4, ...scalars],
+        [...at.map((p) => p + cut * 4), (n & ~3) * 4 - cut * 4, n * 4 - cut * 4, ...scalars],
+      ]);
+    }
   } else {
     // Same operations in double rounded to float32 after each one: equal to float32 arithmetic
     // (double has more than 2*24+2 bits, so the double rounding is innocuous for + - * / sqrt).

@@ -37,17 +37,62 @@ export function heapOffset(backend: HeapBackend, t: HeapTensor): number {
   return d.memoryOffset;
 }
 
-/** The wasm backend's linear memory (non-shared), or null (another backend, a threaded build). */
+/** The wasm backend's linear memory (shared in the threaded build), or null (another backend). */
 export function backendMemory(backend: unknown): { buffer: ArrayBufferLike } | null {
   if (!WA) return null;
   const wasm = (backend as { wasm?: { asm?: { memory?: unknown }; wasmMemory?: unknown } }).wasm;
   const memory = wasm?.asm?.memory ?? wasm?.wasmMemory;
-  if (!(memory instanceof WA.Memory)) return null;
-  if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) return null;
-  return memory;
+  return memory instanceof WA.Memory ? memory : null;
+}
+
+/** Whether a memory is shared (the threaded build's): kernels then import it as shared. */
+export function isSharedMemory(memory: { buffer: ArrayBufferLike }): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/**
+ * A module's bytes with its memory import declared shared (limits 0..65536 pages, the most a 32-bit
+ * memory can have): a shared memory links only to a shared import. `assembleModule` writes the
+ * import section right after the type section.
+ */
+export function withSharedMemoryImport(bytes: Uint8Array): Uint8Array {
+  let at = 8;
+  const readUleb = (): number => {
+    let v = 0;
+    let shift = 0;
+    for (;;) {
+      const b = bytes[at++];
+      v |= (b & 0x7f) << shift;
+      if (!(b & 0x80)) return v >>> 0;
+      shift += 7;
+    }
+  };
+  while (at < bytes.length) {
+    const start = at;
+    const id = bytes[at++];
+    const size = readUleb();
+    const bodyAt = at;
+    if (id === 2) {
+      const body = Array.from(bytes.subarray(bodyAt, bodyAt + size));
+      const plain = [0x02, 0x00, 0x00]; // memory, limits without max, min 0
+      const tail = body.slice(body.length - plain.length);
+      if (tail.join() !== plain.join()) throw new Error('unexpected memory import in an assembled module');
+      const shared = [...body.slice(0, body.length - plain.length), 0x02, 0x03, 0x00, ...uleb(65536)];
+      return new Uint8Array([...bytes.subarray(0, start), 2, ...uleb(shared.length), ...shared, ...bytes.subarray(bodyAt + size)]);
+    }
+    at = bodyAt + size;
+  }
+  throw new Error('an assembled module without a memory import');
 }
 
 const instances = new WeakMap<object, Map<string, object | null>>();
+/** The bytes and function names of each module instantiated over a shared memory (kernelHelper.ts instantiates them again on its thread). */
+const sources = new WeakMap<object, { bytes: Uint8Array; names: string[] }>();
+
+/** The bytes and function names behind a kernel module's exports, when it runs over a shared memory; else undefined. */
+export function moduleSource(exports: object): { bytes: Uint8Array; names: string[] } | undefined {
+  return sources.get(exports);
+}
 let disabled = false;
 
 let fused: boolean | null = null;
@@ -100,7 +145,7 @@ export function setWasmSimdKernelsEnabled(enabled: boolean): boolean {
 
 /**
  * The exports of the module `assemble()` builds, instantiated once per backend memory and key over
- * that memory; null when it cannot be (no SIMD, a shared-memory build, not the wasm backend).
+ * that memory; null when it cannot be (no SIMD, not the wasm backend).
  */
 export function moduleFor<T>(backend: unknown, key: string, assemble: () => Uint8Array): T | null {
   if (disabled) return null;
@@ -113,7 +158,10 @@ export function moduleFor<T>(backend: unknown, key: string, assemble: () => Uint
   if (byKey.has(key)) return byKey.get(key) as T | null;
   let exports: object | null = null;
   try {
-    exports = new WA.Instance(new WA.Module(assemble()), { env: { memory } }).exports;
+    let bytes = assemble();
+    if (isSharedMemory(memory)) bytes = withSharedMemoryImport(bytes);
+    exports = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports;
+    if (isSharedMemory(memory)) sources.set(exports, { bytes, names: Object.keys(exports) });
   } catch (e) {
     if (process.env.CLW_DEBUG_WASM_KERNELS) console.error(`wasm SIMD module '${key}' unavailable:`, e);
   }

@@ -31,6 +31,7 @@ import {
   ADD, F32X4_PMAX, MUL, SUB, V_ZERO, assembleModule, forRange, get, madd, i32, min, moduleFor, set, simd, uleb,
   heapOffset, vLoad, vLoad32Splat, vStore, type Code, type FnDef, type HeapBackend, type HeapTensor,
 } from './wasmAsm';
+import { cutInTwo, kernelHelperEngaged, runParts } from './kernelHelper';
 
 /**
  * One generated product: out(r, c) = [relu]([bias[c] +] sum_p A(r, p) * B[p, c]) for r < rows, where
@@ -109,11 +110,16 @@ export function directMatMul(
   const temp = copy === 'a' ? (transposeA ? transpose2d(a, k, m) : transpose2d(a, m, k)) : copy === 'b' ? transpose2d(b, n, k) : null;
   const out = backend.makeOutput([m, n], 'float32');
   const biasAt = bias ? heapOffset(backend, bias) : 0;
-  if (mode === 'rows') {
-    mod.gemm(heapOffset(backend, copy === 'a' ? temp! : a), heapOffset(backend, copy === 'b' ? temp! : b), biasAt, heapOffset(backend, out), m);
-  } else {
-    mod.gemm(heapOffset(backend, b), heapOffset(backend, copy === 'a' ? temp! : a), 0, heapOffset(backend, out), n);
-  }
+  const [aAt, bAt, rows] =
+    mode === 'rows'
+      ? [heapOffset(backend, copy === 'a' ? temp! : a), heapOffset(backend, copy === 'b' ? temp! : b), m]
+      : [heapOffset(backend, b), heapOffset(backend, copy === 'a' ? temp! : a), n];
+  const outAt = heapOffset(backend, out);
+  // With a kernel helper engaged (kernelHelper.ts) the rows are cut in two (an output row depends
+  // only on its own row of the splatted operand: the same bits either way).
+  const cut = kernelHelperEngaged() ? cutInTwo(rows, 2, 8) : null;
+  if (cut === null) mod.gemm(aAt, bAt, biasAt, outAt, rows);
+  else runParts(mod, 'gemm', [[aAt, bAt, biasAt, outAt, cut], [aAt + cut * key.ARS, bAt, biasAt, outAt + cut * key.ORS, rows - cut]]);
   if (temp) backend.disposeData(temp.dataId);
   calls.gemm++;
   if (temp) calls.transposed++;

@@ -782,7 +782,7 @@ function maxPoolGradGeneral(
 // A small WebAssembly SIMD module for the data-movement kernels, assembled with wasmAsm.ts and
 // instantiated over the wasm backend's own memory (so it reads and writes tensors in place, by heap
 // byte offset); every function is a plain loop nest, documented by the pseudo-code beside it. If the
-// module cannot be built (no SIMD, a shared-memory build), the kernels use their JS loops instead.
+// module cannot be built (no SIMD), the kernels use their JS loops instead.
 // ---------------------------------------------------------------------------------------------
 
 interface SimdModule {

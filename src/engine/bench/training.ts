@@ -8,7 +8,7 @@ import type { NormalisedExperiment } from '../../protocol/experiment';
 import { formatDiagnostic, parseExperiment } from '../config/load';
 import { buildModel } from '../models/build';
 import type { ClassifierModel, TF } from '../models/types';
-import { dataParallelFor, evaluationLanes, loadExperimentTasks, scoreTasks, taskTestData, taskTrainSet, type TaskLoadOptions } from '../runner';
+import { dataParallelFor, evaluationLanes, kernelHelperFor, loadExperimentTasks, scoreTasks, taskTestData, taskTrainSet, type TaskLoadOptions } from '../runner';
 import type { EvalLanes } from '../train/evalLanes';
 import type { HostEvalSet } from '../train/evalUnits';
 import { strategyDefinition, strategyParams } from '../strategies/registry';
@@ -16,6 +16,7 @@ import type { Strategy, StrategyEnv, TrainSet } from '../strategies/types';
 import type { EvalOutcome } from '../train/evaluate';
 import type { HeadLayout } from '../train/head';
 import { createOptimizer, createStrategyEnv, planPhases, runPhases, type LoopObserver, type StepInfo } from '../train/loop';
+import type { KernelHelper } from '../backend/kernelHelper';
 import type { DataParallelTrainer } from '../train/parallel/dataParallel';
 import { median } from './system';
 
@@ -50,6 +51,8 @@ export interface EngineSession {
   phases: number[][];
   /** Data-parallel lanes the run's training uses (null: one lane on this thread). */
   parallel: DataParallelTrainer | null;
+  /** The kernel helper the run's steps on this thread use (null: none). */
+  kernelHelper: KernelHelper | null;
   dispose(): Promise<void>;
 }
 
@@ -65,6 +68,7 @@ export async function createEngineSession(tf: TF, experiment: NormalisedExperime
   const strategy = await definition.create(env, strategyParams(experiment.strategy));
   // The run's training lanes (data-parallel on 2 cores for a wasm CNN), as runner.ts trains.
   const parallel = await dataParallelFor(tf, model, experiment, strategy, () => undefined);
+  const kernelHelper = await kernelHelperFor(tf, parallel, () => undefined);
   const lanes = await evaluationLanes(tf, model, experiment.model, test, () => undefined);
   return {
     tf,
@@ -79,8 +83,10 @@ export async function createEngineSession(tf: TF, experiment: NormalisedExperime
     lanes,
     phases: planPhases(definition.phases ?? 'sequential', train.length),
     parallel,
+    kernelHelper,
     async dispose() {
       await parallel?.dispose();
+      await kernelHelper?.dispose();
       await lanes.dispose();
       strategy.dispose?.();
       optimizer.dispose();
@@ -95,8 +101,8 @@ export async function createEngineSession(tf: TF, experiment: NormalisedExperime
  * does before its first row of R. Observers see every step.
  */
 export async function trainFirstPhase(session: EngineSession, steps: number, observers: LoopObserver[] = []): Promise<void> {
-  const { tf, env, strategy, optimizer, experiment: ex, parallel } = session;
-  await runPhases({ tf, env, strategy, optimizer, phases: session.phases.slice(0, 1), training: { ...ex.training, iterations: steps }, seed: ex.seed, observers, parallel });
+  const { tf, env, strategy, optimizer, experiment: ex, parallel, kernelHelper } = session;
+  await runPhases({ tf, env, strategy, optimizer, phases: session.phases.slice(0, 1), training: { ...ex.training, iterations: steps }, seed: ex.seed, observers, parallel, kernelHelper });
 }
 
 /** A row of R: every task's test set scored as runner.ts scores it after `seenTasks` were trained (its lanes, masks, classifier). */

@@ -11,6 +11,7 @@ import { createRng, deriveSeed, shuffleInPlace } from '../random';
 import { disposeAll, type Gradients, type PhaseContext, type PhasePlan, type StepContext, type Strategy, type StrategyEnv, type TrainBatch, type TrainSet } from '../strategies/types';
 import { maskRows, type HeadLayout } from './head';
 import { concatImages, copyImage } from '../data/pixels';
+import { engageKernelHelper, type KernelHelper } from '../backend/kernelHelper';
 import { canTrainDataParallel, dataParallelStep, type DataParallelTrainer } from './parallel/dataParallel';
 import { createAdam } from './adam';
 
@@ -180,6 +181,11 @@ export interface LoopOptions {
    * masked cross-entropy; absent: every step is trainStep on this thread.
    */
   parallel?: DataParallelTrainer | null;
+  /**
+   * A second thread for the engine's kernels (backend/kernelHelper.ts), engaged for the steps that
+   * run on this thread (not the data-parallel lanes'): the same bits, sooner.
+   */
+  kernelHelper?: KernelHelper | null;
 }
 
 export { abortError, throwIfAborted } from '../cancel';
@@ -199,6 +205,15 @@ export function totalSteps(phases: number[][], sets: TrainSet[], training: Train
 export async function runPhases(opts: LoopOptions): Promise<void> {
   const { tf, env, strategy, optimizer, training, signal } = opts;
   const parallel = opts.parallel && canTrainDataParallel(strategy) ? opts.parallel : null;
+  const helper = opts.kernelHelper ?? null;
+  const stepHere = (batch: TrainBatch, ctx: StepContext): number => {
+    const previous = engageKernelHelper(helper);
+    try {
+      return trainStep(tf, env, optimizer, strategy, batch, ctx);
+    } finally {
+      engageKernelHelper(previous);
+    }
+  };
   const seen = new Set<number>();
   let step = 0;
   for (let phase = 0; phase < opts.phases.length; phase++) {
@@ -228,7 +243,7 @@ export async function runPhases(opts: LoopOptions): Promise<void> {
       let loss: number;
       try {
         used = strategy.augmentBatch ? strategy.augmentBatch(batch, stepCtx) : batch;
-        loss = parallel ? await dataParallelStep(parallel, env, optimizer, strategy, used, stepCtx) : trainStep(tf, env, optimizer, strategy, used, stepCtx);
+        loss = parallel ? await dataParallelStep(parallel, env, optimizer, strategy, used, stepCtx) : stepHere(used, stepCtx);
       } finally {
         disposeBatch(batch);
         if (used !== batch) disposeBatch(used);

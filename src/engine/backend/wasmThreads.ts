@@ -1,5 +1,6 @@
-// tfjs-backend-wasm's threaded SIMD build (XNNPACK on a pthreadpool) under Node. Not wired into
-// engine/backend yet (it slows the one-thread CNN step; docs/performance.md): kept, tested, for the MLP.
+// tfjs-backend-wasm's threaded SIMD build (XNNPACK on a pthreadpool) under Node. The engine loads it
+// on one pthread when a run has 2 cores (backend/index.ts): for its shared memory, over which the
+// engine's kernel helper (kernelHelper.ts) computes beside this thread, not for XNNPACK's threads.
 //
 // As shipped (4.22) it never starts threads in Node, for four reasons, each handled here for the
 // few seconds the backend takes to initialise, then undone:
@@ -15,16 +16,16 @@
 //      os.cpus() reports every core twice while the module starts.
 // Afterwards the pool's workers are unref'd (a running pthread would keep the process alive).
 //
-// Measured: with the threaded binary a seed gives the same bits on 1 and 2 threads (small CNN and
-// MLP, 10 Adam steps); they differ from the non-threaded SIMD binary's at float32 rounding (2e-7).
-// Its speed on 2 cores (small CNN x1.12-1.15, MLP x1.26-1.38; one thread of it runs the CNN step
-// 25-35% slower than the non-threaded binary): see data-parallel training (dataParallel.ts) for CNNs.
+// Measured (2026-11-30, 2 threads of XNNPACK, before the engine's own kernels): a seed gave the same
+// bits on 1 and 2 threads; small CNN x1.12-1.15, MLP x1.26-1.38. With the engine's kernels doing the
+// products and convolutions, one thread of this binary gives the non-threaded binary's bits and
+// speed (small CNN and MLP, 10 Adam steps: same weights; steps within noise).
 
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { isMainThread, Worker } from 'node:worker_threads';
-import type { TF } from '../../models/types';
+import type { TF } from '../models/types';
 
 export const THREADED_GLUE = 'tfjs-backend-wasm-threaded-simd.js';
 

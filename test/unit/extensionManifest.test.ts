@@ -562,8 +562,8 @@ describe('marketplace manifest, walkthrough and CodeLens (issue 12)', () => {
     const r = spawnSync(process.execPath, [vsce, 'ls', '--no-dependencies'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
     assert.equal(r.status, 0, r.stderr);
     const files = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-    const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE$/, /^schemas\/experiment(\.editor)?\.schema\.json$/, /^examples\/[\w.-]+\.cl\.json$/, /^media\/(icon\.png|panel-(light|dark)\.svg|walkthrough\/\w+\.svg)$/, /^dist\/(extension|trainer|cli|webview|landscapeWorker|gradWorker)\.js$/, /^dist\/webview\.css$/, /^dist\/tfjs-backend-wasm[\w-]*\.wasm$/];
+    const allowed = [/^package\.json$/, /^README\.md$/, /^CHANGELOG\.md$/, /^LICENSE$/, /^schemas\/experiment(\.editor)?\.schema\.json$/, /^examples\/[\w.-]+\.cl\.json$/, /^media\/(icon\.png|panel-(light|dark)\.svg|walkthrough\/\w+\.svg)$/, /^dist\/(extension|trainer|cli|webview|landscapeWorker|gradWorker)\.js$/, /^dist\/webview\.css$/, /^dist\/tfjs-backend-wasm[\w-]*\.wasm$/, /^dist\/tfjs-backend-wasm-threaded-simd\.js$/];
     for (const f of files) assert.ok(allowed.some((re) => re.test(f)), `${f} is not something the extension needs`);
-    for (const needed of ['package.json', 'dist/extension.js', 'dist/trainer.js', 'dist/webview.js', 'dist/webview.css', 'schemas/experiment.schema.json', 'schemas/experiment.editor.schema.json', 'media/icon.png', 'CHANGELOG.md']) assert.ok(files.includes(needed), `${needed} is packaged`);
+    for (const needed of ['package.json', 'dist/extension.js', 'dist/trainer.js', 'dist/tfjs-backend-wasm-threaded-simd.js', 'dist/webview.js', 'dist/webview.css', 'schemas/experiment.schema.json', 'schemas/experiment.editor.schema.json', 'media/icon.png', 'CHANGELOG.md']) assert.ok(files.includes(needed), `${needed} is packaged`);
   });
 });

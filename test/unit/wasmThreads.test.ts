@@ -12,6 +12,7 @@ const child = `
 const { createHash } = require('node:crypto');
 const tf = require('@tensorflow/tfjs');
 const wasm = require('@tensorflow/tfjs-backend-wasm');
+process.env.CLW_WASM_SHARED = '0'; // this script chooses the thread count itself
 const { prepareWasmThreads, afterWasmStart } = require('./src/engine/backend/wasmThreads.ts');
 const { loadBackend } = require('./src/engine/backend/index.ts');
 const { buildModel } = require('./src/engine/models/build.ts');

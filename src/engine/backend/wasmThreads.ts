@@ -120,13 +120,23 @@ export function prepareWasmThreads(tf: TF, wasm: WasmBackendModule, threads: num
   };
 }
 
-/** After the threaded backend started: unref its pthread workers (they would keep Node alive); the thread count. */
+/**
+ * After the threaded backend started: unref its pthread workers (they would keep Node alive); with
+ * one thread, end the idle workers Emscripten preallocates (8, ~90 MB of RSS: one thread never
+ * starts a pthread). Returns the thread count.
+ */
 export function afterWasmStart(tf: TF, wasm: WasmBackendModule): number {
   const mod = (tf.backend() as unknown as { wasm?: { PThread?: { runningWorkers?: Worker[]; unusedWorkers?: Worker[] } } }).wasm;
   for (const w of [...(mod?.PThread?.runningWorkers ?? []), ...(mod?.PThread?.unusedWorkers ?? [])]) w.unref?.();
+  let threads = 1;
   try {
-    return wasm.getThreadsCount?.() ?? 1;
+    threads = wasm.getThreadsCount?.() ?? 1;
   } catch {
-    return 1;
+    threads = 1;
   }
+  const pool = mod?.PThread;
+  if (threads === 1 && pool?.unusedWorkers && (pool.runningWorkers ?? []).length === 0) {
+    for (const w of pool.unusedWorkers.splice(0)) void w.terminate();
+  }
+  return threads;
 }

@@ -138,7 +138,8 @@ async function runCaseChild(raw: string): Promise<void> {
   const send = (m: ChildReply) => new Promise<void>((r) => (process.send ? process.send(m, () => r()) : (process.stdout.write(JSON.stringify(m) + '\n'), r())));
   try {
     const req = JSON.parse(raw) as ChildRequest;
-    const { tf, info } = await loadBackend('auto');
+    // As a run of the case's model loads it (runFile.ts).
+    const { tf, info } = await loadBackend('auto', { sharedWasmMemory: req.case.kind === 'train' && req.case.model === 'mlp' });
     const result = await runBenchCase(req.case, {
       tf,
       environment: info,

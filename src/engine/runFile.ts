@@ -42,7 +42,8 @@ export async function runExperimentFile(opts: RunFileOptions): Promise<RunFileOu
   const runs = parsed.sweep?.runs.length ?? 1;
   if (runs > 1) return { kind: 'invalid', errors: [`${file}: has "seeds" or "sweep" (${runs} runs): run it as a sweep (continual-workbench run FILE, or Run Continual Experiment in VS Code)`], warnings };
 
-  const { tf, info } = await loadBackend(opts.backend);
+  // An MLP's steps run on this thread, with a kernel helper in the threaded binary's shared memory.
+  const { tf, info } = await loadBackend(opts.backend, { sharedWasmMemory: experiment.model.type === 'mlp' });
   const result = await runExperiment({
     tf,
     environment: info,

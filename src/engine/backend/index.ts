@@ -38,29 +38,40 @@ let active: LoadedBackend | null = null;
  * choice that cannot load throws an Error saying why and what to do. Calling again returns the same
  * backend (re-activating it if another one was activated in between).
  */
-export async function loadBackend(preferred: PreferredBackend = 'auto'): Promise<LoadedBackend> {
+export interface LoadOptions {
+  /**
+   * Start the wasm backend on the threaded binary (one pthread), whose memory is shared, so that a
+   * kernel helper (kernelHelper.ts) can compute in it: for runs whose steps run on this thread (an
+   * MLP). Only the first load of the process decides; it applies when the run has 2 or more cores
+   * (CLW_THREADS) and CLW_WASM_SHARED is not 0. CNN runs keep the non-threaded binary: their
+   * data-parallel lanes already use both cores, and the threaded binary's start costs ~120 MB of RSS.
+   */
+  sharedWasmMemory?: boolean;
+}
+
+export async function loadBackend(preferred: PreferredBackend = 'auto', opts: LoadOptions = {}): Promise<LoadedBackend> {
   if (preferred !== 'auto' && preferred !== 'tensorflow' && preferred !== 'wasm' && preferred !== 'cpu') {
     throw new Error(`Unknown backend '${String(preferred)}': use 'auto', 'tensorflow', 'wasm' or 'cpu'`);
   }
   let result: LoadedBackend;
   if (preferred === 'auto') {
-    autoLoad ??= loadAuto().catch((e: unknown) => {
+    autoLoad ??= loadAuto(opts).catch((e: unknown) => {
       autoLoad = null;
       throw e;
     });
     result = await autoLoad;
   } else {
-    result = await loadOnce(preferred);
+    result = await loadOnce(preferred, opts);
   }
   await activate(result);
   return result;
 }
 
-async function loadAuto(): Promise<LoadedBackend> {
+async function loadAuto(opts: LoadOptions): Promise<LoadedBackend> {
   const notes: string[] = [];
   for (const name of ['tensorflow', 'wasm', 'cpu'] as const) {
     try {
-      const loaded = await loadOnce(name);
+      const loaded = await loadOnce(name, opts);
       return { ...loaded, notes };
     } catch (e) {
       notes.push(`${name}: ${firstLine(e)}`);
@@ -69,10 +80,10 @@ async function loadAuto(): Promise<LoadedBackend> {
   throw new Error(`No tfjs backend could be loaded:\n  ${notes.join('\n  ')}`);
 }
 
-function loadOnce(name: BackendName): Promise<LoadedBackend> {
+function loadOnce(name: BackendName, opts: LoadOptions = {}): Promise<LoadedBackend> {
   let p = loads.get(name);
   if (!p) {
-    p = (name === 'tensorflow' ? loadTensorflow() : name === 'wasm' ? loadWasm() : loadCpu()).catch((e: unknown) => {
+    p = (name === 'tensorflow' ? loadTensorflow() : name === 'wasm' ? loadWasm(opts) : loadCpu()).catch((e: unknown) => {
       loads.delete(name); // a later call may succeed (e.g. after installing a package)
       throw e;
     });
@@ -111,7 +122,7 @@ async function loadTensorflow(): Promise<LoadedBackend> {
   return { tf, info: environment(tf, 'tensorflow', os.cpus().length, undefined), notes: [] };
 }
 
-async function loadWasm(): Promise<LoadedBackend> {
+async function loadWasm(opts: LoadOptions): Promise<LoadedBackend> {
   const tf = requireTfjs();
   let wasm: WasmBackendModule;
   try {
@@ -135,9 +146,9 @@ async function loadWasm(): Promise<LoadedBackend> {
     uncaughtException: process.listeners('uncaughtException'),
     unhandledRejection: process.listeners('unhandledRejection'),
   };
-  // With 2 cores for this run, the threaded binary on one pthread: the same kernels and bits, over a
-  // shared memory that the engine's kernel helper (kernelHelper.ts) computes in as well.
-  const threaded = wantsSharedWasmMemory() ? prepareWasmThreads(tf, wasm, 1, { evenForOne: true }) : null;
+  // The threaded binary on one pthread: the same kernels and bits, over a shared memory that the
+  // engine's kernel helper (kernelHelper.ts) computes in as well.
+  const threaded = opts.sharedWasmMemory && sharedWasmMemoryAllowed() ? prepareWasmThreads(tf, wasm, 1, { evenForOne: true }) : null;
   try {
     await setBackendOrThrow(tf, 'wasm', `the wasm backend did not initialise (is WebAssembly available?)`);
   } finally {
@@ -170,11 +181,11 @@ async function loadWasm(): Promise<LoadedBackend> {
 }
 
 /**
- * Whether the wasm backend starts on the threaded binary (one pthread, a shared memory): when this
- * run has 2 or more cores (CLW_THREADS) and CLW_WASM_SHARED is not 0. prepareWasmThreads skips it
- * in worker threads, without SharedArrayBuffer, or without the binary's glue file.
+ * Whether a run asking for a shared wasm memory gets it: with 2 or more cores (CLW_THREADS) and
+ * CLW_WASM_SHARED not 0 (prepareWasmThreads also skips it in worker threads, without
+ * SharedArrayBuffer, or without the threaded binary's glue file).
  */
-function wantsSharedWasmMemory(): boolean {
+function sharedWasmMemoryAllowed(): boolean {
   return runCores() >= 2 && process.env.CLW_WASM_SHARED !== '0';
 }
 

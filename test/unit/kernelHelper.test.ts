@@ -114,3 +114,37 @@ test('the helper computes parts of the products and Adam in the shared wasm memo
   assert.match(withHelper.trap ?? '', /kernel helper: .*(out of bounds|memory access)/i);
   assert.equal(withHelper.after, true, 'after a failed part the helper computes again (the same bits as this thread alone)');
 });
+
+test('an MLP run on 2 cores trains with the kernel helper and writes the R and curves it writes on 1 core, bit for bit', async () => {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'clw-helper-run-'));
+  try {
+    const file = join(dir, 'mlp.cl.json');
+    const spec = {
+      name: 'mlp', seed: 3, model: { type: 'mlp', hidden: [128, 64] }, landscape: false, scenario: 'domain-il',
+      tasks: [{ dataset: 'mnist', train: 320, test: 200 }, { dataset: 'fashion-mnist', train: 320, test: 200 }],
+      training: { epochs: 1, batchSize: 64, evalEvery: 2, evalSamples: 100 },
+    };
+    writeFileSync(file, JSON.stringify(spec));
+    const runCli = (threads: string) =>
+      new Promise<{ result: { accuracyMatrix: number[][]; curves?: unknown }; stderr: string }>((resolve, reject) => {
+        execFile(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'run', file, '--out', join(dir, `t${threads}`), '--json', '--no-download'], { cwd: root, env: { ...process.env, CLW_THREADS: threads }, timeout: 120_000 }, (err, stdout, stderr) => {
+          if (err) reject(new Error(`run (CLW_THREADS=${threads}) failed: ${err.message}\n${stderr}`));
+          else resolve({ result: JSON.parse(stdout.trim().split('\n').pop()!), stderr });
+        });
+      });
+    const two = await runCli('2');
+    const one = await runCli('1');
+    const cores = (await import('node:os')).availableParallelism();
+    if (cores >= 2) assert.match(two.stderr, /the engine's kernels on 2 threads \(shared wasm memory\)/);
+    assert.doesNotMatch(one.stderr, /kernels on 2 threads/);
+    assert.equal(two.result.accuracyMatrix.length, 2);
+    assert.ok(two.result.accuracyMatrix[0][0] > 0.5, `MNIST learnt: ${two.result.accuracyMatrix[0][0]}`);
+    assert.deepEqual(two.result.accuracyMatrix, one.result.accuracyMatrix);
+    assert.ok(Array.isArray(two.result.curves) && two.result.curves.length > 2, 'curve points were written');
+    assert.deepEqual(two.result.curves, one.result.curves);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

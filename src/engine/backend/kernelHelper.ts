@@ -164,9 +164,15 @@ export async function startKernelHelper(backend: unknown): Promise<KernelHelper 
     finish() {
       if (!pending) return;
       pending = false;
+      // (Its 'exit' and 'error' events cannot arrive while this thread waits: a helper that stopped
+      // answering is given up on after a minute, far beyond any part's time.)
+      let silentSeconds = 0;
       while (Atomics.load(ctrl, DONE) !== seq) {
         if (exited) throw exited;
-        Atomics.wait(ctrl, DONE, seq - 1, 1000);
+        if (Atomics.wait(ctrl, DONE, seq - 1, 1000) === 'timed-out' && ++silentSeconds >= 60) {
+          exited = new Error('the kernel helper thread stopped answering');
+          throw exited;
+        }
       }
       if (ctrl[FAILED]) throw new Error(`kernel helper: ${String(receiveMessageOnPort(port)?.message ?? 'the part failed')}`);
     },

@@ -79,13 +79,17 @@ function run(env: Record<string, string>): Promise<ChildResult> {
   });
 }
 
-test('cutInTwo: halves on a multiple, null when a part would be too small', () => {
+test('cutInTwo: halves (or the helper\'s share) on a multiple, null when a part would be too small', () => {
   assert.equal(cutInTwo(64, 2, 8), 32);
   assert.equal(cutInTwo(65, 2, 8), 32);
   assert.equal(cutInTwo(10, 4), 4);
   assert.equal(cutInTwo(14, 2, 8), null);
   assert.equal(cutInTwo(1, 1), null);
   assert.equal(cutInTwo(313_600, 4, 4096), 156_800);
+  // The helper's share moves the cut (this thread keeps the rest), still on a multiple.
+  assert.equal(cutInTwo(100, 2, 1, 0.3), 70);
+  assert.equal(cutInTwo(784, 2, 8, 0.4), 470);
+  assert.equal(cutInTwo(64, 2, 8, 0.9), null);
 });
 
 test('withSharedMemoryImport: the module links to a shared memory (and the plain one does not)', () => {

@@ -15,7 +15,7 @@ import {
   ADD, F32X4_ADD, F32X4_MUL, V_LOAD, V_STORE, assembleModule, forRange, get, heapOffset, i32, moduleFor, set, simd, tee, type Code, type FnDef,
   type HeapBackend as WasmBackend, type HeapTensor as TensorInfo,
 } from './wasmAsm';
-import { cutInTwo, kernelHelperEngaged, runParts } from './kernelHelper';
+import { helperCut, kernelHelperEngaged, runParts } from './kernelHelper';
 
 export const ADAM_KERNEL = 'ClwAdamUpdate';
 const BACKEND = 'wasm';
@@ -131,7 +131,7 @@ function adamUpdateKernel(args: { inputs: Record<string, TensorInfo>; attrs: Rec
     const [wo, mo, vo, go, wOo, mOo, vOo] = [w, m, v, g, wOut, mOut, vOut].map((t) => heapOffset(backend, t));
     const scalars = s.map(bitsOf);
     // Elementwise: with a kernel helper engaged (kernelHelper.ts) each thread updates a range.
-    const cut = kernelHelperEngaged() ? cutInTwo(n, 4, 4096) : null;
+    const cut = kernelHelperEngaged() ? helperCut(mod, n, 4, 4096) : null;
     if (cut === null) mod.adamUpdate(wo, mo, vo, go, wOo, mOo, vOo, (n & ~3) * 4, n * 4, ...scalars);
     else {
       const at = [wo, mo, vo, go, wOo, mOo, vOo];

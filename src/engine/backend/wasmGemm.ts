@@ -31,7 +31,7 @@ import {
   ADD, F32X4_PMAX, MUL, SUB, V_ZERO, assembleModule, forRange, get, madd, i32, min, moduleFor, set, simd, uleb,
   heapOffset, vLoad, vLoad32Splat, vStore, type Code, type FnDef, type HeapBackend, type HeapTensor,
 } from './wasmAsm';
-import { cutInTwo, kernelHelperEngaged, runParts } from './kernelHelper';
+import { helperCut, kernelHelperEngaged, runParts } from './kernelHelper';
 
 /**
  * One generated product: out(r, c) = [relu]([bias[c] +] sum_p A(r, p) * B[p, c]) for r < rows, where
@@ -117,7 +117,7 @@ export function directMatMul(
   const outAt = heapOffset(backend, out);
   // With a kernel helper engaged (kernelHelper.ts) the rows are cut in two (an output row depends
   // only on its own row of the splatted operand: the same bits either way).
-  const cut = kernelHelperEngaged() ? cutInTwo(rows, 2, 8) : null;
+  const cut = kernelHelperEngaged() ? helperCut(mod, rows, 2, 8) : null;
   if (cut === null) mod.gemm(aAt, bAt, biasAt, outAt, rows);
   else runParts(mod, 'gemm', [[aAt, bAt, biasAt, outAt, cut], [aAt + cut * key.ARS, bAt, biasAt, outAt + cut * key.ORS, rows - cut]]);
   if (temp) backend.disposeData(temp.dataId);

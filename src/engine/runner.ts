@@ -601,10 +601,11 @@ export async function dataParallelFor(tf: TF, model: ClassifierModel, ex: Normal
 }
 
 /**
- * The other way to use both cores (docs/performance.md): steps that run on this thread (an MLP) cut the engine's products and Adam between this thread and a
- * kernel helper computing in the same wasm memory (the threaded binary's shared memory, which
- * runFile.ts asks for an MLP): the same bits as one thread. Null with data-parallel lanes (they hold
- * both cores), one core, or a memory that is not shared.
+ * The other way to use both cores (docs/performance.md): steps that run on this thread (an MLP)
+ * cut the engine's products and Adam updates between this thread and a kernel helper computing in
+ * the same wasm memory (the threaded binary's shared memory, which runFile.ts asks for an MLP): the
+ * same bits as one thread. Null with data-parallel lanes (they hold both cores), one core, or a
+ * memory that is not shared.
  */
 export async function kernelHelperFor(tf: TF, parallel: DataParallelTrainer | null, emit: (e: RunEvent) => void): Promise<KernelHelper | null> {
   if (parallel || tf.getBackend() !== 'wasm' || runCores() < 2) return null;

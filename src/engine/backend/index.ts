@@ -33,11 +33,6 @@ let autoLoad: Promise<LoadedBackend> | null = null;
 /** The backend most recently returned (tfjs's active backend is process-global). */
 let active: LoadedBackend | null = null;
 
-/**
- * Loads (once) and activates a backend. 'auto' tries tensorflow, then wasm, then cpu; an explicit
- * choice that cannot load throws an Error saying why and what to do. Calling again returns the same
- * backend (re-activating it if another one was activated in between).
- */
 export interface LoadOptions {
   /**
    * Start the wasm backend on the threaded binary (one pthread), whose memory is shared, so that a
@@ -49,6 +44,11 @@ export interface LoadOptions {
   sharedWasmMemory?: boolean;
 }
 
+/**
+ * Loads (once) and activates a backend. 'auto' tries tensorflow, then wasm, then cpu; an explicit
+ * choice that cannot load throws an Error saying why and what to do. Calling again returns the same
+ * backend (re-activating it if another one was activated in between).
+ */
 export async function loadBackend(preferred: PreferredBackend = 'auto', opts: LoadOptions = {}): Promise<LoadedBackend> {
   if (preferred !== 'auto' && preferred !== 'tensorflow' && preferred !== 'wasm' && preferred !== 'cpu') {
     throw new Error(`Unknown backend '${String(preferred)}': use 'auto', 'tensorflow', 'wasm' or 'cpu'`);

@@ -172,6 +172,7 @@ test('ratios pair each engine case with torch rows of the same model, batch and 
     ceiling: [{ what: 'conv', gflops: 25 }, { what: 'matmul', gflops: 20 }],
     flopsPerImage: 10e6,
     cores: 2,
+    trainingThreads: model === 'mlp' ? 'this thread + a kernel helper (shared wasm memory)' : '2 data-parallel lanes, 1 on worker threads',
     boundImagesPerSecond: 5000,
     setupMs: 1,
     peakRss: { mb: 500, source: 'VmHWM' },
@@ -213,6 +214,8 @@ test('ratios pair each engine case with torch rows of the same model, batch and 
   assert.match(text, /small-cnn b64 .* 2\.00 /);
   assert.match(text, /ours is x3\.00 as fast/);
   assert.match(text, /tensors constant/);
+  assert.match(text, /small-cnn b64: .*training on 2 data-parallel lanes, 1 on worker threads/);
+  assert.match(text, /mlp b128: .*training on this thread \+ a kernel helper/);
   // The ceiling line: the bound beside the targets taken from the same run's torch rows.
   assert.match(text, new RegExp(`small-cnn b64 ceiling: .*conv 25\\.0 GFLOP/s; matmul 20\\.0 GFLOP/s; 10\\.00 MFLOP per training image -> at most 5,000 img/s on 2 core\\(s\\).*1\\.5x torch as installed = ${Math.round(1.5 * cnn.trainImagesPerSecond).toLocaleString('en-US')}`));
 });

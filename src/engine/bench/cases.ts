@@ -32,6 +32,8 @@ export interface TrainCaseResult {
   flopsPerImage: number | null;
   /** Cores the run may use (runCores()). */
   cores: number;
+  /** How the run's training used them: its data-parallel lanes, its kernel helper, or one thread. */
+  trainingThreads: string;
   /**
    * Training img/s if every FLOP of a step ran at the faster ceiling rate on every core with no
    * other cost: an upper bound for this backend, whatever the scheduling.
@@ -93,6 +95,11 @@ async function trainCase(c: Extract<BenchCase, { kind: 'train' }>, ctx: CaseCont
       ceiling,
       flopsPerImage: flops,
       cores,
+      trainingThreads: session.parallel
+        ? `${session.parallel.lanes} data-parallel lanes, ${session.parallel.workers} on worker threads`
+        : session.kernelHelper
+          ? 'this thread + a kernel helper (shared wasm memory)'
+          : 'one thread',
       boundImagesPerSecond: flops === null ? null : (cores * best * 1e9) / flops,
       setupMs,
       peakRss: peakRss(reset),

@@ -116,7 +116,7 @@ export function formatBenchReport(r: BenchReport): string {
   out.push(
     `bench ${r.startedAt} .. ${r.finishedAt}: ${r.machine.start.cpus} cpus (${r.machine.start.cpuModel}), load average ${r.machine.start.loadavg1} at start, ${r.machine.end.loadavg1} at end`,
   );
-  if (env) out.push(`engine: ${env.backend} (tfjs ${env.tfjsVersion}, ${env.threads} thread(s), simd ${env.simd ?? '?'})`);
+  if (env) out.push(`engine: ${env.backend} (tfjs ${env.tfjsVersion}, wasm pthreads ${env.threads}, simd ${env.simd ?? '?'})`);
   if (r.torch) out.push(r.torch.probe.ok ? `reference: PyTorch ${r.torch.probe.version} (${r.torch.probe.python} ${r.torch.probe.script})` : `reference: not measured (${r.torch.probe.reason})`);
   out.push('');
 
@@ -154,7 +154,7 @@ export function formatBenchReport(r: BenchReport): string {
       const leak = c.training.tensorsAtEnd - c.training.tensorsAfterWarmup;
       out.push(
         `  ${c.model} b${c.training.batchSize}: windows [${w}] img/s (${c.training.windows} x ${c.training.stepsPerWindow} steps after ${c.training.warmupSteps} warm-up), ` +
-          `${fix(c.training.medianStepMs, 1)} ms/step${c.trainGflops !== null ? `, ${fix(c.trainGflops, 1)} GFLOP/s effective` : ''}, tensors ${leak === 0 ? 'constant' : `+${leak} over the timed steps`}, evaluation (a row of R, ${int(c.evaluation.images)} images) on ${c.evaluation.threads ?? 1} thread(s), setup ${fix(c.setupMs / 1000, 1)} s, load ${c.loadavg1.join(' -> ')}`,
+          `${fix(c.training.medianStepMs, 1)} ms/step${c.trainGflops !== null ? `, ${fix(c.trainGflops, 1)} GFLOP/s effective` : ''}, tensors ${leak === 0 ? 'constant' : `+${leak} over the timed steps`}, training on ${c.trainingThreads ?? '?'}, evaluation (a row of R, ${int(c.evaluation.images)} images) on ${c.evaluation.threads ?? 1} thread(s), setup ${fix(c.setupMs / 1000, 1)} s, load ${c.loadavg1.join(' -> ')}`,
       );
     }
     for (const c of train) {

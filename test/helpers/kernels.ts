@@ -1,6 +1,9 @@
-// Shared helpers of the wasm kernel tests (wasmKernels, wasmConv, wasmGemm): seeded values, runs on
-// the cpu reference backend, tfjs's own kernels ('builtin' mode), error and bit comparisons.
+// Shared helpers of the wasm kernel tests (wasmKernels, wasmConv, wasmGemm, wasmWinograd*): seeded
+// values, runs on the cpu reference backend, tfjs's own kernels ('builtin' mode), error and bit
+// comparisons, the same computation on a worker thread.
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { registerWasmTrainingKernels } from '../../src/engine/backend/wasmKernels';
 import { setWasmFmaEnabled } from '../../src/engine/backend/wasmAsm';
 import type { TF, Tensor } from '../../src/engine/models/types';
@@ -99,4 +102,30 @@ export async function withFma<T>(enabled: boolean, f: () => T | Promise<T>): Pro
   } finally {
     setWasmFmaEnabled(previous);
   }
+}
+
+/**
+ * Runs `body` in a fresh worker thread on its own wasm backend and resolves with what it returns
+ * (posted back, structured-cloned). `body` sees `tf`, `workerData` and `src(path)`, which requires
+ * src/engine/<path> (TypeScript, through tsx): the tests' check that another thread computes the
+ * same bits.
+ */
+export function inWasmWorker<T>(body: string, workerData: unknown): Promise<T> {
+  const engine = join(__dirname, '..', '..', 'src', 'engine');
+  const code = `
+    require('tsx/cjs');
+    const { parentPort, workerData } = require('node:worker_threads');
+    const src = (p) => require(require('node:path').join(${JSON.stringify(engine)}, p));
+    src('backend/index.ts').loadBackend('wasm').then(({ tf }) => {
+      parentPort.postMessage(((tf, workerData, src) => { ${body} })(tf, workerData, src));
+    });
+  `;
+  return new Promise<T>((resolve, reject) => {
+    const worker = new Worker(code, { eval: true, workerData });
+    worker.once('message', (m: T) => {
+      resolve(m);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
 }

@@ -4,13 +4,11 @@
 // handle, chunk invariance, the same bits on a worker thread, and a small CNN's gradients.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
 import { loadBackend } from '../../src/engine/backend/index';
 import { DIRECT_CONV_MAX_TAPS, directKernelCalls } from '../../src/engine/backend/wasmConv';
 import { buildModel } from '../../src/engine/models/build';
 import type { TF, Tensor, Tensor4D } from '../../src/engine/models/types';
-import { assertSameBits, builtin as builtinOn, fma32, multiplyAdd, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
+import { assertSameBits, inWasmWorker, builtin as builtinOn, fma32, multiplyAdd, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
 import { wasmFmaEnabled } from '../../src/engine/backend/wasmAsm';
 import { setWinogradEnabled, winogradKernelCalls } from '../../src/engine/backend/wasmWinograd';
 import { setWinogradFilterGradEnabled, winogradFilterGradCalls } from '../../src/engine/backend/wasmWinogradGrad';
@@ -324,25 +322,12 @@ test('a worker thread computes the same bits (same code)', async () => {
   const wv = randoms(size(c.f), 61);
   const bv = randoms(32, 62);
   const [main] = await on('wasm', convOp(c, xv, wv, bv));
-  const root = join(__dirname, '..', '..');
-  const code = `
-    require('tsx/cjs');
-    const { parentPort, workerData } = require('node:worker_threads');
-    const { loadBackend } = require(${JSON.stringify(join(root, 'src/engine/backend/index.ts'))});
-    loadBackend('wasm').then(({ tf }) => {
-      const { xv, wv, bv } = workerData;
-      const y = tf.fused.conv2d({ x: tf.tensor4d(xv, [6, 28, 28, 1]), filter: tf.tensor4d(wv, [3, 3, 1, 32]), bias: tf.tensor1d(bv), strides: 1, pad: 'valid', activation: 'relu' });
-      parentPort.postMessage(y.dataSync());
-    });
-  `;
-  const fromWorker = await new Promise<Float32Array>((resolve, reject) => {
-    const worker = new Worker(code, { eval: true, workerData: { xv, wv, bv } });
-    worker.once('message', (m: Float32Array) => {
-      resolve(m);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-  });
+  const fromWorker = await inWasmWorker<Float32Array>(
+    `const { xv, wv, bv } = workerData;
+    const y = tf.fused.conv2d({ x: tf.tensor4d(xv, [6, 28, 28, 1]), filter: tf.tensor4d(wv, [3, 3, 1, 32]), bias: tf.tensor1d(bv), strides: 1, pad: 'valid', activation: 'relu' });
+    return y.dataSync();`,
+    { xv, wv, bv },
+  );
   assertSameBits(main, fromWorker, 'main thread vs worker');
 });
 

@@ -4,15 +4,13 @@
 // handle, row-chunk invariance, the same bits on a worker thread, and MLP / small-CNN gradients.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
 import { loadBackend } from '../../src/engine/backend/index';
 import { setWasmSimdKernelsEnabled } from '../../src/engine/backend/wasmKernels';
 import { directGemmCalls } from '../../src/engine/backend/wasmGemm';
 import { buildModel } from '../../src/engine/models/build';
 import type { ResolvedModelSpec as ModelSpec } from '../../src/protocol/experiment';
 import type { TF, Tensor, Tensor2D, Tensor4D } from '../../src/engine/models/types';
-import { assertSameBits, builtin as builtinOn, fma32, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
+import { assertSameBits, inWasmWorker, builtin as builtinOn, fma32, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
 
 let tf: TF;
 before(async () => {
@@ -217,27 +215,14 @@ test('a worker thread computes the same bits (same code)', async () => {
     return [tf.fused.matMul({ a, b, bias: tf.tensor1d(cv), activation: 'relu' }), tf.matMul(a, b.transpose(), false, true), tf.matMul(a, a, true, false)];
   };
   const main = await on('wasm', f);
-  const root = join(__dirname, '..', '..');
-  const code = `
-    require('tsx/cjs');
-    const { parentPort, workerData } = require('node:worker_threads');
-    const { loadBackend } = require(${JSON.stringify(join(root, 'src/engine/backend/index.ts'))});
-    loadBackend('wasm').then(({ tf }) => {
-      const { av, bv, cv } = workerData;
-      const a = tf.tensor2d(av, [64, 400]);
-      const b = tf.tensor2d(bv, [400, 10]);
-      const ys = [tf.fused.matMul({ a, b, bias: tf.tensor1d(cv), activation: 'relu' }), tf.matMul(a, b.transpose(), false, true), tf.matMul(a, a, true, false)];
-      parentPort.postMessage(ys.map((y) => y.dataSync()));
-    });
-  `;
-  const fromWorker = await new Promise<Float32Array[]>((resolve, reject) => {
-    const worker = new Worker(code, { eval: true, workerData: { av, bv, cv } });
-    worker.once('message', (m: Float32Array[]) => {
-      resolve(m);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-  });
+  const fromWorker = await inWasmWorker<Float32Array[]>(
+    `const { av, bv, cv } = workerData;
+    const a = tf.tensor2d(av, [64, 400]);
+    const b = tf.tensor2d(bv, [400, 10]);
+    const ys = [tf.fused.matMul({ a, b, bias: tf.tensor1d(cv), activation: 'relu' }), tf.matMul(a, b.transpose(), false, true), tf.matMul(a, a, true, false)];
+    return ys.map((y) => y.dataSync());`,
+    { av, bv, cv },
+  );
   main.forEach((v, i) => assertSameBits(v, fromWorker[i], `product ${i}: main thread vs worker`));
 });
 

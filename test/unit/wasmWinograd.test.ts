@@ -5,8 +5,6 @@
 // thread, where it applies and which tile it picks, and its fallback signal.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
 import { loadBackend } from '../../src/engine/backend/index';
 import type { HeapBackend, HeapTensor } from '../../src/engine/backend/wasmAsm';
 import type { DirectConvGeometry } from '../../src/engine/backend/wasmConv';
@@ -15,7 +13,7 @@ import {
   setWinogradEnabled, setWinogradTile, winogradApplies, winogradConv2d, winogradKernelCalls, winogradTileSize,
 } from '../../src/engine/backend/wasmWinograd';
 import type { TF, Tensor } from '../../src/engine/models/types';
-import { assertSameBits, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
+import { assertSameBits, inWasmWorker, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
 
 let tf: TF;
 before(async () => {
@@ -146,27 +144,13 @@ test('a worker thread computes the same bits (same code)', async () => {
   const wv = randoms(size(c.f), 71);
   const bv = randoms(c.f[3], 72);
   const main = winograd(c, xv, wv, bv);
-  const root = join(__dirname, '..', '..');
-  const code = `
-    require('tsx/cjs');
-    const { parentPort, workerData } = require('node:worker_threads');
-    const { loadBackend } = require(${JSON.stringify(join(root, 'src/engine/backend/index.ts'))});
-    const { winogradConv2d } = require(${JSON.stringify(join(root, 'src/engine/backend/wasmWinograd.ts'))});
-    loadBackend('wasm').then(({ tf }) => {
-      const { xv, wv, bv, c, g } = workerData;
-      const backend = tf.backend();
-      const out = winogradConv2d(backend, tf.tensor4d(xv, c.x), tf.tensor4d(wv, c.f), tf.tensor1d(bv), true, g);
-      parentPort.postMessage(backend.typedArrayFromHeap(out).slice());
-    });
-  `;
-  const fromWorker = await new Promise<Float32Array>((resolve, reject) => {
-    const worker = new Worker(code, { eval: true, workerData: { xv, wv, bv, c, g: geometry(c) } });
-    worker.once('message', (m: Float32Array) => {
-      resolve(m);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-  });
+  const fromWorker = await inWasmWorker<Float32Array>(
+    `const { xv, wv, bv, c, g } = workerData;
+    const backend = tf.backend();
+    const out = src('backend/wasmWinograd.ts').winogradConv2d(backend, tf.tensor4d(xv, c.x), tf.tensor4d(wv, c.f), tf.tensor1d(bv), true, g);
+    return backend.typedArrayFromHeap(out).slice();`,
+    { xv, wv, bv, c, g: geometry(c) },
+  );
   assertSameBits(main, fromWorker, 'main thread vs worker');
 });
 

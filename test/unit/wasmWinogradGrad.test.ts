@@ -6,8 +6,6 @@
 // tile it picks, and its fallback signal.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { Worker } from 'node:worker_threads';
-import { join } from 'node:path';
 import { loadBackend } from '../../src/engine/backend/index';
 import type { HeapBackend, HeapTensor } from '../../src/engine/backend/wasmAsm';
 import type { DirectConvGeometry } from '../../src/engine/backend/wasmConv';
@@ -17,7 +15,7 @@ import {
   winogradFilterGradTile,
 } from '../../src/engine/backend/wasmWinogradGrad';
 import type { TF, Tensor } from '../../src/engine/models/types';
-import { assertSameBits, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
+import { assertSameBits, inWasmWorker, on as onBackend, randoms, relErr, size, withFma } from '../helpers/kernels';
 
 let tf: TF;
 before(async () => {
@@ -170,27 +168,13 @@ test('a worker thread computes the same bits (same code, same order of the sums)
   const xv = randoms(size(c.x), 70);
   const dyv = randoms(size(dyShape(c)), 71);
   const main = winograd(c, xv, dyv);
-  const root = join(__dirname, '..', '..');
-  const code = `
-    require('tsx/cjs');
-    const { parentPort, workerData } = require('node:worker_threads');
-    const { loadBackend } = require(${JSON.stringify(join(root, 'src/engine/backend/index.ts'))});
-    const { winogradFilterGrad } = require(${JSON.stringify(join(root, 'src/engine/backend/wasmWinogradGrad.ts'))});
-    loadBackend('wasm').then(({ tf }) => {
-      const { xv, dyv, c, dyShape, g } = workerData;
-      const backend = tf.backend();
-      const out = winogradFilterGrad(backend, tf.tensor4d(xv, c.x), tf.tensor(dyv, dyShape), g);
-      parentPort.postMessage(backend.typedArrayFromHeap(out).slice());
-    });
-  `;
-  const fromWorker = await new Promise<Float32Array>((resolve, reject) => {
-    const worker = new Worker(code, { eval: true, workerData: { xv, dyv, c, dyShape: dyShape(c), g: geometry(c) } });
-    worker.once('message', (m: Float32Array) => {
-      resolve(m);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
-  });
+  const fromWorker = await inWasmWorker<Float32Array>(
+    `const { xv, dyv, c, dyShape, g } = workerData;
+    const backend = tf.backend();
+    const out = src('backend/wasmWinogradGrad.ts').winogradFilterGrad(backend, tf.tensor4d(xv, c.x), tf.tensor(dyv, dyShape), g);
+    return backend.typedArrayFromHeap(out).slice();`,
+    { xv, dyv, c, dyShape: dyShape(c), g: geometry(c) },
+  );
   assertSameBits(main, fromWorker, 'main thread vs worker');
 });
 

@@ -122,15 +122,29 @@ export function winogradKernelCalls(): number {
   return calls;
 }
 
-let forcedTile = Number(process.env.CLW_WINOGRAD_TILE ?? 0);
+/**
+ * A kernel's tile size m (2 or 4): forced by the environment variable `envVar` or a test's `set`, or
+ * 0 (unset): the one needing fewer products for the geometry (fewerProductsTile).
+ */
+export function tileSetting(envVar: string): { set(m: 0 | 2 | 4): number; pick(g: DirectConvGeometry): 2 | 4 } {
+  let forced = Number(process.env[envVar] ?? 0);
+  return {
+    set(m) {
+      const previous = forced;
+      forced = m;
+      return previous;
+    },
+    pick: (g) => (forced === 2 || forced === 4 ? forced : fewerProductsTile(g)),
+  };
+}
+
+const tile = tileSetting('CLW_WINOGRAD_TILE');
 /**
  * Forces the output tile size m of F(m x m, 3x3) to 2 or 4, or 0: the fewer multiplies per geometry
  * (CLW_WINOGRAD_TILE=2 keeps F(2x2)'s smaller rounding error); returns the previous setting.
  */
 export function setWinogradTile(m: 0 | 2 | 4): number {
-  const previous = forcedTile;
-  forcedTile = m;
-  return previous;
+  return tile.set(m);
 }
 
 /**
@@ -141,7 +155,7 @@ export function setWinogradTile(m: 0 | 2 | 4): number {
  * (max over the output scale): F(2x2) ~1e-6, F(4x4) ~5e-6 at 32-64 input channels, ~1e-5 at 256.
  */
 export function winogradTileSize(g: DirectConvGeometry): 2 | 4 {
-  return forcedTile === 2 || forcedTile === 4 ? forcedTile : fewerProductsTile(g);
+  return tile.pick(g);
 }
 
 /**

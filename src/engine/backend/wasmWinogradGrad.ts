@@ -30,7 +30,7 @@ import {
 } from './wasmAsm';
 import type { DirectConvGeometry } from './wasmConv';
 import { gemmModule } from './wasmGemm';
-import { TRANSFORMS, combo, fewerProductsTile, inputFn, overTiles, planes, winograd3x3, type WinogradKey } from './wasmWinograd';
+import { TRANSFORMS, combo, inputFn, overTiles, planes, tileSetting, winograd3x3, type WinogradKey } from './wasmWinograd';
 
 /**
  * Transformed values per channel in a block (tiles x (m+2)²), so its V and D ((CI + CO) floats
@@ -65,12 +65,10 @@ export function winogradFilterGradCalls(): number {
   return calls;
 }
 
-let forcedTile = Number(process.env.CLW_WINOGRAD_GRAD_TILE ?? 0);
+const tile = tileSetting('CLW_WINOGRAD_GRAD_TILE');
 /** Forces the dy tile size m of F(3x3, m x m) to 2 or 4, or 0: the automatic choice; returns the previous setting. */
 export function setWinogradFilterGradTile(m: 0 | 2 | 4): number {
-  const previous = forcedTile;
-  forcedTile = m;
-  return previous;
+  return tile.set(m);
 }
 
 /**
@@ -81,7 +79,7 @@ export function setWinogradFilterGradTile(m: 0 | 2 | 4): number {
  * at batch 64 with training magnitudes).
  */
 export function winogradFilterGradTile(g: DirectConvGeometry): 2 | 4 {
-  return forcedTile === 2 || forcedTile === 4 ? forcedTile : fewerProductsTile(g);
+  return tile.pick(g);
 }
 
 interface FilterGradModule {
